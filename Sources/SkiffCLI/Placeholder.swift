@@ -1,0 +1,5 @@
+public import ArgumentParser
+public struct SkiffCommand: AsyncParsableCommand {
+    public init() {}
+    public func run() async throws {}
+}

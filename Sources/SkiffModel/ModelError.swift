@@ -1,0 +1,25 @@
+/// A value or resource that breaks a rule: what was given, what is allowed.
+public struct ModelError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// Extensible error kinds.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let raw: String
+        public var description: String { raw }
+        public static let invalidName = Code(raw: "invalid name")
+        public static let invalidQuantity = Code(raw: "invalid quantity")
+        public static let invalidDuration = Code(raw: "invalid duration")
+        public static let invalidValue = Code(raw: "invalid value")
+    }
+
+    public var code: Code
+    /// The field the value was given for, e.g. `memory`.
+    public var field: String?
+    public var message: String
+
+    public init(_ code: Code, field: String? = nil, _ message: String) {
+        self.code = code
+        self.field = field
+        self.message = message
+    }
+
+    public var description: String { message }
+}

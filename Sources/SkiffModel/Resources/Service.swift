@@ -1,0 +1,61 @@
+public import Foundation
+
+/// A deployed service as the API returns it: the spec, the revision serving it, and its URL.
+public struct Service: Codable, Sendable, Hashable {
+    public var name: ServiceName
+    public var spec: ServiceSpec
+    /// The revision that receives all traffic.
+    public var latestRevision: String
+    /// The image digest the latest revision runs.
+    public var imageDigest: String
+    /// Where the gateway serves it: `http://NAME.DOMAIN:PORT/`.
+    public var url: String
+    public var createdAt: Date
+    public var updatedAt: Date
+    /// Instances ready to take traffic, out of `spec.minInstances`.
+    public var readyInstances: Int
+    /// Why the service is not ready, when it is not (e.g. the last instance failure).
+    public var message: String?
+
+    public init(
+        name: ServiceName, spec: ServiceSpec, latestRevision: String, imageDigest: String, url: String,
+        createdAt: Date, updatedAt: Date, readyInstances: Int = 0, message: String? = nil
+    ) {
+        self.name = name
+        self.spec = spec
+        self.latestRevision = latestRevision
+        self.imageDigest = imageDigest
+        self.url = url
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.readyInstances = readyInstances
+        self.message = message
+    }
+}
+
+/// An immutable snapshot of a service's template: the image digest it was resolved to and
+/// the settings it runs with. Every change of the template makes a new one.
+public struct Revision: Codable, Sendable, Hashable {
+    /// `NAME-00001`, numbered per service.
+    public var name: String
+    public var service: ServiceName
+    /// The template exactly as deployed.
+    public var spec: ServiceSpec
+    /// The manifest digest the image reference resolved to when the revision was made.
+    public var imageDigest: String
+    public var createdAt: Date
+
+    public init(name: String, service: ServiceName, spec: ServiceSpec, imageDigest: String, createdAt: Date) {
+        self.name = name
+        self.service = service
+        self.spec = spec
+        self.imageDigest = imageDigest
+        self.createdAt = createdAt
+    }
+
+    /// Knative's revision naming: the service name and a five-digit generation.
+    public static func name(service: ServiceName, generation: Int) -> String {
+        let digits = String(generation)
+        return "\(service.rawValue)-\(String(repeating: "0", count: max(0, 5 - digits.count)))\(digits)"
+    }
+}

@@ -1,0 +1,84 @@
+/// What a user asks for when deploying a service: the template every revision is made from.
+///
+/// This is the body of `PUT /v1/services/NAME` and the `spec` of a service in the API.
+public struct ServiceSpec: Codable, Sendable, Hashable {
+    /// Image reference as the user wrote it: `hello:v1`, `team/app@sha256:…`.
+    public var image: String
+    /// The port the container listens on; passed to it as `$PORT`.
+    public var port: Int
+    /// Environment variables, in order; later names win.
+    public var env: [EnvVar]
+    /// Replaces the image's entrypoint when set.
+    public var command: [String]?
+    /// Replaces the image's cmd when set.
+    public var args: [String]?
+    /// Memory limit per instance.
+    public var memory: MemoryQuantity?
+    /// CPU limit per instance.
+    public var cpu: CPUQuantity?
+    /// Instances kept running at all times.
+    public var minInstances: Int
+
+    /// Cloud Run's and Knative's default container port.
+    public static let defaultPort = 8080
+    /// Until autoscaling lands, a service runs exactly this many instances unless told otherwise.
+    public static let defaultMinInstances = 1
+    /// A bound that protects the machine from a typo (`--min-instances 1000`).
+    public static let maxInstancesLimit = 1000
+
+    public init(
+        image: String, port: Int = ServiceSpec.defaultPort, env: [EnvVar] = [], command: [String]? = nil,
+        args: [String]? = nil, memory: MemoryQuantity? = nil, cpu: CPUQuantity? = nil,
+        minInstances: Int = ServiceSpec.defaultMinInstances
+    ) {
+        self.image = image
+        self.port = port
+        self.env = env
+        self.command = command
+        self.args = args
+        self.memory = memory
+        self.cpu = cpu
+        self.minInstances = minInstances
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case image, port, env, command, args, memory, cpu, minInstances
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.image = try container.decode(String.self, forKey: .image)
+        self.port = try container.decodeIfPresent(Int.self, forKey: .port) ?? Self.defaultPort
+        self.env = try container.decodeIfPresent([EnvVar].self, forKey: .env) ?? []
+        self.command = try container.decodeIfPresent([String].self, forKey: .command)
+        self.args = try container.decodeIfPresent([String].self, forKey: .args)
+        self.memory = try container.decodeIfPresent(MemoryQuantity.self, forKey: .memory)
+        self.cpu = try container.decodeIfPresent(CPUQuantity.self, forKey: .cpu)
+        self.minInstances = try container.decodeIfPresent(Int.self, forKey: .minInstances) ?? Self.defaultMinInstances
+    }
+
+    /// Checks the rules a decoder cannot: ranges and cross-field constraints.
+    public func validate() throws(ModelError) {
+        guard !image.isEmpty, !image.contains(where: { $0.isWhitespace }) else {
+            throw ModelError(.invalidValue, field: "image", "image must be a reference without spaces, e.g. hello:v1")
+        }
+        guard (1...65535).contains(port) else {
+            throw ModelError(.invalidValue, field: "port", "invalid port \(port): must be between 1 and 65535")
+        }
+        guard (0...Self.maxInstancesLimit).contains(minInstances) else {
+            throw ModelError(
+                .invalidValue, field: "minInstances",
+                "invalid min-instances \(minInstances): must be between 0 and \(Self.maxInstancesLimit)")
+        }
+        var seen = Set<String>()
+        for variable in env {
+            try variable.validate()
+            guard seen.insert(variable.name).inserted else {
+                throw ModelError(.invalidValue, field: "env", "env \(variable.name) is given twice")
+            }
+        }
+        if let command, command.isEmpty {
+            throw ModelError(.invalidValue, field: "command", "command must not be empty when given")
+        }
+    }
+}

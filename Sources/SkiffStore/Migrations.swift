@@ -1,0 +1,48 @@
+import GRDB
+
+/// The schema, as an ordered list of migrations. Never edit a shipped migration: add one.
+enum Migrations {
+    static func migrator() -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-core") { db in
+            try db.create(table: "token") { t in
+                t.primaryKey("id", .text)
+                t.column("hash", .text).notNull().unique()
+                t.column("role", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "image") { t in
+                t.primaryKey("name", .text)
+                t.column("digest", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "service") { t in
+                t.primaryKey("name", .text)
+                t.column("spec", .jsonText).notNull()
+                t.column("latestRevision", .text).notNull()
+                t.column("generation", .integer).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+            }
+            try db.create(table: "revision") { t in
+                t.primaryKey("name", .text)
+                t.column("service", .text).notNull().indexed()
+                t.column("spec", .jsonText).notNull()
+                t.column("imageDigest", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "instance") { t in
+                t.primaryKey("id", .text)
+                t.column("service", .text).notNull().indexed()
+                t.column("revision", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("address", .text)
+                t.column("startedAt", .datetime)
+                t.column("restarts", .integer).notNull()
+                t.column("message", .text)
+            }
+        }
+        return migrator
+    }
+}

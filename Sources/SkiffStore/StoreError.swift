@@ -1,0 +1,27 @@
+/// A persistence failure: what was being read or written, and the database's own error.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    /// Extensible error kinds.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let raw: String
+        public var description: String { raw }
+        public static let notFound = Code(raw: "not found")
+        public static let conflict = Code(raw: "conflict")
+        public static let corrupt = Code(raw: "corrupt record")
+        public static let database = Code(raw: "database error")
+    }
+
+    public var code: Code
+    public var message: String
+    public var cause: (any Error & Sendable)?
+
+    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String {
+        if let cause { return "\(message): \(cause)" }
+        return message
+    }
+}

@@ -1,0 +1,2 @@
+import SkiffCLI
+await SkiffCommand.main()
