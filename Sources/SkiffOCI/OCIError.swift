@@ -14,6 +14,7 @@ public struct OCIError: Error, CustomStringConvertible, Sendable {
         public static let manifestNotFound = Code(raw: "manifest not found")
         public static let ambiguousManifest = Code(raw: "ambiguous manifest")
         public static let unsupportedMediaType = Code(raw: "unsupported media type")
+        public static let invalidLayer = Code(raw: "invalid layer")
         public static let io = Code(raw: "I/O error")
     }
 

@@ -1,0 +1,103 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import NIOPosix
+import SkiffController
+import SkiffModel
+
+/// `GET /v1/services/NAME/logs`: the instances' stdout and stderr, each line prefixed with
+/// the instance it came from; `follow=true` keeps streaming new lines, as `tail -f` does.
+struct LogRoutes {
+    let controller: Controller
+    /// Where the runtime writes an instance's output.
+    let logFile: @Sendable (String) -> String
+
+    /// How often a follower looks for new output and new instances.
+    static let pollInterval: Duration = .milliseconds(200)
+
+    func register(on group: RouterGroup<BasicRequestContext>) {
+        group.get("services/:name/logs") { request, context in
+            let name = try serviceName(context)
+            let follow = ["1", "true", "yes"].contains(request.uri.queryParameters["follow"].map(String.init) ?? "")
+            let tail = request.uri.queryParameters["tail"].flatMap { Int(String($0)) }
+            if let tail, tail < 0 { throw APIError.invalid("tail must be 0 or more") }
+            // Fail with 404 before the stream starts when the service does not exist.
+            _ = try await call { () throws(ControllerError) in
+                _ = try await controller.service(name)
+                return Response(status: .ok)
+            }
+            let controller = self.controller
+            let logFile = self.logFile
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: ResponseBody { writer in
+                    var followers: [String: LogFollower] = [:]
+                    var first = true
+                    while true {
+                        let instances = (try? await controller.instances(of: name)) ?? []
+                        for instance in instances where followers[instance.id] == nil {
+                            followers[instance.id] = LogFollower(
+                                path: logFile(instance.id), prefix: "\(instance.id) | ", tail: first ? tail : nil)
+                        }
+                        first = false
+                        for id in followers.keys.sorted() {
+                            guard var follower = followers[id] else { continue }
+                            let chunk = try await NIOThreadPool.singleton.runIfActive { follower.readNewLines() }
+                            followers[id] = follower
+                            if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
+                        }
+                        guard follow, !Task.isCancelled else { break }
+                        try await Task.sleep(for: Self.pollInterval)
+                    }
+                    try await writer.finish(nil)
+                })
+        }
+    }
+}
+
+/// Reads complete lines appended to one log file since the last read.
+struct LogFollower: Sendable {
+    let path: String
+    let prefix: String
+    var offset: UInt64?
+    var tail: Int?
+    var partial = ""
+
+    init(path: String, prefix: String, tail: Int?) {
+        self.path = path
+        self.prefix = prefix
+        self.tail = tail
+    }
+
+    mutating func readNewLines() -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
+        defer { try? handle.close() }
+        let end = (try? handle.seekToEnd()) ?? 0
+        var start = offset ?? 0
+        if start > end { start = 0 }  // truncated or rotated
+        if offset == nil, let tail {
+            // Only the last `tail` lines of what is there already; read at most 1 MiB back.
+            start = end > 1 << 20 ? end - (1 << 20) : 0
+            try? handle.seek(toOffset: start)
+            let text = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
+            var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            if lines.last == "" { lines.removeLast() }
+            offset = end
+            self.tail = nil
+            return lines.suffix(tail).map { prefix + $0 + "\n" }.joined()
+        }
+        try? handle.seek(toOffset: start)
+        let data = (try? handle.readToEnd()) ?? Data()
+        offset = start + UInt64(data.count)
+        var text = partial + String(decoding: data, as: UTF8.self)
+        partial = ""
+        if !text.hasSuffix("\n"), let lastNewline = text.lastIndex(of: "\n") {
+            partial = String(text[text.index(after: lastNewline)...])
+            text = String(text[...lastNewline])
+        } else if !text.hasSuffix("\n") {
+            partial = text
+            return ""
+        }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { prefix + $0 + "\n" }.joined()
+    }
+}

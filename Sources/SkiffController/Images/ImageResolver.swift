@@ -1,0 +1,88 @@
+import Foundation
+public import SkiffOCI
+import SkiffModel
+import SkiffStore
+import SystemPackage
+
+/// An image reference resolved to the exact content a revision runs.
+public struct ResolvedImage: Sendable, Hashable {
+    public var manifestDigest: Digest
+    public var manifest: Manifest
+    public var config: ImageConfig
+    /// Snapshot directories of the layers, base first.
+    public var layerPaths: [String]
+}
+
+/// Turns what a user wrote in `--image` into a manifest digest, its config and unpacked layers.
+public struct ImageResolver: Sendable {
+    let store: Store
+    let blobs: BlobStore
+    let snapshots: SnapshotStore
+
+    public init(store: Store, blobs: BlobStore, snapshots: SnapshotStore) {
+        self.store = store
+        self.blobs = blobs
+        self.snapshots = snapshots
+    }
+
+    /// Resolves a reference to a digest (a tag is looked up now; the revision keeps the digest).
+    public func digest(for text: String) async throws(ControllerError) -> Digest {
+        let reference: Reference
+        do {
+            reference = try Reference(text)
+        } catch {
+            throw ControllerError(.invalidArgument, error.message)
+        }
+        if let digest = reference.digest {
+            guard blobs.contains(digest) else {
+                throw ControllerError(.notFound, "image \(text) not found: no manifest \(digest) is loaded")
+            }
+            return digest
+        }
+        guard reference.host == nil else {
+            throw ControllerError(
+                .invalidArgument,
+                "image \(text) names registry \(reference.host ?? ""): pulling from registries is not supported yet; load it with `skiff images load`"
+            )
+        }
+        guard let name = reference.localName else {
+            throw ControllerError(.invalidArgument, "invalid image reference \"\(text)\"")
+        }
+        let image: ImageSummary?
+        do {
+            image = try await store.image(named: name)
+        } catch {
+            throw ControllerError(.internalError, "cannot look up image \(name)", cause: error)
+        }
+        guard let image, let digest = try? Digest(image.digest) else {
+            throw ControllerError(.notFound, "image \(name) not found: load it with `skiff images load DIR --tag \(name)`")
+        }
+        return digest
+    }
+
+    /// Reads the manifest and config of `digest` and makes sure every layer is unpacked.
+    public func resolve(_ digest: Digest, as text: String) async throws(ControllerError) -> ResolvedImage {
+        do {
+            let manifest = try JSONDecoder().decode(Manifest.self, from: Data(blobs.read(digest)))
+            guard manifest.mediaType == nil || MediaType.isManifest(manifest.mediaType) else {
+                throw ControllerError(
+                    .invalidArgument, "image \(text) is a \(manifest.mediaType ?? "?"), not an image manifest")
+            }
+            let config = try JSONDecoder().decode(ImageConfig.self, from: Data(blobs.read(manifest.config.digest)))
+            guard config.os == "linux" else {
+                throw ControllerError(.invalidArgument, "image \(text) is built for \(config.os), not linux")
+            }
+            var paths: [String] = []
+            for layer in manifest.layers {
+                paths.append(try await snapshots.prepare(layer).path.string)
+            }
+            return ResolvedImage(manifestDigest: digest, manifest: manifest, config: config, layerPaths: paths)
+        } catch let error as ControllerError {
+            throw error
+        } catch let error as OCIError {
+            throw ControllerError(.invalidArgument, "image \(text): \(error)", cause: error)
+        } catch {
+            throw ControllerError(.invalidArgument, "image \(text) has an unreadable manifest or config: \(error)")
+        }
+    }
+}

@@ -1,0 +1,25 @@
+/// Everything `skiff server` can be told, with the embedded defaults a single machine needs.
+public struct ServerConfiguration: Sendable, Hashable {
+    /// Where the database, blobs, snapshots, instances and logs live.
+    public var dataDir: String = "/var/lib/skiff"
+    /// The gateway's listen address: where services are served.
+    public var httpHost: String = "127.0.0.1"
+    public var httpPort: Int = 8080
+    /// The control-plane API's listen address.
+    public var apiHost: String = "127.0.0.1"
+    public var apiPort: Int = 7070
+    /// Services are served at `NAME.DOMAIN`.
+    public var domain: String = "localhost"
+    /// Any OCI runtime CLI (runc, crun, runsc).
+    public var runtimeBinary: String = "runc"
+    /// The Linux bridge instances attach to.
+    public var bridgeName: String = "skiff0"
+    /// The subnet instance addresses come from.
+    public var subnet: String = "10.88.0.0/16"
+    /// swift-log level name: trace, debug, info, notice, warning, error, critical.
+    public var logLevel: String = "info"
+    /// Whether first start writes the admin token into the CLI config (`~/.config/skiff/config.json`).
+    public var writeClientConfig: Bool = true
+
+    public init() {}
+}
