@@ -1,13 +1,99 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import SkiffAPI
+import SkiffController
+import SkiffGateway
+import SkiffOCI
+import SkiffRuntime
+import SkiffStore
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The composition root: builds every component from a configuration and runs them
 /// together until SIGTERM or SIGINT.
 public struct Server: Sendable {
+    public static let version = "0.1.0"
+
     public let configuration: ServerConfiguration
 
     public init(configuration: ServerConfiguration) {
         self.configuration = configuration
     }
 
-    /// Runs until the process is asked to stop, then shuts down gracefully.
+    /// Runs until the process is asked to stop, then shuts down gracefully: the API stops
+    /// accepting, instances drain and stop, then the gateway closes.
     public func run() async throws {
+        let config = configuration
+        let level = Logger.Level(rawValue: config.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "skiff")
+        let layout = try DataDirectory(root: config.dataDir)
+
+        let store = try Store(path: layout.database)
+        let blobs = try BlobStore(root: FilePath(layout.blobs))
+        let snapshots = try SnapshotStore(root: FilePath(layout.snapshots), blobs: blobs)
+        if let token = try await AdminToken.bootstrap(store: store, tokenFile: layout.adminToken) {
+            logger.notice("created the admin token in \(layout.adminToken)")
+            if config.writeClientConfig {
+                do {
+                    let path = try ClientConfigFile.write(server: "http://\(config.apiHost):\(config.apiPort)", token: token)
+                    logger.notice("wrote the CLI configuration to \(path)")
+                } catch {
+                    logger.warning("cannot write the CLI configuration: \(error)")
+                }
+            }
+        }
+
+        let runtime = try RuncRuntime(
+            configuration: RuntimeConfiguration(
+                runtimeBinary: config.runtimeBinary, instancesDir: layout.instances, logsDir: layout.logs,
+                network: NetworkConfiguration(
+                    bridgeName: config.bridgeName, subnet: config.subnet, cniStateDir: layout.cni)),
+            logger: logger)
+
+        let routing = RoutingTable()
+        let gateway = Gateway(
+            configuration: GatewayConfiguration(host: config.httpHost, port: config.httpPort, domain: config.domain),
+            routingTable: routing, logger: logger)
+
+        var controllerConfiguration = Controller.Configuration()
+        controllerConfiguration.domain = config.domain
+        controllerConfiguration.gatewayPort = config.httpPort
+        let controller = Controller(
+            configuration: controllerConfiguration, store: store,
+            resolver: ImageResolver(store: store, blobs: blobs, snapshots: snapshots), runtime: runtime,
+            routing: routing, logger: logger)
+
+        let api = ControlPlaneAPI(
+            controller: controller, store: store, loader: ImageLoader(store: store, blobs: blobs, snapshots: snapshots),
+            uploadDirectory: layout.uploads, logFile: { runtime.logPath(for: $0) }, version: Self.version)
+        let application = Application(
+            router: api.router(),
+            configuration: .init(address: .hostname(config.apiHost, port: config.apiPort), serverName: "skiff"),
+            logger: logger)
+
+        logger.notice(
+            "skiff server \(Self.version): API http://\(config.apiHost):\(config.apiPort), gateway http://\(config.httpHost):\(config.httpPort), data \(config.dataDir)"
+        )
+        // Shutdown runs in reverse: the API stops first, then instances drain, then the gateway.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: gateway), .init(service: controller), .init(service: application),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+        await runtime.tearDownNetwork()
+        logger.notice("skiff server stopped")
     }
 }

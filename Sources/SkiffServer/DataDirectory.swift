@@ -1,0 +1,46 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The data directory's layout (DESIGN.md): one place that names every path in it.
+struct DataDirectory {
+    let root: String
+
+    var database: String { root + "/skiff.db" }
+    var adminToken: String { root + "/admin.token" }
+    var blobs: String { root + "/blobs" }
+    var snapshots: String { root + "/snapshots" }
+    var instances: String { root + "/instances" }
+    var logs: String { root + "/logs" }
+    var cni: String { root + "/cni" }
+    var uploads: String { root + "/tmp" }
+
+    /// Creates the directories; nothing in them is readable by other users.
+    init(root: String) throws {
+        self.root = root
+        try Self.make(root, mode: 0o711)
+        for directory in [instances, logs, cni, uploads] {
+            try Self.make(directory, mode: 0o700)
+        }
+    }
+
+    private static func make(_ path: String, mode: mode_t) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw ServerError("cannot create \(path): \(error.localizedDescription)")
+        }
+        guard chmod(path, mode) == 0 else {
+            throw ServerError("cannot set permissions of \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// A failure to start the server, with what to fix.
+public struct ServerError: Error, CustomStringConvertible {
+    public var message: String
+    init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,214 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// A real `skiff server` process on free loopback ports, with its own temporary data dir,
+/// bridge and subnet, so tests can run side by side and clean up after themselves.
+final class ServerHarness: @unchecked Sendable {
+    let dataDir: String
+    let apiPort: Int
+    let httpPort: Int
+    let bridge: String
+    let subnet: String
+    private(set) var process: Process?
+    private let logPath: String
+
+    static var packageRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
+    static var binary: String {
+        ProcessInfo.processInfo.environment["SKIFF_BINARY"] ?? packageRoot + "/.build/debug/skiff"
+    }
+
+    init() throws {
+        let id = String(UInt32.random(in: 0..<UInt32.max), radix: 16)
+        dataDir = NSTemporaryDirectory() + "skiff-e2e-\(id)"
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        apiPort = try Self.freePort()
+        httpPort = try Self.freePort()
+        bridge = "skt\(id.prefix(8))"
+        subnet = "10.\(Int.random(in: 200...250)).\(Int.random(in: 0...255)).0/24"
+        logPath = dataDir + ".log"
+    }
+
+    var apiURL: String { "http://127.0.0.1:\(apiPort)" }
+
+    var token: String {
+        (try? String(contentsOfFile: dataDir + "/admin.token", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    }
+
+    /// Starts the server and waits until its API answers.
+    func start() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = [
+            "server", "--data-dir", dataDir, "--http", "127.0.0.1:\(httpPort)", "--api", "127.0.0.1:\(apiPort)",
+            "--bridge", bridge, "--subnet", subnet, "--log-level", "debug",
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["XDG_CONFIG_HOME"] = dataDir + "/client-config"
+        process.environment = environment
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        self.process = process
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let response = try? await get("/v1/health"), response.status == .ok { return }
+            guard process.isRunning else { throw HarnessError("server exited at start:\n\(serverLog())") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw HarnessError("server did not answer within 30s:\n\(serverLog())")
+    }
+
+    func serverLog() -> String {
+        (try? String(contentsOfFile: logPath, encoding: .utf8)).map { String($0.suffix(6000)) } ?? ""
+    }
+
+    /// SIGTERM and wait: a graceful shutdown.
+    func stop() async {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        await waitForExit(process)
+        self.process = nil
+    }
+
+    /// SIGKILL: what a crash looks like to the next start.
+    func kill() async {
+        guard let process, process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        await waitForExit(process)
+        self.process = nil
+    }
+
+    private func waitForExit(_ process: Process) async {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Stops the server and removes everything; reports what it had to clean up by force.
+    func tearDown() async -> [String] {
+        await stop()
+        let leaks = Leaks.find(bridge: bridge, dataDir: dataDir)
+        Leaks.forceClean(bridge: bridge, dataDir: dataDir)
+        try? FileManager.default.removeItem(atPath: dataDir)
+        try? FileManager.default.removeItem(atPath: logPath)
+        return leaks
+    }
+
+    // MARK: Clients
+
+    struct CommandResult {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs the `skiff` CLI against this server, as a user would.
+    func skiff(_ arguments: [String]) async throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments + ["--server", apiURL, "--token", token]
+        var environment = ProcessInfo.processInfo.environment
+        environment["XDG_CONFIG_HOME"] = dataDir + "/client-config"
+        environment["HOME"] = dataDir
+        process.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        async let stdout = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
+        async let stderr = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
+        let (o, e) = await (stdout, stderr)
+        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+        return CommandResult(
+            status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+            stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func skiffOK(_ arguments: [String]) async throws -> String {
+        let result = try await skiff(arguments)
+        guard result.status == 0 else {
+            throw HarnessError(
+                "skiff \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)\nserver log:\n\(serverLog())")
+        }
+        return result.stdout
+    }
+
+    struct HTTPResult {
+        var status: HTTPResponseStatus
+        var headers: HTTPHeaders
+        var body: String
+    }
+
+    /// A request to the API with the admin token.
+    func get(_ path: String, token: String? = nil) async throws -> HTTPResult {
+        var request = HTTPClientRequest(url: apiURL + path)
+        request.headers.add(name: "Authorization", value: "Bearer \(token ?? self.token)")
+        return try await Self.send(request)
+    }
+
+    /// A request through the gateway, as a browser at `http://HOST:PORT/` would send it.
+    func gateway(
+        _ path: String, host: String, query: String? = nil, method: HTTPMethod = .GET, body: String? = nil
+    ) async throws -> HTTPResult {
+        let url = "http://127.0.0.1:\(httpPort)\(path)" + (query.map { "?" + $0 } ?? "")
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.replaceOrAdd(name: "Host", value: "\(host):\(httpPort)")
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        return try await Self.send(request)
+    }
+
+    static func send(_ request: HTTPClientRequest) async throws -> HTTPResult {
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 64 << 20)
+        return HTTPResult(status: response.status, headers: response.headers, body: String(buffer: body))
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw HarnessError("cannot find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Polls `condition` until it holds or the deadline passes; the failure names what was awaited.
+func eventually(
+    _ what: String, within timeout: Duration = .seconds(60), every interval: Duration = .milliseconds(100),
+    _ condition: () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return }
+        try await Task.sleep(for: interval)
+    }
+    throw HarnessError("timed out after \(timeout) waiting for: \(what)")
+}
