@@ -37,8 +37,12 @@ let package = Package(
         .target(
             name: "SkiffCLI",
             dependencies: [
-                "SkiffModel", "SkiffServer",
+                "SkiffModel", "SkiffServer", "SkiffArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -51,6 +55,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -87,6 +92,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -134,31 +140,68 @@ let package = Package(
         ),
         .target(
             name: "SkiffTestSupport",
-            dependencies: ["SkiffModel", "SkiffOCI"],
+            dependencies: [
+                "SkiffModel", "SkiffOCI",
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SkiffModelTests", dependencies: ["SkiffModel"], swiftSettings: swiftSettings),
         .testTarget(name: "SkiffOCITests", dependencies: ["SkiffOCI", "SkiffTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "SkiffArchiveTests", dependencies: ["SkiffArchive", "SkiffTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SkiffArchiveTests",
+            dependencies: [
+                "SkiffArchive", "SkiffTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SkiffGatewayTests",
             dependencies: [
                 "SkiffGateway",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SkiffRuntimeTests", dependencies: ["SkiffRuntime", "SkiffTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SkiffRuntimeTests",
+            dependencies: ["SkiffRuntime", "SkiffTestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SkiffStoreTests", dependencies: ["SkiffStore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SkiffAPITests",
             dependencies: ["SkiffAPI", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SkiffCLITests", dependencies: ["SkiffCLI"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SkiffCLITests",
+            dependencies: [
+                "SkiffCLI", "SkiffModel", "SkiffServer", "SkiffArchive",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["SkiffCLI", "SkiffTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: [
+                "SkiffCLI", "SkiffTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

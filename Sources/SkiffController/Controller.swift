@@ -14,7 +14,7 @@ public import SkiffStore
 /// routing table, watches its process and restarts it with backoff; the reconcile loop only
 /// decides which instances should exist. All of those tasks are children of `run()`, so
 /// shutdown cancels nothing halfway: it asks every instance to drain and stop, then returns.
-public actor Controller: Service {
+public actor Controller: ServiceLifecycle.Service {
     /// Settings of the control loop, with the defaults Knative and Kubernetes use.
     public struct Configuration: Sendable {
         /// Services are reachable at `http://NAME.DOMAIN[:gatewayPort]/`.
@@ -172,7 +172,7 @@ public actor Controller: Service {
 
     /// Creates or updates a service. Validation and image resolution happen first, so a
     /// rejected deploy changes nothing.
-    public func deploy(name: ServiceName, spec: ServiceSpec) async throws(ControllerError) -> (service: Service, created: Bool) {
+    public func deploy(name: ServiceName, spec: ServiceSpec) async throws(ControllerError) -> (service: SkiffModel.Service, created: Bool) {
         guard !shuttingDown else { throw ControllerError(.unavailable, "the server is shutting down") }
         do {
             try spec.validate()
@@ -221,11 +221,11 @@ public actor Controller: Service {
         }
     }
 
-    public func services() -> [Service] {
+    public func services() -> [SkiffModel.Service] {
         desired.keys.sorted().compactMap { view(of: $0) }
     }
 
-    public func service(_ name: ServiceName) throws(ControllerError) -> Service {
+    public func service(_ name: ServiceName) throws(ControllerError) -> SkiffModel.Service {
         guard let view = view(of: name) else { throw ControllerError(.notFound, "service \"\(name)\" not found") }
         return view
     }
@@ -238,11 +238,11 @@ public actor Controller: Service {
             .sorted { ($0.service, $0.startedAt ?? .distantFuture, $0.id) < ($1.service, $1.startedAt ?? .distantFuture, $1.id) }
     }
 
-    private func view(of name: ServiceName) -> Service? {
+    private func view(of name: ServiceName) -> SkiffModel.Service? {
         guard let wanted = desired[name] else { return nil }
         let current = supervised.values.filter { $0.instance.service == name && $0.instance.revision == wanted.revision.name }
         let port = configuration.gatewayPort == 80 ? "" : ":\(configuration.gatewayPort)"
-        return Service(
+        return SkiffModel.Service(
             name: name, spec: wanted.row.spec, latestRevision: wanted.revision.name,
             imageDigest: wanted.revision.imageDigest, url: "http://\(name).\(configuration.domain)\(port)/",
             createdAt: wanted.row.createdAt, updatedAt: wanted.row.updatedAt,

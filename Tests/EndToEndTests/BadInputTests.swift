@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import Testing
 
 /// Bad input gets one precise line on stderr, a non-zero exit, and changes nothing.

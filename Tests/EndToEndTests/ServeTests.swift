@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import Testing
 
 /// The walking platform: an image deployed with the CLI answers through the gateway from

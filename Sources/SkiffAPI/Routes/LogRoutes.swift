@@ -16,6 +16,7 @@ struct LogRoutes {
     static let pollInterval: Duration = .milliseconds(200)
 
     func register(on group: RouterGroup<BasicRequestContext>) {
+        let controller = self.controller
         group.get("services/:name/logs") { request, context in
             let name = try serviceName(context)
             let follow = ["1", "true", "yes"].contains(request.uri.queryParameters["follow"].map(String.init) ?? "")
@@ -26,7 +27,6 @@ struct LogRoutes {
                 _ = try await controller.service(name)
                 return Response(status: .ok)
             }
-            let controller = self.controller
             let logFile = self.logFile
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
@@ -41,9 +41,12 @@ struct LogRoutes {
                         }
                         first = false
                         for id in followers.keys.sorted() {
-                            guard var follower = followers[id] else { continue }
-                            let chunk = try await NIOThreadPool.singleton.runIfActive { follower.readNewLines() }
-                            followers[id] = follower
+                            guard let follower = followers[id] else { continue }
+                            let (chunk, advanced) = try await NIOThreadPool.singleton.runIfActive {
+                                var copy = follower
+                                return (copy.readNewLines(), copy)
+                            }
+                            followers[id] = advanced
                             if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
                         }
                         guard follow, !Task.isCancelled else { break }

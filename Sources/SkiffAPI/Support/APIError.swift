@@ -1,6 +1,6 @@
 import Foundation
 public import Hummingbird
-import SkiffController
+public import SkiffController
 import SkiffModel
 
 /// An error as the API returns it: a status and `{"error":{"code","message"}}`.

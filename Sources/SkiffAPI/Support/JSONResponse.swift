@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import Hummingbird
 
 /// JSON in and out with the API's conventions: ISO 8601 dates, sorted keys (stable output).

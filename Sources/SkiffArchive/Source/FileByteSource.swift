@@ -1,14 +1,14 @@
-import NIOCore
+public import NIOCore
 public import SystemPackage
 
 /// Reads an archive from an open file descriptor with large `read(2)` calls.
 ///
 /// The descriptor is borrowed: the caller keeps ownership and closes it.
 public final class FileByteSource: TarByteSource {
-    private let descriptor: FileDescriptor
+    private let descriptor: SystemPackage.FileDescriptor
 
     /// Wraps `descriptor`, reading from its current offset.
-    public init(descriptor: FileDescriptor) {
+    public init(descriptor: SystemPackage.FileDescriptor) {
         self.descriptor = descriptor
     }
 

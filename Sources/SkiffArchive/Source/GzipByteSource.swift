@@ -47,9 +47,14 @@ public final class GzipByteSource: TarByteSource {
             }
             if input.readableBytes == 0, try !ensureInput(1) {
                 // End of input: fine only if zlib has already seen the member's end.
-                if try probeMemberEnded(&buffer) {
+                switch try probeMemberEnded(&buffer) {
+                case true?:
                     memberEnded = true
                     continue
+                case nil:
+                    return buffer.writerIndex - start
+                case false?:
+                    break
                 }
                 throw ArchiveError(.truncated, "gzip stream ends early (truncated layer)")
             }
@@ -69,19 +74,23 @@ public final class GzipByteSource: TarByteSource {
         return buffer.writerIndex - start
     }
 
-    /// Calls zlib with no input: it reports Z_STREAM_END only if the member is complete, and
-    /// Z_BUF_ERROR (no progress possible) if it still needs input.
-    private func probeMemberEnded(_ buffer: inout ByteBuffer) throws(ArchiveError) -> Bool {
+    /// Calls zlib with no input: it reports Z_STREAM_END (without output) only if the member
+    /// is complete, and Z_BUF_ERROR (no progress possible) if it still needs input. `nil`
+    /// means zlib still had buffered output and `buffer` filled up: ask again later.
+    private func probeMemberEnded(_ buffer: inout ByteBuffer) throws(ArchiveError) -> Bool? {
         var empty = ByteBufferAllocator().buffer(capacity: 16)
-        do {
-            try decompressor.inflate(from: &empty, to: &buffer)
-            return true
-        } catch let error as CompressNIOError where error == .inputBufferOverflow {
-            return false
-        } catch let error as CompressNIOError where error == .bufferOverflow {
-            return false
-        } catch {
-            throw ArchiveError(.decompression, "corrupt gzip stream", cause: error)
+        while true {
+            let before = buffer.writerIndex
+            do {
+                try decompressor.inflate(from: &empty, to: &buffer)
+            } catch let error as CompressNIOError where error == .inputBufferOverflow {
+                return false
+            } catch let error as CompressNIOError where error == .bufferOverflow {
+                return nil
+            } catch {
+                throw ArchiveError(.decompression, "corrupt gzip stream", cause: error)
+            }
+            if buffer.writerIndex == before { return true }
         }
     }
 

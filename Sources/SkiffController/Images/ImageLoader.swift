@@ -20,7 +20,8 @@ public struct ImageLoader: Sendable {
     }
 
     public func load(archiveAt path: String, ref: String?, tag: String?) async throws(ControllerError) -> LoadImageResult {
-        let name = try tag.map { (tag) throws(ControllerError) in try Self.localName(tag, what: "--tag") }
+        var name: String?
+        if let tag { name = try Self.localName(tag, what: "--tag") }
         let imported: ImportedLayout
         do {
             imported = try await OCIArchive.importBlobs(from: FilePath(path), into: blobs)
@@ -29,7 +30,8 @@ public struct ImageLoader: Sendable {
         }
         do throws(ControllerError) {
             let (descriptor, manifest) = try select(ref: ref, in: imported.index)
-            let finalName = try name ?? Self.nameFromRef(descriptor.refName)
+            let finalName: String
+            if let name { finalName = name } else { finalName = try Self.nameFromRef(descriptor.refName) }
             var size = descriptor.size + manifest.config.size
             for blob in [manifest.config] + manifest.layers {
                 guard blobs.contains(blob.digest) else {

@@ -1,7 +1,7 @@
 import Foundation
 public import SkiffOCI
 import SkiffModel
-import SkiffStore
+public import SkiffStore
 import SystemPackage
 
 /// An image reference resolved to the exact content a revision runs.

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import SkiffGateway
 import SkiffModel
+import SkiffOCI
 import SkiffRuntime
 
 extension Controller {

@@ -1,4 +1,5 @@
 import SkiffModel
+import SkiffOCI
 import SkiffRuntime
 
 extension InstanceSpec {

@@ -1,5 +1,5 @@
-import NIOCore
-import NIOPosix
+public import NIOCore
+public import NIOPosix
 
 /// The default startup probe: the instance is ready once a TCP connect to its port succeeds.
 public struct TCPReadinessProbe: Sendable {

@@ -60,7 +60,7 @@ public enum OCIArchive {
                     do throws(OCIError) {
                         while try archive({ () throws(ArchiveError) in
                             try reader.readData { (chunk) throws(ArchiveError) in
-                                do {
+                                do throws(OCIError) {
                                     try writer.write(chunk)
                                 } catch {
                                     throw ArchiveError(.io, error.message)

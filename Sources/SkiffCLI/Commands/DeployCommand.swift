@@ -1,0 +1,178 @@
+import ArgumentParser
+import SkiffModel
+
+/// `skiff deploy`: creates a service or updates it to a new revision, then waits until it
+/// serves.
+///
+/// Like `gcloud run deploy`, one command creates and updates, and an update keeps every
+/// setting whose flag is not given: the spec starts from the deployed one.
+struct DeployCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deploy",
+        abstract: "Create or update a service from an image and wait until it is ready.",
+        discussion: """
+            NAME becomes the host NAME.DOMAIN. On update, settings whose flags are not given keep \
+            their deployed values; --env adds or replaces variables, --remove-env drops them. \
+            The command waits until --min-instances instances of the new revision are ready, \
+            an instance fails, or --timeout passes.
+
+              skiff deploy web --image hello:v1 --env GREETING=hi --memory 128Mi --cpu 0.5
+              skiff deploy web --image hello:v2                # keeps env, memory and cpu
+              skiff deploy web --command /bin/httpd --args -f --args -p --args 8080
+            """
+    )
+
+    @Argument(help: "The service name: lowercase letters, digits and '-', starting with a letter.")
+    var name: String
+
+    @Option(help: ArgumentHelp("The image: NAME:TAG as loaded, NAME@sha256:…, or sha256:… (required to create).", valueName: "ref"))
+    var image: String?
+
+    @Option(help: ArgumentHelp("The port the container listens on, passed as $PORT (default: 8080).", valueName: "port"))
+    var port: Int?
+
+    @Option(help: ArgumentHelp("Set an environment variable; repeat for more.", valueName: "name=value"))
+    var env: [String] = []
+
+    @Option(help: ArgumentHelp("Remove an environment variable of the deployed service; repeat for more.", valueName: "name"))
+    var removeEnv: [String] = []
+
+    @Option(
+        parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("Replace the image's entrypoint; repeat for each word.", valueName: "word"))
+    var command: [String] = []
+
+    @Option(
+        parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("Replace the image's arguments; repeat for each (values may start with '-').", valueName: "arg"))
+    var args: [String] = []
+
+    @Option(help: ArgumentHelp("Memory limit per instance, e.g. 128Mi, 1Gi.", valueName: "quantity"))
+    var memory: String?
+
+    @Option(help: ArgumentHelp("CPU limit per instance in cores or millicores, e.g. 0.5, 500m.", valueName: "quantity"))
+    var cpu: String?
+
+    @Option(help: ArgumentHelp("Instances kept running (default: 1).", valueName: "count"))
+    var minInstances: Int?
+
+    @Flag(help: "Return after the server accepted the deploy, without waiting for instances.")
+    var noWait = false
+
+    @Option(help: ArgumentHelp("How long to wait for the service to become ready, e.g. 30s, 5m.", valueName: "duration"))
+    var timeout = "5m"
+
+    @OptionGroup var global: GlobalOptions
+
+    /// How often readiness is polled.
+    static let pollInterval: Duration = .milliseconds(100)
+
+    func validate() throws {
+        do throws(ModelError) {
+            _ = try ServiceName(name)
+            if let image, image.isEmpty || image.contains(where: \.isWhitespace) {
+                throw ModelError(.invalidValue, field: "image", "invalid --image \"\(image)\": expected e.g. hello:v1")
+            }
+            if let port, !(1...65535).contains(port) {
+                throw ModelError(.invalidValue, field: "port", "invalid port \(port): must be between 1 and 65535")
+            }
+            for text in env { _ = try EnvVar(parsing: text) }
+            for variable in removeEnv { try EnvVar(name: variable, value: "").validate() }
+            if let memory { _ = try MemoryQuantity(memory) }
+            if let cpu { _ = try CPUQuantity(cpu) }
+            if let minInstances, !(0...ServiceSpec.maxInstancesLimit).contains(minInstances) {
+                throw ModelError(
+                    .invalidValue, field: "minInstances",
+                    "invalid min-instances \(minInstances): must be between 0 and \(ServiceSpec.maxInstancesLimit)")
+            }
+            if command.contains(where: \.isEmpty) {
+                throw ModelError(.invalidValue, field: "command", "invalid --command: a word must not be empty")
+            }
+            guard try DurationText.parse(timeout, field: "timeout") > .zero else {
+                throw ModelError(.invalidDuration, field: "timeout", "invalid --timeout \(timeout): must be more than 0")
+            }
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+
+    /// The spec to send: the deployed one (when there is one) with the given flags applied.
+    func spec(updating current: ServiceSpec?) throws(CLIError) -> ServiceSpec {
+        guard var spec = current ?? image.map({ ServiceSpec(image: $0) }) else {
+            throw CLIError(.invalidInput, "--image is required to create service \"\(name)\"")
+        }
+        do throws(ModelError) {
+            if let image { spec.image = image }
+            if let port { spec.port = port }
+            for removed in removeEnv { spec.env.removeAll { $0.name == removed } }
+            for text in env {
+                let variable = try EnvVar(parsing: text)
+                if let index = spec.env.firstIndex(where: { $0.name == variable.name }) {
+                    spec.env[index] = variable
+                } else {
+                    spec.env.append(variable)
+                }
+            }
+            if !command.isEmpty { spec.command = command }
+            if !args.isEmpty { spec.args = args }
+            if let memory { spec.memory = try MemoryQuantity(memory) }
+            if let cpu { spec.cpu = try CPUQuantity(cpu) }
+            if let minInstances { spec.minInstances = minInstances }
+            try spec.validate()
+        } catch {
+            throw CLIError(.invalidInput, error.message)
+        }
+        return spec
+    }
+
+    func run() async throws {
+        let name = try ServiceName.parse(name)
+        let timeout = try DurationText.parse(self.timeout, field: "timeout")
+        let progress = ProgressLine()
+        defer { progress.clear() }
+        let service = try await global.withClient { client in
+            let existing = try await client.serviceIfExists(name)
+            let (service, _) = try await client.deploy(name, spec: try spec(updating: existing?.spec))
+            let action = "Deploying \(name) (revision \(service.latestRevision))…"
+            guard !noWait else { return (service, "\(action) not waiting: \(service.url)") }
+            progress.update(action, force: true)
+            let ready = try await waitUntilReady(client, name: name, timeout: timeout) { ready, wanted in
+                progress.update("\(action) \(ready)/\(wanted) instances ready")
+            }
+            return (ready, "\(action) ready: \(ready.url)")
+        }
+        progress.clear()
+        if let text = try global.output.encode(service.0) {
+            Console.out(text)
+        } else {
+            Console.out(service.1 + "\n")
+        }
+    }
+
+    /// Polls until the latest revision has `minInstances` ready instances; an instance of it
+    /// that failed ends the wait with its message.
+    private func waitUntilReady(
+        _ client: APIClient, name: ServiceName, timeout: Duration, report: (Int, Int) -> Void
+    ) async throws -> Service {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let service = try await client.service(name)
+            let instances = try await client.instances(of: name).filter { $0.revision == service.latestRevision }
+            if let failed = instances.first(where: { $0.state == .failed }) {
+                throw CLIError(
+                    .notReady,
+                    "service \(name) revision \(service.latestRevision) failed: instance \(failed.id): \(failed.message ?? "no reason given")")
+            }
+            let wanted = service.spec.minInstances
+            if service.readyInstances >= wanted { return service }
+            report(service.readyInstances, wanted)
+            guard ContinuousClock.now < deadline else {
+                let reason = service.message.map { ": \($0)" } ?? ""
+                throw CLIError(
+                    .notReady,
+                    "service \(name) is not ready after \(DurationText.format(timeout)) (\(service.readyInstances)/\(wanted) instances ready)\(reason)")
+            }
+            try await Task.sleep(for: Self.pollInterval)
+        }
+    }
+}

@@ -1,0 +1,23 @@
+import ArgumentParser
+
+/// `skiff services list`.
+struct ServicesListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the services with their readiness, revision and URL.",
+        discussion: """
+            READY counts the ready instances of the latest revision out of --min-instances.
+
+              skiff services list
+              skiff services list --output json
+            """,
+        aliases: ["ls"]
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let services = try await global.withClient { try await $0.services() }
+        Console.out(try global.output.encode(services) ?? Tables.services(services))
+    }
+}

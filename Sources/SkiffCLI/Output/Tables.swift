@@ -1,0 +1,98 @@
+import Foundation
+import SkiffModel
+
+/// The table form of each API object, as the commands print it for people.
+enum Tables {
+    static func services(_ services: [Service], now: Date = Date()) -> String {
+        var table = TableRenderer(["NAME", "READY", "REVISION", "IMAGE", "URL", "UPDATED"])
+        for service in services {
+            table.append([
+                service.name.rawValue, "\(service.readyInstances)/\(service.spec.minInstances)", service.latestRevision,
+                service.spec.image, service.url, Humanize.age(of: service.updatedAt, now: now),
+            ])
+        }
+        return table.render()
+    }
+
+    /// `ID STATE ADDRESS STARTED RESTARTS`, with `SERVICE` when several services are listed
+    /// and `MESSAGE` when any instance has one.
+    static func instances(_ instances: [Instance], showService: Bool = false, now: Date = Date()) -> String {
+        var table = TableRenderer(
+            (showService ? ["SERVICE"] : []) + ["ID", "STATE", "ADDRESS", "STARTED", "RESTARTS", "MESSAGE"])
+        for instance in instances {
+            table.append(
+                (showService ? [instance.service.rawValue] : []) + [
+                    instance.id, instance.state.rawValue, instance.address ?? "-",
+                    instance.startedAt.map { Humanize.age(of: $0, now: now) } ?? "-", String(instance.restarts),
+                    instance.message.map(oneLine) ?? "",
+                ])
+        }
+        table.dropEmptyColumns(["MESSAGE"])
+        return table.render()
+    }
+
+    static func images(_ images: [ImageSummary], now: Date = Date()) -> String {
+        var table = TableRenderer(["NAME", "DIGEST", "SIZE", "CREATED"])
+        for image in images {
+            table.append([
+                image.name, Humanize.shortDigest(image.digest), Humanize.size(image.size),
+                Humanize.age(of: image.createdAt, now: now),
+            ])
+        }
+        return table.render()
+    }
+
+    /// A service's spec and state as `Label: value` lines, then its instances.
+    static func describe(_ service: Service, instances: [Instance], now: Date = Date()) -> String {
+        let spec = service.spec
+        var lines: [(String, String)] = [
+            ("Name", service.name.rawValue),
+            ("URL", service.url),
+            ("Revision", service.latestRevision),
+            ("Image", spec.image),
+            ("Digest", service.imageDigest),
+            ("Port", String(spec.port)),
+        ]
+        if let command = spec.command { lines.append(("Command", shellWords(command))) }
+        if let args = spec.args { lines.append(("Args", shellWords(args))) }
+        if spec.env.isEmpty {
+            lines.append(("Env", "-"))
+        } else {
+            for (index, variable) in spec.env.enumerated() {
+                lines.append((index == 0 ? "Env" : "", "\(variable.name)=\(variable.value)"))
+            }
+        }
+        lines += [
+            ("Memory", spec.memory?.description ?? "unlimited"),
+            ("CPU", spec.cpu?.description ?? "unlimited"),
+            ("Min instances", String(spec.minInstances)),
+            ("Ready", "\(service.readyInstances)/\(spec.minInstances)"),
+            ("Created", "\(Humanize.timestamp(service.createdAt)) (\(Humanize.age(of: service.createdAt, now: now)))"),
+            ("Updated", "\(Humanize.timestamp(service.updatedAt)) (\(Humanize.age(of: service.updatedAt, now: now)))"),
+        ]
+        if let message = service.message { lines.append(("Message", oneLine(message))) }
+        let width = (lines.map(\.0.count).max() ?? 0) + 2
+        var out = ""
+        for (label, value) in lines {
+            let head = label.isEmpty ? "" : label + ":"
+            out += head + String(repeating: " ", count: width - head.count) + value + "\n"
+        }
+        out += "\nInstances:\n"
+        if instances.isEmpty {
+            out += "  none\n"
+        } else {
+            for line in Self.instances(instances, now: now).split(separator: "\n") {
+                out += "  " + line + "\n"
+            }
+        }
+        return out
+    }
+
+    /// Words joined by spaces, quoted when they would not read back as one word.
+    static func shellWords(_ words: [String]) -> String {
+        words.map { word in
+            let plain = !word.isEmpty && word.allSatisfy { $0.isLetter || $0.isNumber || "-_./:=@%+,".contains($0) }
+            return plain ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        }.joined(separator: " ")
+    }
+}

@@ -1,5 +1,0 @@
-public import ArgumentParser
-public struct SkiffCommand: AsyncParsableCommand {
-    public init() {}
-    public func run() async throws {}
-}

@@ -1,0 +1,474 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The client-side end of the proxy: routes each request, drives ``ProxyStateMachine`` and
+/// carries out its actions on the client and upstream channels.
+///
+/// Both channels live on the same event loop, so handing data across is a method call.
+/// Pipelined requests (a head arriving while the previous exchange runs) are held, with client
+/// reads paused, and replayed in order; in the common case reads are never paused, so a
+/// keep-alive request costs no epoll re-registration.
+/// Backpressure: reads from the client are held while the upstream is not writable (or not
+/// connected yet); ``UpstreamHandler`` holds backend reads while the client is not writable.
+/// Writes are flushed once per read burst, not per part.
+final class ProxyHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let loop: LoopContext
+    private let domain: String
+    private let observer: GatewayObserver?
+    private let logger: Logger
+    private var stateMachine = ProxyStateMachine()
+    private var context: ChannelHandlerContext?
+    private var client = ClientAddress(nil)
+
+    /// Host header → route of the previous request: clients reuse one host per connection.
+    private var lastHost: String?
+    private var lastHostRoute: HostRoute?
+
+    // The running exchange.
+    private var upstream: UpstreamHandler?
+    private var slot: BackendSlot?
+    private var hostRoute: HostRoute?
+    private var requestVersion = HTTPVersion.http1_1
+    private var requestMethod = HTTPMethod.GET
+    private var responseStatus = 0
+    private var startedAt: NIODeadline?
+
+    private var clientReadPending = false
+    private var upstreamNeedsFlush = false
+    /// Parts of pipelined requests waiting for the running exchange to finish.
+    private var pipelined = CircularBuffer<HTTPServerRequestPart>()
+    private var isReplaying = false
+
+    init(loop: LoopContext, domain: String, observer: GatewayObserver?, logger: Logger) {
+        self.loop = loop
+        self.domain = domain
+        self.observer = observer
+        self.logger = logger
+    }
+
+    /// Installs the HTTP server codec and a proxy handler on a client connection.
+    static func configure(
+        _ pipeline: ChannelPipeline.SynchronousOperations,
+        loop: LoopContext,
+        domain: String,
+        observer: GatewayObserver?,
+        logger: Logger
+    ) throws {
+        // Response headers come from a backend whose parser already accepted them. Pipelining
+        // and quiescing are handled here: NIO's pipelining handler pauses reads after every
+        // request, which costs two epoll_ctl calls per keep-alive request.
+        try pipeline.configureHTTPServerPipeline(
+            withPipeliningAssistance: false,
+            withErrorHandling: true,
+            withOutboundHeaderValidation: false
+        )
+        try pipeline.addHandler(ProxyHandler(loop: loop, domain: domain, observer: observer, logger: logger))
+    }
+
+    var isClientWritable: Bool {
+        self.context?.channel.isWritable ?? false
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.client = ClientAddress(context.channel.remoteAddress)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.client = ClientAddress(context.channel.remoteAddress)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = self.unwrapInboundIn(data)
+        if !self.pipelined.isEmpty {
+            self.pipelined.append(part)
+            return
+        }
+        if case .head = part, !self.stateMachine.isIdle, !self.stateMachine.isClosed {
+            self.pipelined.append(part)
+            return
+        }
+        self.process(part)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            self.pipelined.removeAll()
+            self.run(self.stateMachine.quiesce())
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    private func process(_ part: HTTPServerRequestPart) {
+        switch part {
+        case .head(let head):
+            self.receivedHead(head)
+        case .body(let buffer):
+            self.run(self.stateMachine.requestBody(buffer))
+        case .end(let trailers):
+            self.run(self.stateMachine.requestEnd(trailers))
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if self.upstreamNeedsFlush {
+            self.upstreamNeedsFlush = false
+            self.upstream?.flush()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            self.upstream?.resumeReading()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.run(self.stateMachine.clientClosed())
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.logger.debug("client connection failed", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if self.mayReadFromClient {
+            context.read()
+        } else {
+            self.clientReadPending = true
+        }
+    }
+
+    // MARK: Upstream events (from UpstreamHandler)
+
+    func upstreamRead(_ part: HTTPClientResponsePart) {
+        switch part {
+        case .head(let head):
+            let framed = ProxyHeaders.isFramedForClient(
+                head,
+                requestMethod: self.requestMethod,
+                clientVersion: self.requestVersion
+            )
+            self.run(self.stateMachine.responseHead(head, framedForClient: framed))
+        case .body(let buffer):
+            self.run(self.stateMachine.responseBody(buffer))
+        case .end(let trailers):
+            let keepAlive = self.upstream?.isReusable ?? false
+            self.run(self.stateMachine.responseEnd(trailers, upstreamKeepAlive: keepAlive))
+        }
+    }
+
+    func upstreamReadComplete() {
+        self.context?.flush()
+    }
+
+    func upstreamBecameWritable() {
+        self.resumeClientReading()
+    }
+
+    func upstreamClosed(_ upstream: UpstreamHandler) {
+        guard upstream === self.upstream else { return }
+        self.upstream = nil
+        self.run(self.stateMachine.upstreamClosed())
+    }
+
+    // MARK: Requests
+
+    private func receivedHead(_ head: HTTPRequestHead) {
+        self.requestVersion = head.version
+        self.requestMethod = head.method
+        self.responseStatus = 0
+        self.hostRoute = nil
+        if self.observer != nil {
+            self.startedAt = .now()
+        }
+        let disposition = self.route(head)
+        let action = self.stateMachine.requestHead(
+            disposition,
+            clientKeepAlive: head.isKeepAlive,
+            hasBody: Self.hasBody(head.headers)
+        )
+        self.run(action)
+    }
+
+    private func route(_ head: HTTPRequestHead) -> ProxyStateMachine.Disposition {
+        guard let host = head.headers.first(name: "host"), !host.isEmpty else {
+            return .reject(.badRequest, "missing Host header\n")
+        }
+        let hostRoute: HostRoute
+        if host == self.lastHost, let cached = self.lastHostRoute {
+            hostRoute = cached
+        } else {
+            guard let parsed = HostRoute(host: host, domain: self.domain) else {
+                return .reject(.notFound, "no service for host \"\(host)\"\n")
+            }
+            self.lastHost = host
+            self.lastHostRoute = parsed
+            hostRoute = parsed
+        }
+        self.hostRoute = hostRoute
+        guard let service = self.loop.route(for: hostRoute.key) else {
+            return .reject(.notFound, "no service for host \"\(host)\"\n")
+        }
+        guard let slot = service.pick(seed: self.loop.nextRandom()) else {
+            return .reject(.serviceUnavailable, "no ready instance for service \"\(hostRoute.key)\"\n")
+        }
+        slot.acquire()
+        self.slot = slot
+        let upstreamHead = ProxyHeaders.upstreamRequestHead(from: head, host: host, client: self.client)
+        let sendContinue =
+            head.version.minor >= 1 && head.headers["expect"].contains { $0.equalsIgnoringASCIICase("100-continue") }
+        let retryable = head.method == .GET || head.method == .HEAD || head.method == .OPTIONS
+        return .forward(upstreamHead, sendContinue: sendContinue, retryable: retryable)
+    }
+
+    private static func hasBody(_ headers: HTTPHeaders) -> Bool {
+        if headers.contains(name: "transfer-encoding") { return true }
+        guard let length = headers.first(name: "content-length") else { return false }
+        return length != "0"
+    }
+
+    // MARK: Actions
+
+    private func run(_ action: ProxyStateMachine.Action) {
+        guard let context = self.context else { return }
+        switch action {
+        case .none:
+            break
+
+        case .acquireUpstream(let fresh, let sendContinue):
+            if sendContinue {
+                let head = HTTPResponseHead(version: self.requestVersion, status: .continue)
+                context.writeAndFlush(self.wrapOutboundOut(.head(head)), promise: nil)
+            }
+            self.acquireUpstream(fresh: fresh)
+
+        case .sendRequest(let head, let body, let end):
+            guard let upstream = self.upstream else { return }
+            upstream.write(.head(head))
+            for part in body {
+                upstream.write(.body(.byteBuffer(part)))
+            }
+            if let end {
+                upstream.write(.end(end.trailers))
+            }
+            upstream.flush()
+            self.upstreamNeedsFlush = false
+            self.resumeClientReading()
+
+        case .forwardRequestBody(let buffer):
+            self.upstream?.write(.body(.byteBuffer(buffer)))
+            self.upstreamNeedsFlush = true
+
+        case .forwardRequestEnd(let trailers):
+            self.upstream?.write(.end(trailers))
+            self.upstreamNeedsFlush = true
+
+        case .sendLocalResponse(let status, let message, let closeClient):
+            self.detachUpstream()?.close()
+            self.responseStatus = Int(status.code)
+            self.finishExchange()
+            self.writeLocalResponse(status, message, closeClient: closeClient, context: context)
+
+        case .forwardResponseHead(let head, let clientKeepAlive):
+            self.responseStatus = Int(head.status.code)
+            let clientHead = ProxyHeaders.clientResponseHead(
+                from: head,
+                version: self.requestVersion,
+                keepAlive: clientKeepAlive
+            )
+            context.write(self.wrapOutboundOut(.head(clientHead)), promise: nil)
+
+        case .forwardResponseBody(let buffer):
+            context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+
+        case .finishResponse(let trailers, let disposition, let closeClient):
+            // Let go of the exchange before writing the end: the server pipeline may hand us
+            // the next pipelined request from inside that write.
+            if let upstream = self.detachUpstream() {
+                if disposition == .pool {
+                    self.loop.pool.put(upstream)
+                } else {
+                    upstream.close()
+                }
+            }
+            self.finishExchange()
+            self.writeEnd(trailers, closeClient: closeClient, context: context)
+
+        case .retry:
+            self.detachUpstream()?.close()
+            self.acquireUpstream(fresh: true)
+
+        case .abort:
+            self.detachUpstream()?.close()
+            self.finishExchange()
+            context.close(promise: nil)
+
+        case .releaseUnusedUpstream:
+            break
+
+        case .closeClient:
+            context.close(promise: nil)
+        }
+        if !self.pipelined.isEmpty, self.stateMachine.isIdle {
+            self.replayPipelined()
+        }
+        // Reads held while connecting must resume however the wait ended.
+        if self.clientReadPending {
+            self.resumeClientReading()
+        }
+    }
+
+    /// Feeds held pipelined parts through, up to the next request head that must wait.
+    private func replayPipelined() {
+        guard !self.isReplaying else { return }
+        self.isReplaying = true
+        defer { self.isReplaying = false }
+        while let next = self.pipelined.first {
+            if case .head = next, !self.stateMachine.isIdle { break }
+            self.process(self.pipelined.removeFirst())
+        }
+        if self.upstreamNeedsFlush {
+            self.upstreamNeedsFlush = false
+            self.upstream?.flush()
+        }
+    }
+
+    private func acquireUpstream(fresh: Bool) {
+        guard let slot = self.slot else {
+            self.run(self.stateMachine.upstreamFailed())
+            return
+        }
+        if !fresh, let upstream = self.loop.pool.take(for: slot) {
+            self.attach(upstream)
+            self.run(self.stateMachine.upstreamReady(reused: true))
+            return
+        }
+        self.loop.pool.connect(to: slot).assumeIsolated().whenComplete { result in
+            self.connectCompleted(result, slot: slot)
+        }
+    }
+
+    private func connectCompleted(_ result: Result<any Channel, any Error>, slot: BackendSlot) {
+        switch result {
+        case .success(let channel):
+            guard let upstream = try? channel.pipeline.syncOperations.handler(type: UpstreamHandler.self) else {
+                channel.close(promise: nil)
+                self.run(self.stateMachine.upstreamFailed())
+                return
+            }
+            let action = self.stateMachine.upstreamReady(reused: false)
+            if case .releaseUnusedUpstream = action {
+                self.loop.pool.put(upstream)
+                return
+            }
+            self.attach(upstream)
+            self.run(action)
+        case .failure(let error):
+            self.logger.debug(
+                "backend connection failed",
+                metadata: ["backend": "\(slot.backend.id)", "error": "\(error)"]
+            )
+            self.run(self.stateMachine.upstreamFailed())
+        }
+    }
+
+    private func attach(_ upstream: UpstreamHandler) {
+        upstream.attach(to: self)
+        self.upstream = upstream
+    }
+
+    private func detachUpstream() -> UpstreamHandler? {
+        guard let upstream = self.upstream else { return nil }
+        self.upstream = nil
+        upstream.proxy = nil
+        return upstream
+    }
+
+    /// Ends the exchange's accounting: the backend's in-flight count and the observer.
+    private func finishExchange() {
+        let slot = self.slot
+        if let slot {
+            slot.release()
+            self.slot = nil
+        }
+        if let observer = self.observer, let startedAt = self.startedAt {
+            self.startedAt = nil
+            let nanoseconds = (NIODeadline.now() - startedAt).nanoseconds
+            observer(
+                GatewayRequestRecord(
+                    service: self.hostRoute?.service,
+                    tag: self.hostRoute?.tag,
+                    backendID: slot?.backend.id,
+                    status: self.responseStatus,
+                    duration: .nanoseconds(nanoseconds)
+                )
+            )
+        }
+    }
+
+    // MARK: Writing to the client
+
+    private func writeLocalResponse(
+        _ status: HTTPResponseStatus,
+        _ message: String,
+        closeClient: Bool,
+        context: ChannelHandlerContext
+    ) {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+        headers.add(name: "content-length", value: String(message.utf8.count))
+        if closeClient {
+            headers.add(name: "connection", value: "close")
+        } else if self.requestVersion.major == 1 && self.requestVersion.minor == 0 {
+            headers.add(name: "connection", value: "keep-alive")
+        }
+        let head = HTTPResponseHead(version: self.requestVersion, status: status, headers: headers)
+        context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+        if self.requestMethod != .HEAD {
+            let body = context.channel.allocator.buffer(string: message)
+            context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
+        self.writeEnd(nil, closeClient: closeClient, context: context)
+    }
+
+    private func writeEnd(_ trailers: HTTPHeaders?, closeClient: Bool, context: ChannelHandlerContext) {
+        if closeClient {
+            context.writeAndFlush(self.wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        } else {
+            context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: nil)
+        }
+    }
+
+    // MARK: Backpressure
+
+    private var mayReadFromClient: Bool {
+        if self.stateMachine.isWaitingForUpstream || !self.pipelined.isEmpty { return false }
+        if let upstream = self.upstream, !upstream.isWritable { return false }
+        return true
+    }
+
+    private func resumeClientReading() {
+        guard self.clientReadPending, self.mayReadFromClient, let context = self.context else { return }
+        self.clientReadPending = false
+        context.read()
+    }
+}

@@ -1,0 +1,325 @@
+import NIOCore
+import NIOHTTP1
+
+/// The life of one client connection as the proxy sees it: requests arrive one at a time
+/// (the server pipeline holds pipelined ones back), each is forwarded on an upstream
+/// connection, and its response is streamed back.
+///
+/// Pure logic: events in, one action out; the handler performs the action. The handler does
+/// the routing and header rewriting before feeding `requestHead`, and keeps the upstream
+/// connection and the backend's in-flight counter; the state machine decides what happens to
+/// them and when the exchange is over.
+///
+/// ```
+/// idle ─head(forward)─▶ connecting ─upstreamReady─▶ forwarding ─responseEnd─▶ idle
+///   │                      │ upstreamFailed              │ upstreamClosed before response
+///   │ head(reject)         ▼                             ▼
+///   └───────────────▶ local response ─▶ draining (rest of request body) ─▶ idle / closing
+/// ```
+struct ProxyStateMachine {
+    /// What the handler decided after routing a request head.
+    enum Disposition {
+        /// Forward `head` (already rewritten for the upstream).
+        ///
+        /// - sendContinue: the client asked `Expect: 100-continue`; the proxy answers it itself.
+        /// - retryable: the request has no body and an idempotent method, so it may be sent
+        ///   again on a fresh connection if a pooled one turns out to be dead.
+        case forward(HTTPRequestHead, sendContinue: Bool, retryable: Bool)
+        /// Answer locally (400, 404, 503).
+        case reject(HTTPResponseStatus, String)
+    }
+
+    /// What to do with the upstream connection once a response is complete.
+    enum UpstreamDisposition: Equatable {
+        case pool
+        case close
+    }
+
+    enum Action {
+        case none
+        /// Get an upstream connection: from the pool unless `fresh`, then report
+        /// `upstreamReady` or `upstreamFailed`. Write `100 Continue` first if asked.
+        case acquireUpstream(fresh: Bool, sendContinue: Bool)
+        /// Write the request head, the body parts buffered while connecting, and the end if
+        /// it already arrived; flush.
+        case sendRequest(HTTPRequestHead, body: CircularBuffer<ByteBuffer>, end: RequestEnd?)
+        case forwardRequestBody(ByteBuffer)
+        case forwardRequestEnd(HTTPHeaders?)
+        /// Answer locally. The exchange is over: release any upstream (closing it) and the
+        /// in-flight count; close the client connection after the response if `closeClient`.
+        case sendLocalResponse(HTTPResponseStatus, String, closeClient: Bool)
+        /// Forward the response head; `clientKeepAlive` says which `Connection` to announce.
+        case forwardResponseHead(HTTPResponseHead, clientKeepAlive: Bool)
+        case forwardResponseBody(ByteBuffer)
+        /// Forward the response end. The exchange is over: put the upstream back or close it,
+        /// release the in-flight count, then close the client connection if `closeClient`.
+        case finishResponse(HTTPHeaders?, upstream: UpstreamDisposition, closeClient: Bool)
+        /// Send the request again on a fresh connection (the pooled one died before answering).
+        case retry
+        /// Tear everything down: the exchange failed after the response started, or the
+        /// client went away. Close the upstream (if any) and the client.
+        case abort
+        /// An upstream connection arrived for an exchange that no longer exists.
+        case releaseUnusedUpstream
+        /// Close the client connection (protocol misuse).
+        case closeClient
+    }
+
+    /// The request end, if it arrived while the upstream was being connected.
+    struct RequestEnd {
+        var trailers: HTTPHeaders?
+    }
+
+    private struct Pending {
+        var head: HTTPRequestHead
+        var body: CircularBuffer<ByteBuffer>
+        var end: RequestEnd?
+        var clientKeepAlive: Bool
+        var retryable: Bool
+    }
+
+    private struct Exchange {
+        var requestEnded: Bool
+        var responseStarted: Bool
+        var clientKeepAlive: Bool
+        /// Kept only while a resend is allowed: no body, idempotent, sent on a reused
+        /// connection, no response byte yet, not retried yet.
+        var retryHead: HTTPRequestHead?
+    }
+
+    private enum State {
+        case idle
+        case connecting(Pending)
+        case forwarding(Exchange)
+        /// A response was completed before the request body: swallow the rest of it.
+        case draining(closeAfter: Bool)
+        /// The connection is closing or closed; everything is ignored.
+        case closed
+    }
+
+    private var state: State = .idle
+    /// Graceful shutdown asked this connection to close after the running exchange.
+    private var quiescing = false
+
+    /// True while a request is being proxied or answered; graceful shutdown waits on it.
+    var isIdle: Bool {
+        if case .idle = self.state { return true }
+        return false
+    }
+
+    /// True once the connection is closing; nothing more will be proxied on it.
+    var isClosed: Bool {
+        if case .closed = self.state { return true }
+        return false
+    }
+
+    /// True while the handler should not read from the client: the request body has nowhere
+    /// to go until the upstream connection is ready.
+    var isWaitingForUpstream: Bool {
+        if case .connecting = self.state { return true }
+        return false
+    }
+
+    // MARK: Client events
+
+    mutating func requestHead(_ disposition: Disposition, clientKeepAlive: Bool, hasBody: Bool) -> Action {
+        let clientKeepAlive = clientKeepAlive && !self.quiescing
+        guard case .idle = self.state else {
+            if case .closed = self.state { return .none }
+            self.state = .closed
+            return .closeClient
+        }
+        switch disposition {
+        case .forward(let head, let sendContinue, let retryable):
+            self.state = .connecting(
+                Pending(
+                    head: head,
+                    body: CircularBuffer(initialCapacity: 4),
+                    end: nil,
+                    clientKeepAlive: clientKeepAlive,
+                    retryable: retryable && !hasBody
+                )
+            )
+            return .acquireUpstream(fresh: false, sendContinue: sendContinue)
+        case .reject(let status, let message):
+            // A body the client may or may not send (it might wait for 100-continue) leaves the
+            // connection's framing uncertain: answer and close.
+            let closeClient = !clientKeepAlive || hasBody
+            self.state = closeClient ? .closed : .draining(closeAfter: false)
+            return .sendLocalResponse(status, message, closeClient: closeClient)
+        }
+    }
+
+    mutating func requestBody(_ buffer: ByteBuffer) -> Action {
+        switch self.state {
+        case .connecting(var pending):
+            self.state = .closed  // avoid a copy of the buffer while mutating
+            pending.body.append(buffer)
+            self.state = .connecting(pending)
+            return .none
+        case .forwarding(let exchange):
+            guard !exchange.requestEnded else { return .none }
+            return .forwardRequestBody(buffer)
+        case .draining, .closed:
+            return .none
+        case .idle:
+            self.state = .closed
+            return .closeClient
+        }
+    }
+
+    mutating func requestEnd(_ trailers: HTTPHeaders?) -> Action {
+        switch self.state {
+        case .connecting(var pending):
+            pending.end = RequestEnd(trailers: trailers)
+            self.state = .connecting(pending)
+            return .none
+        case .forwarding(var exchange):
+            guard !exchange.requestEnded else { return .none }
+            exchange.requestEnded = true
+            self.state = .forwarding(exchange)
+            return .forwardRequestEnd(trailers)
+        case .draining(let closeAfter):
+            if closeAfter {
+                self.state = .closed
+                return .closeClient
+            }
+            self.state = .idle
+            return .none
+        case .closed:
+            return .none
+        case .idle:
+            self.state = .closed
+            return .closeClient
+        }
+    }
+
+    /// The client connection closed or failed.
+    mutating func clientClosed() -> Action {
+        switch self.state {
+        case .connecting, .forwarding:
+            self.state = .closed
+            return .abort
+        case .idle, .draining, .closed:
+            self.state = .closed
+            return .none
+        }
+    }
+
+    /// Graceful shutdown: close now if idle, otherwise after the running exchange.
+    mutating func quiesce() -> Action {
+        self.quiescing = true
+        switch self.state {
+        case .idle:
+            self.state = .closed
+            return .closeClient
+        case .draining:
+            self.state = .draining(closeAfter: true)
+            return .none
+        case .connecting, .forwarding, .closed:
+            return .none
+        }
+    }
+
+    // MARK: Upstream events
+
+    mutating func upstreamReady(reused: Bool) -> Action {
+        guard case .connecting(let pending) = self.state else {
+            return .releaseUnusedUpstream
+        }
+        let retryHead = reused && pending.retryable ? pending.head : nil
+        self.state = .forwarding(
+            Exchange(
+                requestEnded: pending.end != nil,
+                responseStarted: false,
+                clientKeepAlive: pending.clientKeepAlive,
+                retryHead: retryHead
+            )
+        )
+        return .sendRequest(pending.head, body: pending.body, end: pending.end)
+    }
+
+    mutating func upstreamFailed() -> Action {
+        guard case .connecting(let pending) = self.state else { return .none }
+        return self.failBeforeResponse(requestEnded: pending.end != nil, clientKeepAlive: pending.clientKeepAlive)
+    }
+
+    /// The response head arrived. `framedForClient` says whether the client can find the end
+    /// of this response without the connection closing (length, no body, or chunking).
+    mutating func responseHead(_ head: HTTPResponseHead, framedForClient: Bool) -> Action {
+        guard case .forwarding(var exchange) = self.state, !exchange.responseStarted else {
+            return self.protocolViolation()
+        }
+        exchange.responseStarted = true
+        exchange.retryHead = nil
+        exchange.clientKeepAlive = exchange.clientKeepAlive && framedForClient && !self.quiescing
+        self.state = .forwarding(exchange)
+        return .forwardResponseHead(head, clientKeepAlive: exchange.clientKeepAlive)
+    }
+
+    mutating func responseBody(_ buffer: ByteBuffer) -> Action {
+        guard case .forwarding(let exchange) = self.state, exchange.responseStarted else {
+            return self.protocolViolation()
+        }
+        return .forwardResponseBody(buffer)
+    }
+
+    /// The response ended; `upstreamKeepAlive` says whether the backend allows reuse.
+    mutating func responseEnd(_ trailers: HTTPHeaders?, upstreamKeepAlive: Bool) -> Action {
+        guard case .forwarding(let exchange) = self.state, exchange.responseStarted else {
+            return self.protocolViolation()
+        }
+        if exchange.requestEnded {
+            let closeClient = !exchange.clientKeepAlive || self.quiescing
+            self.state = closeClient ? .closed : .idle
+            return .finishResponse(trailers, upstream: upstreamKeepAlive ? .pool : .close, closeClient: closeClient)
+        }
+        // The backend answered before reading the whole body: that connection's framing is
+        // unknown now, so close it; the client's remaining body is swallowed.
+        self.state = .draining(closeAfter: !exchange.clientKeepAlive || self.quiescing)
+        return .finishResponse(trailers, upstream: .close, closeClient: false)
+    }
+
+    /// The upstream connection closed or failed while attached to this exchange.
+    mutating func upstreamClosed() -> Action {
+        guard case .forwarding(var exchange) = self.state else { return .none }
+        if exchange.responseStarted {
+            self.state = .closed
+            return .abort
+        }
+        if let head = exchange.retryHead {
+            exchange.retryHead = nil
+            self.state = .connecting(
+                Pending(
+                    head: head,
+                    body: CircularBuffer(),
+                    end: exchange.requestEnded ? RequestEnd(trailers: nil) : nil,
+                    clientKeepAlive: exchange.clientKeepAlive,
+                    retryable: false
+                )
+            )
+            return .retry
+        }
+        return self.failBeforeResponse(requestEnded: exchange.requestEnded, clientKeepAlive: exchange.clientKeepAlive)
+    }
+
+    // MARK: Private
+
+    private mutating func failBeforeResponse(requestEnded: Bool, clientKeepAlive: Bool) -> Action {
+        let closeClient = !clientKeepAlive || !requestEnded || self.quiescing
+        self.state = closeClient ? .closed : .idle
+        return .sendLocalResponse(.badGateway, "backend unavailable\n", closeClient: closeClient)
+    }
+
+    private mutating func protocolViolation() -> Action {
+        switch self.state {
+        case .closed:
+            return .none
+        case .forwarding:
+            self.state = .closed
+            return .abort
+        case .idle, .connecting, .draining:
+            return .none
+        }
+    }
+}

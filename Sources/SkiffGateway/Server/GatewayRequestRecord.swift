@@ -1,0 +1,24 @@
+/// One finished request, as reported to the gateway's observer (metrics, access logs).
+public struct GatewayRequestRecord: Sendable {
+    /// The service the request was routed to, if routing got that far.
+    public var service: String?
+    /// The tag of a `TAG---NAME` route.
+    public var tag: String?
+    /// The backend that served it, if one was picked.
+    public var backendID: String?
+    /// The status sent to the client; 0 if the exchange was aborted before a response head.
+    public var status: Int
+    /// From the request head to the end of the response (or the abort).
+    public var duration: Duration
+
+    public init(service: String?, tag: String?, backendID: String?, status: Int, duration: Duration) {
+        self.service = service
+        self.tag = tag
+        self.backendID = backendID
+        self.status = status
+        self.duration = duration
+    }
+}
+
+/// Called on the event loop once per finished request; keep it short and non-blocking.
+public typealias GatewayObserver = @Sendable (GatewayRequestRecord) -> Void

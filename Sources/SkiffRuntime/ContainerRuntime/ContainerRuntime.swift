@@ -1,0 +1,15 @@
+/// Runs instances: the controller's only view of containers. Implemented by ``RuncRuntime``
+/// on this machine; a Kubernetes runtime is the planned second implementation.
+public protocol ContainerRuntime: Sendable {
+    /// Creates and starts an instance; on any failure everything made so far is undone.
+    func start(_ spec: InstanceSpec) async throws(RuntimeError) -> StartedInstance
+    /// Sends SIGTERM (or the image's stop signal), waits up to `grace`, sends SIGKILL, then
+    /// removes the container, its network attachment, root filesystem, cgroup and
+    /// instance directory. Idempotent: succeeds for an instance that is half-made or gone.
+    func stop(instanceID: String, grace: Duration) async throws(RuntimeError)
+    /// Whether the instance's process is alive. Cheap enough to call every 250 ms per instance.
+    func isRunning(instanceID: String) async -> Bool
+    /// Instances this runtime left on the machine (after a crash of the server), for
+    /// cleanup with ``stop(instanceID:grace:)`` or adoption.
+    func leftovers() async throws(RuntimeError) -> [String]
+}

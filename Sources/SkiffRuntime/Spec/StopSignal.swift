@@ -1,0 +1,17 @@
+/// Signal names an image's `StopSignal` may use (`SIGTERM`, `TERM`, `15`), as numbers.
+enum StopSignal {
+    static func number(_ value: String) -> Int32? {
+        if let number = Int32(value), (1...64).contains(number) { return number }
+        var name = value.uppercased()
+        if name.hasPrefix("SIG") { name.removeFirst(3) }
+        return table[name]
+    }
+
+    // Linux x86-64/arm64 numbering.
+    private static let table: [String: Int32] = [
+        "HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "TRAP": 5, "ABRT": 6, "IOT": 6, "BUS": 7, "FPE": 8, "KILL": 9,
+        "USR1": 10, "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15, "STKFLT": 16, "CHLD": 17,
+        "CONT": 18, "STOP": 19, "TSTP": 20, "TTIN": 21, "TTOU": 22, "URG": 23, "XCPU": 24, "XFSZ": 25,
+        "VTALRM": 26, "PROF": 27, "WINCH": 28, "IO": 29, "POLL": 29, "PWR": 30, "SYS": 31,
+    ]
+}

@@ -1,0 +1,194 @@
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import Testing
+
+@testable import SkiffGateway
+
+/// The proxy handler on in-memory channels: exact bytes, and backpressure in both directions.
+@Suite("ProxyHandler")
+struct ProxyHandlerTests {
+    final class ReadCounter: ChannelOutboundHandler {
+        typealias OutboundIn = Any
+        var count = 0
+        func read(context: ChannelHandlerContext) {
+            self.count += 1
+            context.read()
+        }
+    }
+
+    /// Upstream channels the fake connector made; test-only, touched on the embedded loop.
+    final class Upstreams: @unchecked Sendable {
+        var channels: [EmbeddedChannel] = []
+        var readCounters: [ReadCounter] = []
+    }
+
+    struct Harness {
+        let loop: EmbeddedEventLoop
+        let client: EmbeddedChannel
+        let clientReads: ReadCounter
+        let upstreams: Upstreams
+        let table: RoutingTable
+        let pool: UpstreamPool
+
+        init() throws {
+            let loop = EmbeddedEventLoop()
+            let upstreams = Upstreams()
+            let connector = UpstreamConnector { slot, eventLoop in
+                let channel = EmbeddedChannel(loop: loop)
+                let counter = ReadCounter()
+                do {
+                    try channel.pipeline.syncOperations.addHandler(counter)
+                    try UpstreamConnector.configure(channel.pipeline.syncOperations, for: slot)
+                    try channel.connect(to: SocketAddress(ipAddress: "10.0.0.1", port: 8080)).wait()
+                } catch {
+                    return eventLoop.makeFailedFuture(error)
+                }
+                upstreams.channels.append(channel)
+                upstreams.readCounters.append(counter)
+                return eventLoop.makeSucceededFuture(channel)
+            }
+            let table = RoutingTable()
+            table.setBackends([Backend(id: "a", host: "10.0.0.1", port: 8080)], for: "hello")
+            let pool = UpstreamPool(eventLoop: loop, maxIdlePerBackend: 4, connector: connector)
+            let client = EmbeddedChannel(loop: loop)
+            let clientReads = ReadCounter()
+            try client.pipeline.syncOperations.addHandler(clientReads)
+            try ProxyHandler.configure(
+                client.pipeline.syncOperations,
+                loop: LoopContext(table: table, pool: pool),
+                domain: "localhost",
+                observer: nil,
+                logger: quietLogger
+            )
+            try client.connect(to: SocketAddress(ipAddress: "192.0.2.1", port: 40000)).wait()
+            self.loop = loop
+            self.client = client
+            self.clientReads = clientReads
+            self.upstreams = upstreams
+            self.table = table
+            self.pool = pool
+        }
+
+        func sendFromClient(_ text: String) throws {
+            try self.client.writeInbound(ByteBuffer(string: text))
+        }
+
+        func sendFromUpstream(_ text: String, index: Int = 0) throws {
+            try self.upstreams.channels[index].writeInbound(ByteBuffer(string: text))
+        }
+
+        func upstreamReceived(index: Int = 0) throws -> String {
+            var text = ""
+            while let buffer = try self.upstreams.channels[index].readOutbound(as: ByteBuffer.self) {
+                text += String(buffer: buffer)
+            }
+            return text
+        }
+
+        func clientReceived() throws -> String {
+            var text = ""
+            while let buffer = try self.client.readOutbound(as: ByteBuffer.self) {
+                text += String(buffer: buffer)
+            }
+            return text
+        }
+    }
+
+    @Test func forwardsRequestBytesAndReturnsConnectionToPool() throws {
+        let harness = try Harness()
+        try harness.sendFromClient("GET /a HTTP/1.1\r\nHost: hello.localhost\r\nConnection: keep-alive\r\n\r\n")
+        let sent = try harness.upstreamReceived()
+        #expect(sent.hasPrefix("GET /a HTTP/1.1\r\n"))
+        #expect(sent.contains("Host: hello.localhost\r\n"))
+        #expect(sent.contains("x-forwarded-for: 192.0.2.1\r\n"))
+        #expect(sent.contains("forwarded: for=192.0.2.1;host=hello.localhost;proto=http\r\n"))
+        #expect(!sent.lowercased().contains("connection:"))
+        #expect(harness.table.inFlight(backendID: "a") == 1)
+
+        try harness.sendFromUpstream("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        let received = try harness.clientReceived()
+        #expect(received.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(received.hasSuffix("\r\n\r\nok"))
+        #expect(harness.table.inFlight(backendID: "a") == 0)
+        #expect(harness.pool.idleCount == 1)
+
+        // The next request reuses the pooled connection.
+        try harness.sendFromClient("GET /b HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        #expect(harness.upstreams.channels.count == 1)
+        #expect(try harness.upstreamReceived().hasPrefix("GET /b HTTP/1.1\r\n"))
+        #expect(harness.pool.idleCount == 0)
+    }
+
+    @Test func holdsClientReadsWhileUpstreamIsNotWritable() throws {
+        let harness = try Harness()
+        try harness.sendFromClient("POST /up HTTP/1.1\r\nHost: hello.localhost\r\nContent-Length: 10\r\n\r\nabc")
+        let upstream = harness.upstreams.channels[0]
+        #expect(try harness.upstreamReceived().hasSuffix("\r\n\r\nabc"))
+
+        upstream.isWritable = false
+        upstream.pipeline.fireChannelWritabilityChanged()
+        let before = harness.clientReads.count
+        harness.client.read()
+        #expect(harness.clientReads.count == before, "read passed while the upstream was full")
+
+        upstream.isWritable = true
+        upstream.pipeline.fireChannelWritabilityChanged()
+        #expect(harness.clientReads.count == before + 1, "held read was not resumed")
+
+        try harness.sendFromClient("defghij")
+        #expect(try harness.upstreamReceived() == "defghij")
+    }
+
+    @Test func holdsUpstreamReadsWhileClientIsNotWritable() throws {
+        let harness = try Harness()
+        try harness.sendFromClient("GET /down HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        _ = try harness.upstreamReceived()
+        try harness.sendFromUpstream("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nabc")
+        #expect(try harness.clientReceived().hasSuffix("abc"))
+
+        let upstream = harness.upstreams.channels[0]
+        let upstreamReads = harness.upstreams.readCounters[0]
+        harness.client.isWritable = false
+        harness.client.pipeline.fireChannelWritabilityChanged()
+        let before = upstreamReads.count
+        upstream.read()
+        #expect(upstreamReads.count == before, "read passed while the client was full")
+
+        harness.client.isWritable = true
+        harness.client.pipeline.fireChannelWritabilityChanged()
+        #expect(upstreamReads.count == before + 1, "held read was not resumed")
+
+        try harness.sendFromUpstream("def")
+        #expect(try harness.clientReceived() == "def")
+    }
+
+    @Test func upstreamFailureBeforeResponseGives502() throws {
+        let harness = try Harness()
+        try harness.sendFromClient("GET / HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        try harness.upstreams.channels[0].close().wait()
+        let received = try harness.clientReceived()
+        #expect(received.hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"))
+        #expect(received.hasSuffix("backend unavailable\n"))
+        #expect(harness.table.inFlight(backendID: "a") == 0)
+        #expect(harness.client.isActive)
+    }
+
+    @Test func upstreamFailureAfterResponseStartClosesClient() throws {
+        let harness = try Harness()
+        try harness.sendFromClient("GET / HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        try harness.sendFromUpstream("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+        try harness.upstreams.channels[0].close().wait()
+        #expect(!harness.client.isActive)
+        #expect(harness.table.inFlight(backendID: "a") == 0)
+    }
+
+    @Test func clientLeavingClosesUpstream() throws {
+        let harness = try Harness()
+        try harness.sendFromClient("GET / HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        try harness.client.close().wait()
+        #expect(!harness.upstreams.channels[0].isActive)
+        #expect(harness.table.inFlight(backendID: "a") == 0)
+        #expect(harness.pool.idleCount == 0)
+    }
+}
