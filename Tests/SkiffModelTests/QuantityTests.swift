@@ -3,9 +3,8 @@ import Testing
 
 @Suite struct QuantityTests {
     @Test(arguments: [
-        ("128Mi", Int64(128 << 20), "128Mi"), ("1Gi", Int64(1 << 30), "1Gi"), ("512M", Int64(512_000_000), "512000000"),
-        ("1.5Gi", Int64(3 << 29), "1536Mi"), ("4194304", Int64(4 << 20), "4Mi"), ("64Ki", Int64(64 << 10), "64Ki")
-        ,("5Mi", Int64(5 << 20), "5Mi"),
+        ("128Mi", Int64(128 << 20), "128Mi"), ("1Gi", Int64(1 << 30), "1Gi"), ("512M", Int64(512_000_000), "512M"),
+        ("1.5Gi", Int64(3 << 29), "1536Mi"), ("4194304", Int64(4 << 20), "4Mi"),("5Mi", Int64(5 << 20), "5Mi"),
     ])
     func parsesMemory(text: String, bytes: Int64, canonical: String) throws {
         let quantity = try MemoryQuantity(text)

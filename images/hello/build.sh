@@ -38,6 +38,9 @@ for script in "$here"/www/cgi-bin/*; do
     install -m 0755 "$script" "$root/www/cgi-bin/$(basename "$script")"
 done
 umoci repack --image "$out:$tag" "$work/bundle" >/dev/null
+# The shell stays PID 1 and forwards SIGTERM: a PID 1 without a handler ignores it, and
+# every stop would then wait for the SIGKILL deadline.
+start='echo "hello: serving /www on port ${PORT:-8080}"; httpd -f -v -p "${PORT:-8080}" -h /www & pid=$!; trap "kill -TERM \$pid; wait \$pid; exit 0" TERM; wait $pid'
 # Config after repack: repack rewrites the config and would drop it.
 umoci config --image "$out:$tag" \
     --config.user 65534:65534 \
@@ -45,7 +48,7 @@ umoci config --image "$out:$tag" \
     --config.env PATH=/bin \
     --config.env GREETING=hello \
     --config.entrypoint /bin/sh \
-    --config.cmd -c --config.cmd 'exec httpd -f -v -p "${PORT:-8080}" -h /www' \
+    --config.cmd -c --config.cmd "$start" \
     --config.exposedports 8080/tcp
 umoci gc --layout "$out"
 echo "built $out:$tag"

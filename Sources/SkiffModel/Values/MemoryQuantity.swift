@@ -37,8 +37,11 @@ public struct MemoryQuantity: Hashable, Sendable, Codable, CustomStringConvertib
     }
 
     public var description: String {
-        for (suffix, unit) in [("Ti", Int64(1) << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)]
-        where bytes % unit == 0 {
+        let units: [(String, Int64)] = [
+            ("Ti", 1 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("T", 1_000_000_000_000), ("G", 1_000_000_000),
+            ("M", 1_000_000), ("Ki", 1 << 10), ("k", 1_000),
+        ]
+        for (suffix, unit) in units where bytes % unit == 0 {
             return "\(bytes / unit)\(suffix)"
         }
         return "\(bytes)"

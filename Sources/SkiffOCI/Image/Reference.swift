@@ -37,7 +37,8 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
             rest = rest[..<colon]
         }
         var components = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        if components.count > 1, let first = components.first,
+        if components.count > 1, let first = components.first, let initial = first.unicodeScalars.first,
+            initial.properties.isAlphabetic || ("0"..."9").contains(initial),
             first.contains(".") || first.contains(":") || first == "localhost"
         {
             self.host = first

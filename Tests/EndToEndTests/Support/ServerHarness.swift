@@ -118,7 +118,8 @@ final class ServerHarness: @unchecked Sendable {
     func skiff(_ arguments: [String]) async throws -> CommandResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments + ["--server", apiURL, "--token", token]
+        let token = self.token
+        process.arguments = arguments + ["--server", apiURL] + (token.isEmpty ? [] : ["--token", token])
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_CONFIG_HOME"] = dataDir + "/client-config"
         environment["HOME"] = dataDir
