@@ -179,7 +179,13 @@ let package = Package(
         .testTarget(name: "SkiffStoreTests", dependencies: ["SkiffStore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SkiffAPITests",
-            dependencies: ["SkiffAPI", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: [
+                "SkiffAPI", "SkiffController", "SkiffGateway", "SkiffOCI", "SkiffRuntime", "SkiffStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

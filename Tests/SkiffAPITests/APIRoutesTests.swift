@@ -1,0 +1,110 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import SkiffAPI
+import SkiffController
+import SkiffGateway
+import SkiffOCI
+import SkiffRuntime
+import SkiffStore
+import SystemPackage
+import Testing
+
+/// A runtime that never runs anything: these tests exercise the API's edge (auth, decoding,
+/// errors), not instances — the end-to-end tests do that with runc.
+struct UnusedRuntime: ContainerRuntime {
+    func start(_ spec: InstanceSpec) async throws(RuntimeError) -> StartedInstance {
+        throw RuntimeError(.runtime, "not available in API tests")
+    }
+    func stop(instanceID: String, grace: Duration) async throws(RuntimeError) {}
+    func isRunning(instanceID: String) async -> Bool { false }
+    func leftovers() async throws(RuntimeError) -> [String] { [] }
+}
+
+@Suite struct APIRoutesTests {
+    let directory = NSTemporaryDirectory() + "skiff-api-\(UUID().uuidString)"
+
+    func withAPI(_ body: @escaping @Sendable (any TestClientProtocol, String) async throws -> Void) async throws {
+        try FileManager.default.createDirectory(atPath: directory + "/tmp", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try Store(path: directory + "/skiff.db")
+        let blobs = try BlobStore(root: FilePath(directory + "/blobs"))
+        let snapshots = try SnapshotStore(root: FilePath(directory + "/snapshots"), blobs: blobs)
+        let token = try #require(try await AdminToken.bootstrap(store: store, tokenFile: directory + "/admin.token"))
+        let controller = Controller(
+            configuration: .init(), store: store, resolver: ImageResolver(store: store, blobs: blobs, snapshots: snapshots),
+            runtime: UnusedRuntime(), routing: RoutingTable(), logger: Logger(label: "test"))
+        let api = ControlPlaneAPI(
+            controller: controller, store: store, loader: ImageLoader(store: store, blobs: blobs, snapshots: snapshots),
+            uploadDirectory: directory + "/tmp", logFile: { _ in "/nonexistent" }, version: "test")
+        let app = Application(router: api.router())
+        try await app.test(.router) { client in try await body(client, token) }
+    }
+
+    @Test func adminTokenFileIsPrivate() async throws {
+        try await withAPI { _, token in
+            let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/admin.token")
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+            #expect(token.hasPrefix("skf_"))
+            #expect(try String(contentsOfFile: directory + "/admin.token", encoding: .utf8).contains(token))
+        }
+    }
+
+    @Test func healthNeedsNoTokenButEverythingElseDoes() async throws {
+        try await withAPI { client, _ in
+            try await client.execute(uri: "/v1/health", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/services", method: .get) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.wwwAuthenticate] != nil)
+                #expect(String(buffer: response.body).contains(#""code":"unauthorized""#))
+            }
+            try await client.execute(uri: "/v1/services", method: .get, headers: [.authorization: "Bearer skf_wrong"]) {
+                #expect($0.status == .unauthorized)
+            }
+        }
+    }
+
+    @Test func listsNothingOnAFreshServer() async throws {
+        try await withAPI { client, token in
+            try await client.execute(uri: "/v1/services", method: .get, headers: [.authorization: "Bearer \(token)"]) {
+                #expect($0.status == .ok)
+                #expect(String(buffer: $0.body).trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ("/v1/services/Bad_Name", #"{"image":"hello:v1"}"#, 400, "invalid service name"),
+        ("/v1/services/web", #"{"port":8080}"#, 400, "missing field"),
+        ("/v1/services/web", #"{"image":"hello:v1","memory":"lots"}"#, 400, "invalid memory"),
+        ("/v1/services/web", #"{"image":"hello:v1","port":0}"#, 400, "invalid port"),
+        ("/v1/services/web", "not json", 400, "invalid JSON"),
+        ("/v1/services/web", #"{"image":"nosuch:v1"}"#, 404, "image nosuch:v1 not found"),
+    ])
+    func rejectsBadDeploysWithAPreciseError(path: String, body: String, status: Int, message: String) async throws {
+        try await withAPI { client, token in
+            try await client.execute(
+                uri: path, method: .put, headers: [.authorization: "Bearer \(token)", .contentType: "application/json"],
+                body: ByteBuffer(string: body)
+            ) { response in
+                #expect(response.status.code == status)
+                #expect(String(buffer: response.body).contains(message), "\(String(buffer: response.body))")
+            }
+            try await client.execute(uri: "/v1/services", method: .get, headers: [.authorization: "Bearer \(token)"]) {
+                #expect(String(buffer: $0.body).trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+            }
+        }
+    }
+
+    @Test func unknownServiceIsNotFound() async throws {
+        try await withAPI { client, token in
+            for (path, method) in [("/v1/services/ghost", HTTPRequest.Method.get), ("/v1/services/ghost", .delete), ("/v1/services/ghost/instances", .get)] {
+                try await client.execute(uri: path, method: method, headers: [.authorization: "Bearer \(token)"]) {
+                    #expect($0.status == .notFound)
+                    #expect(String(buffer: $0.body).contains(#"service \"ghost\" not found"#))
+                }
+            }
+        }
+    }
+}
