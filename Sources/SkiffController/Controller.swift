@@ -6,6 +6,7 @@ public import SkiffModel
 public import SkiffOCI
 public import SkiffRuntime
 public import SkiffStore
+import Synchronization
 
 /// Reconciles what users asked for (services in the store) with what runs (instances in the
 /// runtime) and what the gateway routes to.
@@ -55,6 +56,7 @@ public actor Controller: ServiceLifecycle.Service {
     private var supervised: [String: Supervised] = [:]
     private var published: [ServiceName: [Backend]] = [:]
     private var shuttingDown = false
+    private nonisolated let shutdownRequested = Atomic<Bool>(false)
     private let jobs: AsyncStream<String>
     private let jobsContinuation: AsyncStream<String>.Continuation
     private let wakeups: AsyncStream<Void>
@@ -88,7 +90,10 @@ public actor Controller: ServiceLifecycle.Service {
                 }
             }
         } onGracefulShutdown: {
-            Task { await self.beginShutdown() }
+            // Called synchronously from the signal path: flag it and wake the reconcile loop,
+            // which stops the instances from inside the actor.
+            self.shutdownRequested.store(true, ordering: .relaxed)
+            self.wakeupsContinuation.yield()
         }
     }
 
@@ -101,6 +106,7 @@ public actor Controller: ServiceLifecycle.Service {
 
     private func reconcileLoop() async {
         while true {
+            if !shuttingDown, shutdownRequested.load(ordering: .relaxed) { beginShutdown() }
             reconcile()
             if shuttingDown && supervised.isEmpty {
                 jobsContinuation.finish()

@@ -65,6 +65,15 @@ import Testing
             let after = try await server.skiffOK(["services", "describe", "keep", "--output", "json"])
             #expect(try revision(of: before) == revision(of: after))
             #expect(try await server.gateway("/", host: "keep.localhost").status == .ok)
+
+            // A revision whose entrypoint cannot start: the deploy fails with the reason and
+            // the previous revision keeps serving.
+            let crashing = try await server.skiff(["deploy", "keep", "--command", "/bin/no-such-server"])
+            #expect(crashing.status != 0)
+            #expect(crashing.stderr.contains("no-such-server"), "\(crashing.stderr)")
+            for _ in 0..<5 {
+                #expect(try await server.gateway("/", host: "keep.localhost").status == .ok)
+            }
         }
     }
 

@@ -3,6 +3,8 @@ import Hummingbird
 import NIOCore
 import NIOPosix
 import SkiffController
+import ServiceLifecycle
+import Synchronization
 import SkiffModel
 
 /// `GET /v1/services/NAME/logs`: the instances' stdout and stderr, each line prefixed with
@@ -31,31 +33,51 @@ struct LogRoutes {
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
                 body: ResponseBody { writer in
-                    var followers: [String: LogFollower] = [:]
-                    var first = true
-                    while true {
-                        let instances = (try? await controller.instances(of: name)) ?? []
-                        for instance in instances where followers[instance.id] == nil {
-                            followers[instance.id] = LogFollower(
-                                path: logFile(instance.id), prefix: "\(instance.id) | ", tail: first ? tail : nil)
-                        }
-                        first = false
-                        for id in followers.keys.sorted() {
-                            guard let follower = followers[id] else { continue }
-                            let (chunk, advanced) = try await NIOThreadPool.singleton.runIfActive {
-                                var copy = follower
-                                return (copy.readNewLines(), copy)
+                    // A follower ends when its client goes away or the server shuts down;
+                    // otherwise an idle follow would hold graceful shutdown open forever.
+                    do {
+                        try await request.body.consumeWithCancellationOnInboundClose { _ in
+                            let stopping = StopFlag()
+                            try await withGracefulShutdownHandler {
+                                var followers: [String: LogFollower] = [:]
+                                var first = true
+                                while true {
+                                    let instances = (try? await controller.instances(of: name)) ?? []
+                                    for instance in instances where followers[instance.id] == nil {
+                                        followers[instance.id] = LogFollower(
+                                            path: logFile(instance.id), prefix: "\(instance.id) | ", tail: first ? tail : nil)
+                                    }
+                                    first = false
+                                    for id in followers.keys.sorted() {
+                                        guard let follower = followers[id] else { continue }
+                                        let (chunk, advanced) = try await NIOThreadPool.singleton.runIfActive {
+                                            var copy = follower
+                                            return (copy.readNewLines(), copy)
+                                        }
+                                        followers[id] = advanced
+                                        if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
+                                    }
+                                    guard follow, !Task.isCancelled, !stopping.isSet else { break }
+                                    try await Task.sleep(for: Self.pollInterval)
+                                }
+                            } onGracefulShutdown: {
+                                stopping.set()
                             }
-                            followers[id] = advanced
-                            if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
                         }
-                        guard follow, !Task.isCancelled else { break }
-                        try await Task.sleep(for: Self.pollInterval)
+                    } catch is CancellationError {
+                        // The client left or the server is stopping: end the body cleanly.
                     }
                     try await writer.finish(nil)
                 })
         }
     }
+}
+
+/// Set once, from the shutdown path, read by a follower between polls.
+final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .relaxed) }
+    func set() { value.store(true, ordering: .relaxed) }
 }
 
 /// Reads complete lines appended to one log file since the last read.

@@ -1,11 +1,8 @@
 import Foundation
 import SkiffArchive
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-// Kept apart from the streaming code: with NIO imported, `stat` resolves to NIO's C shim.
+// FileManager rather than stat(2): with NIO in the module, `struct stat` resolves to NIO's
+// C shim under member import visibility.
 extension LayoutArchive {
     /// Lists the layout's files (links to regular files followed) in the order they are sent.
     static func planSync(directory: String) -> Result<LayoutArchive, CLIError> {
@@ -15,8 +12,9 @@ extension LayoutArchive {
                 throw CLIError(.invalidInput, "cannot read \(directory): not a directory")
             }
             for required in ["oci-layout", "index.json"] {
-                var info = stat()
-                guard stat(directory + "/" + required, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+                guard let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + required),
+                    Self.followedType(attributes, path: directory + "/" + required) == .typeRegular
+                else {
                     throw CLIError(
                         .invalidInput,
                         "\(directory) is not an OCI image layout: it has no \(required) (expected oci-layout, index.json and blobs/)")
@@ -28,25 +26,33 @@ extension LayoutArchive {
             var members: [Member] = []
             while let relative = enumerator.nextObject() as? String {
                 let full = directory + "/" + relative
-                var info = stat()
-                guard lstat(full, &info) == 0 else {
-                    throw CLIError(.io, "cannot read \(full): \(String(cString: strerror(errno)).lowercased())")
+                let attributes: [FileAttributeKey: Any]
+                do {
+                    attributes = try FileManager.default.attributesOfItem(atPath: full)
+                } catch {
+                    throw CLIError(.io, "cannot read \(full): \(error.localizedDescription)")
                 }
-                var kind = info.st_mode & S_IFMT
-                if kind == S_IFLNK {
+                var info = attributes
+                var kind = attributes[.type] as? FileAttributeType
+                if kind == .typeSymbolicLink {
                     // Follow links to regular files only; a link to a directory could loop.
-                    guard stat(full, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
-                    kind = S_IFREG
+                    let target = URL(fileURLWithPath: full).resolvingSymlinksInPath().path
+                    guard let followed = try? FileManager.default.attributesOfItem(atPath: target),
+                        followed[.type] as? FileAttributeType == .typeRegular
+                    else { continue }
+                    info = followed
+                    kind = .typeRegular
                 }
-                let mode = UInt32(info.st_mode & 0o777)
-                let mtime = Int64(info.st_mtim.tv_sec)
+                let mode = UInt32((info[.posixPermissions] as? Int ?? 0o644) & 0o777)
+                let mtime = Int64((info[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
                 switch kind {
-                case S_IFDIR:
+                case .typeDirectory:
                     members.append(Member(entry: .init(path: relative, kind: .directory, mode: mode, modificationTime: mtime), source: full))
-                case S_IFREG:
+                case .typeRegular:
+                    let size = Int64((info[.size] as? NSNumber)?.int64Value ?? 0)
                     members.append(
                         Member(
-                            entry: .init(path: relative, kind: .regular(size: Int64(info.st_size)), mode: mode, modificationTime: mtime),
+                            entry: .init(path: relative, kind: .regular(size: size), mode: mode, modificationTime: mtime),
                             source: full))
                 default:
                     continue  // sockets, FIFOs, devices have no place in an image layout
@@ -67,5 +73,13 @@ extension LayoutArchive {
         } catch {
             return .failure(error)
         }
+    }
+
+    /// The type of the file a path names, following one symlink.
+    static func followedType(_ attributes: [FileAttributeKey: Any], path: String) -> FileAttributeType? {
+        let type = attributes[.type] as? FileAttributeType
+        guard type == .typeSymbolicLink else { return type }
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        return (try? FileManager.default.attributesOfItem(atPath: target))?[.type] as? FileAttributeType
     }
 }
