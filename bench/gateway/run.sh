@@ -80,7 +80,8 @@ rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 errors += int(non2xx.group(1)) if non2xx else 0
-print(f"{rps:.0f} {ms(\"50%\"):.3f} {ms(\"99%\"):.3f} {errors}")'
+p50, p99 = ms("50%"), ms("99%")
+print(f"{rps:.0f} {p50:.3f} {p99:.3f} {errors}")'
 }
 
 declare -A results
