@@ -178,6 +178,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SkiffStoreTests", dependencies: ["SkiffStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SkiffControllerTests", dependencies: ["SkiffController"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SkiffAPITests",
             dependencies: [

@@ -24,6 +24,13 @@ struct DataDirectory {
         for directory in [instances, logs, cni, uploads] {
             try Self.make(directory, mode: 0o700)
         }
+        // SQLite gives its -wal and -shm files the database's mode: create it private first.
+        let fd = open(database, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ServerError("cannot create \(database): \(String(cString: strerror(errno)))") }
+        close(fd)
+        guard chmod(database, 0o600) == 0 else {
+            throw ServerError("cannot set permissions of \(database): \(String(cString: strerror(errno)))")
+        }
     }
 
     private static func make(_ path: String, mode: mode_t) throws {

@@ -56,6 +56,13 @@ import Testing
             let images = try await server.skiffOK(["images", "list", "--output", "json"])
             #expect(!images.contains("tampered"))
 
+            // The same image as an oci-archive (a tar of the layout) loads too.
+            let archive = server.dataDir + "/hello.tar"
+            #expect(Leaks.status(["tar", "-C", server.dataDir + "/sample", "-cf", archive, "."]) == 0)
+            let loaded = try await server.skiffOK(["images", "load", archive + ":v1", "--tag", "archived:v1"])
+            #expect(loaded.contains("archived:v1"))
+            #expect(try await server.skiffOK(["images", "list"]).contains("archived:v1"))
+
             // Wrong token.
             let wrong = try await server.get("/v1/services", token: "skf_wrong")
             #expect(wrong.status == .unauthorized)

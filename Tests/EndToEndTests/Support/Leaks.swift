@@ -15,6 +15,16 @@ enum Leaks {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// Runs a command and returns its exit status.
+    static func status(_ arguments: [String]) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
     /// Everything of this server's still present: containers, mounts, netns, cgroups, bridge, rules.
     static func find(bridge: String, dataDir: String) -> [String] {
         var leaks: [String] = []
@@ -78,5 +88,10 @@ enum Leaks {
             }
         }
         _ = run(["ip", "link", "delete", bridge])
+        let chain = "SKIFF-\(bridge)"
+        _ = run(["iptables", "-D", "INPUT", "-i", bridge, "-j", chain])
+        _ = run(["iptables", "-D", "FORWARD", "-i", bridge, "-j", chain])
+        _ = run(["iptables", "-F", chain])
+        _ = run(["iptables", "-X", chain])
     }
 }
