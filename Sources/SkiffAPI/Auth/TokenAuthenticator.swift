@@ -1,5 +1,6 @@
 import Crypto
 public import Hummingbird
+import SkiffOCI
 public import SkiffStore
 
 /// Every API request but the health check carries `Authorization: Bearer TOKEN`; only the
@@ -31,9 +32,6 @@ public struct TokenAuthenticator<Context: RequestContext>: RouterMiddleware {
 /// How tokens are hashed for storage.
 public enum TokenHash {
     public static func of(_ token: some StringProtocol) -> String {
-        SHA256.hash(data: Array(token.utf8)).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        Digest(sha256: SHA256.hash(data: Array(token.utf8))).encoded
     }
 }
