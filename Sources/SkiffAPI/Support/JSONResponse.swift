@@ -49,11 +49,9 @@ public enum JSONResponse {
     }
 
     private static func describe(_ context: DecodingError.Context) -> String {
-        // Model validation errors surface as dataCorrupted with their own message.
-        if let underlying = context.underlyingError, !(underlying is NSError) || context.codingPath.isEmpty == false {
-            return "\(path(context.codingPath)): \(underlying)"
-        }
-        return context.codingPath.isEmpty ? context.debugDescription : "\(path(context.codingPath)): \(context.debugDescription)"
+        // Model validation (a bad quantity, name or digest) arrives as the underlying error.
+        let detail = context.underlyingError.map { "\($0)" } ?? context.debugDescription
+        return context.codingPath.isEmpty ? detail : "\(path(context.codingPath)): \(detail)"
     }
 
     private static func path(_ keys: [any CodingKey]) -> String {
