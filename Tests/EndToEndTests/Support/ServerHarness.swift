@@ -78,6 +78,13 @@ final class ServerHarness: @unchecked Sendable {
         guard let process, process.isRunning else { return }
         process.terminate()
         await waitForExit(process)
+        if process.isRunning {
+            // A server that does not stop is a failure the leak check reports; it must not
+            // outlive the test run.
+            Issue.record("server did not stop within 60s of SIGTERM:\n\(serverLog())")
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            await waitForExit(process)
+        }
         self.process = nil
     }
 
