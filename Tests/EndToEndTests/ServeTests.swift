@@ -96,7 +96,7 @@ import Testing
             // Delete stops and removes everything.
             _ = try await server.skiffOK(["services", "delete", "web"])
             #expect(try await server.gateway("/", host: "web.localhost").status == .notFound)
-            let leftovers = Leaks.find(bridge: "-no-bridge-check-", dataDir: server.dataDir)
+            let leftovers = Leaks.find(bridge: nil, dataDir: server.dataDir)
             #expect(leftovers.isEmpty, "delete left: \(leftovers)")
         }
     }

@@ -26,7 +26,8 @@ enum Leaks {
     }
 
     /// Everything of this server's still present: containers, mounts, netns, cgroups, bridge, rules.
-    static func find(bridge: String, dataDir: String) -> [String] {
+    /// `bridge` nil skips the network-wide checks, for a server that is still running.
+    static func find(bridge: String?, dataDir: String) -> [String] {
         var leaks: [String] = []
         // runc containers whose bundle is in this data dir.
         let list = run(["runc", "list", "--format", "json"])
@@ -50,8 +51,10 @@ enum Leaks {
                 leaks.append("cgroup \(controller)/skiff/\(id)")
             }
         }
-        if !run(["ip", "link", "show", bridge]).isEmpty { leaks.append("bridge \(bridge)") }
-        if run(["iptables", "-S"]).contains(bridge) { leaks.append("iptables rules for \(bridge)") }
+        if let bridge {
+            if !run(["ip", "link", "show", bridge]).isEmpty { leaks.append("bridge \(bridge)") }
+            if run(["iptables", "-S"]).contains(bridge) { leaks.append("iptables rules for \(bridge)") }
+        }
         return leaks
     }
 
