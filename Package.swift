@@ -178,7 +178,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SkiffStoreTests", dependencies: ["SkiffStore"], swiftSettings: swiftSettings),
-        .testTarget(name: "SkiffControllerTests", dependencies: ["SkiffController"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SkiffControllerTests",
+            dependencies: [
+                "SkiffController", "SkiffGateway", "SkiffOCI", "SkiffRuntime", "SkiffStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "SkiffAPITests",
             dependencies: [

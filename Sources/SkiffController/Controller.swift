@@ -56,6 +56,8 @@ public actor Controller: ServiceLifecycle.Service {
     private var supervised: [String: Supervised] = [:]
     private var published: [ServiceName: [Backend]] = [:]
     private var shuttingDown = false
+    /// Reconcile passes so far: a diagnostic, and how tests tell a quiet loop from a spinning one.
+    public private(set) var reconcilePasses = 0
     private nonisolated let shutdownRequested = Atomic<Bool>(false)
     private let jobs: AsyncStream<String>
     private let jobsContinuation: AsyncStream<String>.Continuation
@@ -104,27 +106,30 @@ public actor Controller: ServiceLifecycle.Service {
         wakeupsContinuation.yield()
     }
 
+    /// Reconciles on every wakeup; a sibling ticker wakes it every `resyncInterval` so drift
+    /// (an instance that died unnoticed, a failed start to retry) is caught without an event.
+    ///
+    /// The wakeup stream has exactly one iterator for the server's whole life: cancelling a
+    /// task blocked in `AsyncStream.next()` terminates the stream for good, so a timeout must
+    /// never be raced against `next()`.
     private func reconcileLoop() async {
-        while true {
-            if !shuttingDown, shutdownRequested.load(ordering: .relaxed) { beginShutdown() }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.resyncTicker() }
             reconcile()
-            if shuttingDown && supervised.isEmpty {
-                jobsContinuation.finish()
-                return
+            for await _ in wakeups {
+                if !shuttingDown, shutdownRequested.load(ordering: .relaxed) { beginShutdown() }
+                reconcile()
+                if shuttingDown && supervised.isEmpty { break }
             }
-            await waitForWakeup(orAfter: configuration.resyncInterval)
+            jobsContinuation.finish()
+            group.cancelAll()
         }
     }
 
-    private nonisolated func waitForWakeup(orAfter interval: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: interval) }
-            group.addTask {
-                var iterator = self.wakeups.makeAsyncIterator()
-                _ = await iterator.next()
-            }
-            await group.next()
-            group.cancelAll()
+    private nonisolated func resyncTicker() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.resyncInterval)
+            wakeupsContinuation.yield()
         }
     }
 
@@ -260,6 +265,7 @@ public actor Controller: ServiceLifecycle.Service {
 
     /// Decides which instances should exist; never waits.
     private func reconcile() {
+        reconcilePasses += 1
         if !shuttingDown {
             for (name, wanted) in desired {
                 let live = supervised.values.filter { $0.instance.service == name && !$0.stopRequested }
@@ -369,5 +375,6 @@ public actor Controller: ServiceLifecycle.Service {
         return InstanceSpec.make(id: id, revision: wanted.revision, image: wanted.image)
     }
 
-    func didChangeState() { wake() }
+    /// Asks for a reconcile pass now rather than at the next resync.
+    public func requestReconcile() { wake() }
 }

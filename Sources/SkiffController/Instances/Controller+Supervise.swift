@@ -32,7 +32,7 @@ extension Controller {
                     $0.restarts += 1
                     $0.message = "\(reason); restarting in \(DurationText.format(delay))"
                 }
-                await didChangeState()
+                await requestReconcile()
                 try? await runtime.stop(instanceID: id, grace: .zero)
                 let resumeAt = ContinuousClock.now + delay
                 while ContinuousClock.now < resumeAt, await entry(id)?.stopRequested == false {
@@ -83,7 +83,7 @@ extension Controller {
                     $0.message = "not ready after \(budget): nothing accepted connections on port \(started.port)"
                 }
                 try? await runtime.stop(instanceID: id, grace: .zero)
-                await didChangeState()
+                await requestReconcile()
                 return .gaveUp
             }
             try? await Task.sleep(for: TCPReadinessProbe.interval)
@@ -92,7 +92,7 @@ extension Controller {
             $0.state = .ready
             $0.message = nil
         }
-        await didChangeState()
+        await requestReconcile()
         logger.info("ready", metadata: ["address": "\(started.address):\(started.port)"])
 
         // Watch the process until it exits or the instance is asked to stop.

@@ -1,0 +1,79 @@
+import Foundation
+import Logging
+import SkiffController
+import SkiffGateway
+import SkiffOCI
+import SkiffRuntime
+import SkiffStore
+import SystemPackage
+import Testing
+
+/// A runtime with nothing to run: these tests watch the reconcile loop itself.
+private struct IdleRuntime: ContainerRuntime {
+    func start(_ spec: InstanceSpec) async throws(RuntimeError) -> StartedInstance {
+        throw RuntimeError(.runtime, "not available in reconcile loop tests")
+    }
+    func stop(instanceID: String, grace: Duration) async throws(RuntimeError) {}
+    func isRunning(instanceID: String) async -> Bool { false }
+    func leftovers() async throws(RuntimeError) -> [String] { [] }
+}
+
+@Suite struct ReconcileLoopTests {
+    private func withController(
+        resyncInterval: Duration,
+        _ body: @Sendable (Controller) async throws -> Void
+    ) async throws {
+        let directory = NSTemporaryDirectory() + "skiff-controller-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try Store(path: directory + "/skiff.db")
+        let blobs = try BlobStore(root: FilePath(directory + "/blobs"))
+        let snapshots = try SnapshotStore(root: FilePath(directory + "/snapshots"), blobs: blobs)
+        var configuration = Controller.Configuration()
+        configuration.resyncInterval = resyncInterval
+        let controller = Controller(
+            configuration: configuration, store: store,
+            resolver: ImageResolver(store: store, blobs: blobs, snapshots: snapshots),
+            runtime: IdleRuntime(), routing: RoutingTable(), logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await controller.run() }
+            defer { group.cancelAll() }
+            try await Self.poll("the first reconcile pass") { await controller.reconcilePasses >= 1 }
+            try await body(controller)
+        }
+    }
+
+    private static func poll(_ what: String, until condition: @Sendable () async -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !(await condition()) {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("timed out waiting for \(what)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// The loop must sleep between resyncs. A wakeup stream broken by a cancelled wait once
+    /// made it spin, thousands of passes a second, a core gone at idle.
+    @Test func idleLoopRunsOncePerResyncNotContinuously() async throws {
+        try await withController(resyncInterval: .milliseconds(50)) { controller in
+            let before = await controller.reconcilePasses
+            // A window to count in, not a synchronisation: 500 ms holds about 10 resyncs.
+            try await Task.sleep(for: .milliseconds(500))
+            let passes = await controller.reconcilePasses - before
+            #expect(passes >= 1, "the resync ticker never fired")
+            #expect(passes <= 40, "\(passes) reconcile passes in 500 ms with nothing to do")
+        }
+    }
+
+    @Test func aRequestedReconcileRunsWithoutWaitingForTheResync() async throws {
+        try await withController(resyncInterval: .seconds(3600)) { controller in
+            for _ in 0..<3 {
+                let before = await controller.reconcilePasses
+                await controller.requestReconcile()
+                try await Self.poll("a requested pass") { await controller.reconcilePasses > before }
+            }
+        }
+    }
+}
