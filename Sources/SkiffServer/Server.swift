@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 import SkiffAPI
@@ -62,9 +64,11 @@ public struct Server: Sendable {
             logger: logger)
 
         let routing = RoutingTable()
+        let gatewayLoops: any EventLoopGroup =
+            config.gatewayThreads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? MultiThreadedEventLoopGroup.singleton
         let gateway = Gateway(
             configuration: GatewayConfiguration(host: config.httpHost, port: config.httpPort, domain: config.domain),
-            routingTable: routing, logger: logger)
+            routingTable: routing, eventLoopGroup: gatewayLoops, logger: logger)
 
         var controllerConfiguration = Controller.Configuration()
         controllerConfiguration.domain = config.domain
@@ -94,6 +98,7 @@ public struct Server: Sendable {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+        if config.gatewayThreads != nil { try? await gatewayLoops.shutdownGracefully() }
         await runtime.tearDownNetwork()
         logger.notice("skiff server stopped")
     }

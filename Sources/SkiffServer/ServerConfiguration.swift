@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var subnet: String = "10.88.0.0/16"
     /// swift-log level name: trace, debug, info, notice, warning, error, critical.
     public var logLevel: String = "info"
+    /// Event-loop threads serving the gateway; `nil` means one per CPU core.
+    public var gatewayThreads: Int?
     /// Whether first start writes the admin token into the CLI config (`~/.config/skiff/config.json`).
     public var writeClientConfig: Bool = true
 

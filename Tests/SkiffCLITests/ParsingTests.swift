@@ -50,6 +50,7 @@ struct ParsingTests {
         (["server", "--subnet", "10.88.0.0"], "invalid --subnet"),
         (["server", "--bridge", "a-very-long-bridge-name"], "invalid --bridge"),
         (["server", "--log-level", "loud"], "invalid --log-level \"loud\""),
+        (["server", "--gateway-threads", "0"], "invalid --gateway-threads 0"),
         (["server", "--domain", "bad_domain"], "invalid --domain"),
         (["nosuchcommand"], "error:"),
     ] as [([String], String)])
@@ -127,6 +128,7 @@ struct ParsingTests {
             try SkiffCommand.parseAsRoot([
                 "server", "--data-dir", "/srv/skiff", "--http", "0.0.0.0:80", "--api", "[::1]:7071", "--domain", "Apps.Example.com",
                 "--runtime", "crun", "--bridge", "skt1", "--subnet", "10.200.1.0/24", "--log-level", "debug",
+                "--gateway-threads", "3",
             ]) as? ServerCommand)
         let configuration = try server.serverConfiguration(environment: [:])
         #expect(configuration.dataDir == "/srv/skiff")
@@ -137,6 +139,7 @@ struct ParsingTests {
         #expect(configuration.bridgeName == "skt1")
         #expect(configuration.subnet == "10.200.1.0/24")
         #expect(configuration.logLevel == "debug")
+        #expect(configuration.gatewayThreads == 3)
     }
 
     @Test func serverDataDirFallsBackToTheEnvironmentThenTheDefault() throws {

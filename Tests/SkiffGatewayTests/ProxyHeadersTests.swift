@@ -43,6 +43,20 @@ struct ProxyHeadersTests {
         #expect(upstream.headers["x-forwarded-host"] == ["hello.localhost:8080"])
     }
 
+    @Test func aConnectionListedForwardingHeaderIsDroppedNotJoinedEmpty() {
+        let upstream = ProxyHeaders.upstreamRequestHead(
+            from: self.head([
+                ("Host", "hello.localhost"), ("Connection", "X-Forwarded-For, Forwarded"),
+                ("X-Forwarded-For", "10.9.9.9"), ("Forwarded", "for=10.9.9.9"),
+            ]),
+            host: "hello.localhost",
+            client: self.client
+        )
+        #expect(upstream.headers["x-forwarded-for"] == ["192.0.2.10"])
+        #expect(upstream.headers["forwarded"] == ["for=192.0.2.10;host=hello.localhost;proto=http"])
+        #expect(upstream.headers["connection"].isEmpty)
+    }
+
     @Test func quotesIPv6ClientsInForwarded() throws {
         let v6 = ClientAddress(try SocketAddress(ipAddress: "2001:db8::1", port: 1))
         #expect(v6.ip == "2001:db8::1")

@@ -22,6 +22,23 @@ struct ProxyStateMachineTests {
         _ = machine.responseEnd(nil, upstreamKeepAlive: true)
     }
 
+    @Test func malformedRequestGets400UnlessTheResponseStarted() {
+        var idle = Machine()
+        guard case .sendLocalResponse(.badRequest, _, closeClient: true) = idle.clientProtocolError() else {
+            Issue.record("an idle connection answers 400 and closes"); return
+        }
+        #expect(idle.isClosed)
+
+        var midResponse = Machine()
+        _ = midResponse.requestHead(Self.forwardPOST, clientKeepAlive: true, hasBody: true)
+        _ = midResponse.upstreamReady(reused: false)
+        _ = midResponse.responseHead(Self.okHead, framedForClient: true)
+        guard case .abort = midResponse.clientProtocolError() else {
+            Issue.record("a started response can only be cut off"); return
+        }
+        guard case .none = midResponse.clientProtocolError() else { Issue.record("closed ignores more"); return }
+    }
+
     @Test func forwardsAGetAndPoolsTheUpstream() {
         var machine = Machine()
         #expect(machine.isIdle)

@@ -40,6 +40,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The IPv4 subnet instance addresses come from (default: 10.88.0.0/16).", valueName: "cidr"))
     var subnet: String?
 
+    @Option(help: ArgumentHelp("Threads serving the gateway, like nginx's worker_processes (default: one per CPU core).", valueName: "n"))
+    var gatewayThreads: Int?
+
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (default: info).", valueName: "level"))
     var logLevel: String?
 
@@ -106,6 +109,12 @@ struct ServerCommand: AsyncParsableCommand {
                 throw CLIError(.invalidInput, "invalid --subnet \"\(subnet)\": expected an IPv4 CIDR, e.g. 10.88.0.0/16")
             }
             configuration.subnet = subnet
+        }
+        if let gatewayThreads {
+            guard (1...256).contains(gatewayThreads) else {
+                throw CLIError(.invalidInput, "invalid --gateway-threads \(gatewayThreads): expected 1 to 256")
+            }
+            configuration.gatewayThreads = gatewayThreads
         }
         if let logLevel {
             guard Self.logLevels.contains(logLevel) else {

@@ -28,6 +28,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     /// Host header → route of the previous request: clients reuse one host per connection.
     private var lastHost: String?
     private var lastHostRoute: HostRoute?
+    private var lastForwardedElement: String?
 
     // The running exchange.
     private var upstream: UpstreamHandler?
@@ -59,12 +60,13 @@ final class ProxyHandler: ChannelDuplexHandler {
         observer: GatewayObserver?,
         logger: Logger
     ) throws {
-        // Response headers come from a backend whose parser already accepted them. Pipelining
-        // and quiescing are handled here: NIO's pipelining handler pauses reads after every
-        // request, which costs two epoll_ctl calls per keep-alive request.
+        // Response headers come from a backend whose parser already accepted them. Pipelining,
+        // quiescing and malformed requests are handled here: NIO's pipelining handler pauses
+        // reads after every request, which costs two epoll_ctl calls per keep-alive request,
+        // and its error handler is one more hop for every part of every message.
         try pipeline.configureHTTPServerPipeline(
             withPipeliningAssistance: false,
-            withErrorHandling: true,
+            withErrorHandling: false,
             withOutboundHeaderValidation: false
         )
         try pipeline.addHandler(ProxyHandler(loop: loop, domain: domain, observer: observer, logger: logger))
@@ -143,6 +145,12 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError {
+            self.logger.debug("malformed request", metadata: ["error": "\(error)"])
+            self.pipelined.removeAll()
+            self.run(self.stateMachine.clientProtocolError())
+            return
+        }
         self.logger.debug("client connection failed", metadata: ["error": "\(error)"])
         context.close(promise: nil)
     }
@@ -220,6 +228,7 @@ final class ProxyHandler: ChannelDuplexHandler {
             }
             self.lastHost = host
             self.lastHostRoute = parsed
+            self.lastForwardedElement = ProxyHeaders.forwardedElement(host: host, client: self.client)
             hostRoute = parsed
         }
         self.hostRoute = hostRoute
@@ -231,7 +240,8 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
         slot.acquire()
         self.slot = slot
-        let upstreamHead = ProxyHeaders.upstreamRequestHead(from: head, host: host, client: self.client)
+        let upstreamHead = ProxyHeaders.upstreamRequestHead(
+            from: head, host: host, client: self.client, forwardedElement: self.lastForwardedElement)
         let sendContinue =
             head.version.minor >= 1 && head.headers["expect"].contains { $0.equalsIgnoringASCIICase("100-continue") }
         let retryable = head.method == .GET || head.method == .HEAD || head.method == .OPTIONS

@@ -12,33 +12,83 @@ enum ProxyHeaders {
     static func upstreamRequestHead(
         from clientHead: HTTPRequestHead,
         host: String,
-        client: ClientAddress
+        client: ClientAddress,
+        forwardedElement: String? = nil
     ) -> HTTPRequestHead {
         var headers = clientHead.headers
-        let chunkedBody = !headers.contains(name: "content-length") && headers.contains(name: "transfer-encoding")
-        self.removeHopByHop(from: &headers, extra: "expect")
-        if chunkedBody {
-            headers.add(name: "transfer-encoding", value: "chunked")
-        }
+        // One scan tells which rewrites apply; most requests carry none of these headers.
+        var seen = SeenRequestHeaders()
+        for (name, _) in headers { seen.note(name) }
 
-        let existingFor = headers["x-forwarded-for"]
-        if existingFor.isEmpty {
-            headers.add(name: "x-forwarded-for", value: client.ip)
-        } else {
-            headers.remove(name: "x-forwarded-for")
-            headers.add(name: "x-forwarded-for", value: existingFor.joined(separator: ", ") + ", " + client.ip)
+        if seen.hopByHop || seen.expect {
+            let chunkedBody = !seen.contentLength && seen.transferEncoding
+            self.removeHopByHop(from: &headers, extra: "expect")
+            if chunkedBody {
+                headers.add(name: "transfer-encoding", value: "chunked")
+            }
         }
-        headers.replaceOrAdd(name: "x-forwarded-proto", value: "http")
-        headers.replaceOrAdd(name: "x-forwarded-host", value: host)
-        let element = "for=\(client.forwardedNode);host=\(self.forwardedValue(host));proto=http"
-        let existingForwarded = headers["forwarded"]
-        if existingForwarded.isEmpty {
-            headers.add(name: "forwarded", value: element)
+        // (A `Connection` header may have named one of these, so look again before joining.)
+        if seen.xForwardedFor, case let existing = headers["x-forwarded-for"], !existing.isEmpty {
+            headers.remove(name: "x-forwarded-for")
+            headers.add(name: "x-forwarded-for", value: existing.joined(separator: ", ") + ", " + client.ip)
         } else {
+            headers.add(name: "x-forwarded-for", value: client.ip)
+        }
+        if seen.xForwardedProto { headers.remove(name: "x-forwarded-proto") }
+        headers.add(name: "x-forwarded-proto", value: "http")
+        if seen.xForwardedHost { headers.remove(name: "x-forwarded-host") }
+        headers.add(name: "x-forwarded-host", value: host)
+        let element = forwardedElement ?? self.forwardedElement(host: host, client: client)
+        if seen.forwarded, case let existing = headers["forwarded"], !existing.isEmpty {
             headers.remove(name: "forwarded")
-            headers.add(name: "forwarded", value: existingForwarded.joined(separator: ", ") + ", " + element)
+            headers.add(name: "forwarded", value: existing.joined(separator: ", ") + ", " + element)
+        } else {
+            headers.add(name: "forwarded", value: element)
         }
         return HTTPRequestHead(version: .http1_1, method: clientHead.method, uri: clientHead.uri, headers: headers)
+    }
+
+    /// This hop's `Forwarded` element (RFC 7239); the same for every request a connection
+    /// sends to one host, so callers cache it.
+    static func forwardedElement(host: String, client: ClientAddress) -> String {
+        "for=\(client.forwardedNode);host=\(self.forwardedValue(host));proto=http"
+    }
+
+    /// Which of the headers the request rewrite cares about a request carries.
+    private struct SeenRequestHeaders {
+        var hopByHop = false
+        var expect = false
+        var contentLength = false
+        var transferEncoding = false
+        var xForwardedFor = false
+        var xForwardedProto = false
+        var xForwardedHost = false
+        var forwarded = false
+
+        mutating func note(_ name: String) {
+            // Cheap length filter first: most header names match none of these lengths.
+            switch name.utf8.count {
+            case 6:
+                if name.equalsIgnoringASCIICase("expect") { self.expect = true }
+            case 9:
+                if name.equalsIgnoringASCIICase("forwarded") { self.forwarded = true }
+            case 14:
+                if name.equalsIgnoringASCIICase("content-length") { self.contentLength = true }
+            case 15:
+                if name.equalsIgnoringASCIICase("x-forwarded-for") { self.xForwardedFor = true }
+            case 16:
+                if name.equalsIgnoringASCIICase("x-forwarded-host") { self.xForwardedHost = true }
+            case 17:
+                if name.equalsIgnoringASCIICase("x-forwarded-proto") {
+                    self.xForwardedProto = true
+                    return
+                }
+                if name.equalsIgnoringASCIICase("transfer-encoding") { self.transferEncoding = true }
+            default:
+                break
+            }
+            if ProxyHeaders.hopByHopKind(name, extra: nil) != .none { self.hopByHop = true }
+        }
     }
 
     /// The response head to send to the client: hop-by-hop headers stripped, the client's
@@ -78,39 +128,40 @@ enum ProxyHeaders {
     /// §7.6.1): `Connection` and the names it lists, plus the fixed hop-by-hop set.
     /// Scans once and does nothing more in the common case where none are present.
     static func removeHopByHop(from headers: inout HTTPHeaders, extra: String?) {
-        var found = false
-        var listed: [String] = []
+        var present: [String] = []
         for (name, value) in headers {
             switch self.hopByHopKind(name, extra: extra) {
             case .none:
                 continue
             case .connection:
-                found = true
+                present.append(name)
                 for token in value.split(separator: ",") {
                     let trimmed = token.trimmingASCIISpaces()
-                    if !trimmed.isEmpty { listed.append(String(trimmed)) }
+                    if !trimmed.isEmpty { present.append(String(trimmed)) }
                 }
             case .other:
-                found = true
+                present.append(name)
             }
         }
-        guard found else { return }
-        for name in self.hopByHopNames { headers.remove(name: name) }
-        if let extra { headers.remove(name: extra) }
-        for name in listed { headers.remove(name: name) }
+        // Each remove is a scan, so only names actually present are removed (usually one:
+        // `Connection: keep-alive`); `remove` ignores case and takes every occurrence.
+        for (index, name) in present.enumerated()
+        where !present[..<index].contains(where: { $0.equalsIgnoringASCIICase(name.lowercased()) }) {
+            headers.remove(name: name)
+        }
     }
 
     private static let hopByHopNames = [
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
     ]
 
-    private enum HopByHopKind {
+    fileprivate enum HopByHopKind {
         case none
         case connection
         case other
     }
 
-    private static func hopByHopKind(_ name: String, extra: String?) -> HopByHopKind {
+    fileprivate static func hopByHopKind(_ name: String, extra: String?) -> HopByHopKind {
         let count = name.utf8.count
         // Cheap length filter before any comparison: most headers are none of these.
         switch count {

@@ -221,6 +221,22 @@ struct ProxyStateMachine {
         }
     }
 
+    /// The client sent bytes that are not HTTP/1.1: answer 400 unless a response already
+    /// started, and close either way (the framing of the rest of the stream is unknown).
+    mutating func clientProtocolError() -> Action {
+        switch self.state {
+        case .idle, .connecting, .draining:
+            self.state = .closed
+            return .sendLocalResponse(.badRequest, "malformed HTTP request\n", closeClient: true)
+        case .forwarding(let exchange):
+            self.state = .closed
+            return exchange.responseStarted
+                ? .abort : .sendLocalResponse(.badRequest, "malformed HTTP request\n", closeClient: true)
+        case .closed:
+            return .none
+        }
+    }
+
     // MARK: Upstream events
 
     mutating func upstreamReady(reused: Bool) -> Action {
