@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        // Already built for Hummingbird; the registry names its own header fields with it.
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
@@ -51,7 +53,7 @@ let package = Package(
         .target(
             name: "SkiffServer",
             dependencies: [
-                "SkiffAPI", "SkiffController", "SkiffGateway", "SkiffRuntime", "SkiffStore", "SkiffOCI",
+                "SkiffAPI", "SkiffController", "SkiffGateway", "SkiffRegistry", "SkiffRuntime", "SkiffStore", "SkiffOCI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -63,9 +65,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SkiffRegistry",
+            dependencies: [
+                "SkiffOCI", "SkiffStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SkiffAPI",
             dependencies: [
-                "SkiffController", "SkiffStore", "SkiffOCI", "SkiffModel",
+                "SkiffController", "SkiffRegistry", "SkiffStore", "SkiffOCI", "SkiffModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -187,6 +203,18 @@ let package = Package(
             dependencies: [
                 "SkiffController", "SkiffGateway", "SkiffOCI", "SkiffRuntime", "SkiffStore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SkiffRegistryTests",
+            dependencies: [
+                "SkiffRegistry", "SkiffOCI", "SkiffStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings),

@@ -1,5 +1,6 @@
 public import Hummingbird
 public import SkiffController
+public import SkiffRegistry
 public import SkiffStore
 
 /// The control-plane HTTP API (`/v1`), documented in docs/api.md.
@@ -10,11 +11,14 @@ public struct ControlPlaneAPI: Sendable {
     public let uploadDirectory: String
     public let logFile: @Sendable (String) -> String
     public let version: String
+    /// The OCI registry served under `/v2/`, when the server has one.
+    public let registry: Registry?
 
     public init(
         controller: Controller, store: Store, loader: ImageLoader, uploadDirectory: String,
-        logFile: @escaping @Sendable (String) -> String, version: String
+        logFile: @escaping @Sendable (String) -> String, version: String, registry: Registry? = nil
     ) {
+        self.registry = registry
         self.controller = controller
         self.store = store
         self.loader = loader
@@ -33,6 +37,17 @@ public struct ControlPlaneAPI: Sendable {
         ServiceRoutes(controller: controller).register(on: v1)
         ImageRoutes(store: store, loader: loader, uploadDirectory: uploadDirectory).register(on: v1)
         LogRoutes(controller: controller, logFile: logFile).register(on: v1)
+        // The registry authenticates by itself: registry clients expect the spec's errors
+        // and a Basic challenge, not this API's.
+        registry?.register(on: router)
         return router
+    }
+}
+
+extension RegistryAccess {
+    /// What a stored token may do in the registry: `read` tokens pull, every other role pushes.
+    public static func granted(to token: String, by store: Store) async -> RegistryAccess? {
+        guard let role = try? await store.tokenRole(hash: TokenHash.of(token)) else { return nil }
+        return role == "read" ? .read : .write
     }
 }

@@ -9,6 +9,7 @@ import SkiffAPI
 import SkiffController
 import SkiffGateway
 import SkiffOCI
+import SkiffRegistry
 import SkiffRuntime
 import SkiffStore
 import SystemPackage
@@ -43,6 +44,7 @@ public struct Server: Sendable {
 
         let store = try Store(path: layout.database)
         let blobs = try BlobStore(root: FilePath(layout.blobs))
+        blobs.removeAbandonedWrites()
         let snapshots = try SnapshotStore(root: FilePath(layout.snapshots), blobs: blobs)
         if let token = try await AdminToken.bootstrap(store: store, tokenFile: layout.adminToken) {
             logger.notice("created the admin token in \(layout.adminToken)")
@@ -75,12 +77,19 @@ public struct Server: Sendable {
         controllerConfiguration.gatewayPort = config.httpPort
         let controller = Controller(
             configuration: controllerConfiguration, store: store,
-            resolver: ImageResolver(store: store, blobs: blobs, snapshots: snapshots), runtime: runtime,
+            resolver: ImageResolver(
+                store: store, blobs: blobs, snapshots: snapshots, localRegistryHosts: Self.registryHosts(config)),
+            runtime: runtime,
             routing: routing, logger: logger)
 
+        let prefetcher = LayerPrefetcher(snapshots: snapshots, logger: logger)
+        let registry = Registry(store: store, blobs: blobs, prefetcher: prefetcher) { token in
+            await RegistryAccess.granted(to: token, by: store)
+        }
         let api = ControlPlaneAPI(
             controller: controller, store: store, loader: ImageLoader(store: store, blobs: blobs, snapshots: snapshots),
-            uploadDirectory: layout.uploads, logFile: { runtime.logPath(for: $0) }, version: Self.version)
+            uploadDirectory: layout.uploads, logFile: { runtime.logPath(for: $0) }, version: Self.version,
+            registry: registry)
         let application = Application(
             router: api.router(),
             configuration: .init(address: .hostname(config.apiHost, port: config.apiPort), serverName: "skiff"),
@@ -93,7 +102,8 @@ public struct Server: Sendable {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: gateway), .init(service: controller), .init(service: application),
+                    .init(service: gateway), .init(service: controller), .init(service: prefetcher),
+                    .init(service: application),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
@@ -101,5 +111,16 @@ public struct Server: Sendable {
         if config.gatewayThreads != nil { try? await gatewayLoops.shutdownGracefully() }
         await runtime.tearDownNetwork()
         logger.notice("skiff server stopped")
+    }
+
+    /// The names clients use for this server's registry: the API address, and the loopback
+    /// aliases when it listens on loopback or on every address.
+    static func registryHosts(_ config: ServerConfiguration) -> Set<String> {
+        let port = config.apiPort
+        var hosts: Set<String> = [config.apiHost.contains(":") ? "[\(config.apiHost)]:\(port)" : "\(config.apiHost):\(port)"]
+        if ["127.0.0.1", "localhost", "0.0.0.0", "::", "::1"].contains(config.apiHost) {
+            hosts.formUnion(["localhost:\(port)", "127.0.0.1:\(port)", "[::1]:\(port)"])
+        }
+        return hosts
     }
 }

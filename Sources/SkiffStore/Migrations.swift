@@ -43,6 +43,21 @@ enum Migrations {
                 t.column("message", .text)
             }
         }
+        // The registry: which manifests each repository holds, and what they refer to.
+        // Tags stay in `image` as `REPOSITORY:TAG`, so pushed and loaded images are one list.
+        migrator.registerMigration("v2-registry") { db in
+            try db.create(table: "manifest") { t in
+                t.column("repository", .text).notNull()
+                t.column("digest", .text).notNull()
+                t.column("mediaType", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("artifactType", .text)
+                t.column("subject", .text).indexed()
+                t.column("annotations", .jsonText)
+                t.column("createdAt", .datetime).notNull()
+                t.primaryKey(["repository", "digest"])
+            }
+        }
         return migrator
     }
 }

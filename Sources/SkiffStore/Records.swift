@@ -91,3 +91,32 @@ struct InstanceRecord: Codable, FetchableRecord, PersistableRecord {
             startedAt: startedAt, restarts: restarts, message: message)
     }
 }
+
+struct ManifestRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "manifest"
+    var repository: String
+    var digest: String
+    var mediaType: String
+    var size: Int64
+    var artifactType: String?
+    var subject: String?
+    var annotations: [String: String]?
+    var createdAt: Date
+
+    init(_ row: ManifestRow) {
+        self.repository = row.repository
+        self.digest = row.digest
+        self.mediaType = row.mediaType
+        self.size = row.size
+        self.artifactType = row.artifactType
+        self.subject = row.subject
+        self.annotations = row.annotations
+        self.createdAt = row.createdAt
+    }
+
+    var row: ManifestRow {
+        ManifestRow(
+            repository: repository, digest: digest, mediaType: mediaType, size: size, artifactType: artifactType,
+            subject: subject, annotations: annotations, createdAt: createdAt)
+    }
+}

@@ -21,7 +21,7 @@ public final class Store: Sendable {
         }
     }
 
-    private func read<T: Sendable>(_ what: String, _ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+    func read<T: Sendable>(_ what: String, _ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
         do {
             return try await database.read(body)
         } catch let error as StoreError {
@@ -31,7 +31,7 @@ public final class Store: Sendable {
         }
     }
 
-    private func write<T: Sendable>(_ what: String, _ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+    func write<T: Sendable>(_ what: String, _ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
         do {
             return try await database.write(body)
         } catch let error as StoreError {

@@ -18,11 +18,15 @@ public struct ImageResolver: Sendable {
     let store: Store
     let blobs: BlobStore
     let snapshots: SnapshotStore
+    /// `host:port` names under which clients reach this server's own registry: references
+    /// to them resolve from the local store, without a network hop.
+    let localRegistryHosts: Set<String>
 
-    public init(store: Store, blobs: BlobStore, snapshots: SnapshotStore) {
+    public init(store: Store, blobs: BlobStore, snapshots: SnapshotStore, localRegistryHosts: Set<String> = []) {
         self.store = store
         self.blobs = blobs
         self.snapshots = snapshots
+        self.localRegistryHosts = Set(localRegistryHosts.map { $0.lowercased() })
     }
 
     /// Resolves a reference to a digest (a tag is looked up now; the revision keeps the digest).
@@ -39,7 +43,7 @@ public struct ImageResolver: Sendable {
             }
             return digest
         }
-        guard reference.host == nil else {
+        guard reference.host.map({ localRegistryHosts.contains($0.lowercased()) }) ?? true else {
             throw ControllerError(
                 .invalidArgument,
                 "image \(text) names registry \(reference.host ?? ""): pulling from registries is not supported yet; load it with `skiff images load`"

@@ -1,3 +1,4 @@
+import Foundation
 import Crypto
 public import SystemPackage
 
@@ -85,6 +86,14 @@ public struct BlobStore: Sendable {
         try BlobWriter(store: self, expected: expected, expectedSize: expectedSize)
     }
 
+    /// Deletes temporary files of writes a previous process never finished. Call once at
+    /// start, before anything ingests.
+    public func removeAbandonedWrites() {
+        let ingest = root.appending("ingest").string
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: ingest) else { return }
+        for name in names { unlink(ingest + "/" + name) }
+    }
+
     /// Removes a blob; removing one that is not there is not an error.
     public func remove(_ digest: Digest) {
         unlink(path(for: digest).string)
@@ -96,7 +105,7 @@ public struct BlobStore: Sendable {
 /// Not thread-safe: one writer is used by one task at a time.
 public final class BlobWriter {
     private let store: BlobStore
-    private let expected: Digest?
+    private var expected: Digest?
     private let expectedSize: Int64?
     private let temporaryPath: FilePath
     private var descriptor: FileDescriptor?
@@ -176,6 +185,16 @@ public final class BlobWriter {
             unlink(temporaryPath.string)
             throw error
         }
+    }
+
+    /// Commits against a digest learned only at the end (a registry upload's `?digest=`).
+    public func commit(expecting digest: Digest) throws(OCIError) -> Digest {
+        guard digest.algorithm == "sha256" else {
+            abort()
+            throw OCIError(.invalidDigest, "digest \(digest): only sha256 content can be stored")
+        }
+        expected = digest
+        return try commit()
     }
 
     /// Drops everything written so far.
