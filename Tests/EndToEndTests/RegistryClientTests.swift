@@ -1,0 +1,90 @@
+import Foundation
+import NIOHTTP1
+import Testing
+
+/// The built-in registry as users reach it: skopeo pushes, inspects, pulls and syncs, and
+/// the pushed image deploys by its registry name and serves.
+@Suite(.serialized) struct RegistryClientTests {
+    /// Runs skopeo (or any tool) and returns its output; a failure fails the test with stderr.
+    private func tool(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw HarnessError("\(arguments.joined(separator: " ")) failed: \(String(decoding: errors, as: UTF8.self))")
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    @Test(.enabled(if: E2E.enabled && FileManager.default.isExecutableFile(atPath: "/usr/bin/skopeo")))
+    func skopeoPushPullSyncAndDeploy() async throws {
+        try await E2E.withServer { server in
+            let registry = "127.0.0.1:\(server.apiPort)"
+            let creds = "skiff:\(server.token)"
+            let layout = server.dataDir + "/sample"
+
+            // Push one image under two tags; the second push finds every blob already there.
+            for tag in ["v1", "v2"] {
+                _ = try tool([
+                    "skopeo", "copy", "--dest-creds", creds, "--dest-tls-verify=false",
+                    "oci:\(layout):v1", "docker://\(registry)/team/hello:\(tag)",
+                ])
+            }
+            let inspected = try tool([
+                "skopeo", "inspect", "--creds", creds, "--tls-verify=false", "docker://\(registry)/team/hello:v1",
+            ])
+            let info = try #require(try JSONSerialization.jsonObject(with: Data(inspected.utf8)) as? [String: Any])
+            #expect((info["RepoTags"] as? [String])?.sorted() == ["v1", "v2"])
+            let digest = try #require(info["Digest"] as? String)
+
+            // The same manifest comes back byte for byte.
+            let local = try tool(["skopeo", "inspect", "--raw", "oci:\(layout):v1"])
+            let remote = try tool([
+                "skopeo", "inspect", "--raw", "--creds", creds, "--tls-verify=false", "docker://\(registry)/team/hello@\(digest)",
+            ])
+            #expect(local == remote)
+
+            // Pull back into a layout, and sync every tag of the repository into a directory.
+            _ = try tool([
+                "skopeo", "copy", "--src-creds", creds, "--src-tls-verify=false",
+                "docker://\(registry)/team/hello:v2", "oci:\(server.dataDir)/pulled:v2",
+            ])
+            #expect(FileManager.default.fileExists(atPath: server.dataDir + "/pulled/index.json"))
+            _ = try tool([
+                "skopeo", "sync", "--src", "docker", "--dest", "dir", "--src-creds", creds, "--src-tls-verify=false",
+                "\(registry)/team/hello", server.dataDir + "/synced",
+            ])
+            // skopeo names each copy after the repository's last component and the tag.
+            let synced = try FileManager.default.contentsOfDirectory(atPath: server.dataDir + "/synced")
+            #expect(synced.sorted() == ["hello:v1", "hello:v2"])
+
+            // Without credentials the registry challenges; a wrong password is refused.
+            let unknownToken = try await server.get("/v2/", token: "not-a-token")
+            #expect(unknownToken.status == .unauthorized)
+            #expect(throws: HarnessError.self) {
+                try tool([
+                    "skopeo", "inspect", "--creds", "skiff:wrong", "--tls-verify=false", "docker://\(registry)/team/hello:v1",
+                ])
+            }
+
+            // The pushed image lists, deploys by its registry name (resolved locally) and serves.
+            let images = try await server.skiffOK(["images", "list"])
+            #expect(images.contains("team/hello:v1"))
+            let output = try await server.skiffOK(["deploy", "pushed", "--image", "\(registry)/team/hello:v2", "--port", "8080"])
+            #expect(output.contains("ready"))
+            let response = try await server.gateway("/", host: "pushed.localhost")
+            #expect(response.status == .ok)
+            #expect(response.body.contains("Hello from Skiff"))
+            let described = try await server.skiffOK(["services", "describe", "pushed", "-o", "json"])
+            #expect(described.contains(digest))
+            _ = try await server.skiffOK(["services", "delete", "pushed"])
+        }
+    }
+}
