@@ -39,7 +39,7 @@ let package = Package(
         .target(
             name: "SkiffCLI",
             dependencies: [
-                "SkiffModel", "SkiffServer", "SkiffArchive",
+                "SkiffModel", "SkiffOCI", "SkiffServer", "SkiffArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -67,7 +67,7 @@ let package = Package(
         .target(
             name: "SkiffRegistry",
             dependencies: [
-                "SkiffOCI", "SkiffStore",
+                "SkiffModel", "SkiffOCI", "SkiffStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -209,7 +209,7 @@ let package = Package(
         .testTarget(
             name: "SkiffRegistryTests",
             dependencies: [
-                "SkiffRegistry", "SkiffOCI", "SkiffStore",
+                "SkiffRegistry", "SkiffModel", "SkiffOCI", "SkiffStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

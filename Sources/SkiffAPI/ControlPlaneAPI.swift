@@ -35,7 +35,9 @@ public struct ControlPlaneAPI: Sendable {
         }
         let v1 = router.group("/v1").add(middleware: TokenAuthenticator(store: store))
         ServiceRoutes(controller: controller).register(on: v1)
-        ImageRoutes(store: store, loader: loader, uploadDirectory: uploadDirectory).register(on: v1)
+        ImageRoutes(
+            store: store, loader: loader, uploadDirectory: uploadDirectory, collector: registry?.garbageCollector
+        ).register(on: v1)
         LogRoutes(controller: controller, logFile: logFile).register(on: v1)
         // The registry authenticates by itself: registry clients expect the spec's errors
         // and a Basic challenge, not this API's.

@@ -1,5 +1,6 @@
 public import Foundation
 public import SkiffOCI
+public import SkiffModel
 public import SkiffStore
 import SystemPackage
 
@@ -17,12 +18,6 @@ public struct GarbageCollector: Sendable {
     public init(store: Store, blobs: BlobStore) {
         self.store = store
         self.blobs = blobs
-    }
-
-    public struct Result: Sendable, Codable {
-        public var removed: [String]
-        public var freedBytes: Int64
-        public var kept: Int
     }
 
     /// Every blob still needed.
@@ -43,11 +38,11 @@ public struct GarbageCollector: Sendable {
     }
 
     /// Removes (or with `dryRun` only lists) the unreferenced blobs.
-    public func collect(dryRun: Bool, now: Date = Date()) async throws(StoreError) -> Result {
+    public func collect(dryRun: Bool, now: Date = Date()) async throws(StoreError) -> GarbageCollectionResult {
         let live = try await liveBlobs()
         let directory = blobs.root.appending("sha256").string
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        var result = Result(removed: [], freedBytes: 0, kept: 0)
+        var result = GarbageCollectionResult(dryRun: dryRun)
         for name in names.sorted() {
             guard let digest = try? Digest("sha256:" + name) else { continue }
             let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)

@@ -38,6 +38,9 @@ public struct Registry: Sendable {
         self.uploads = UploadSessions(blobs: blobs)
     }
 
+    /// Frees blobs nothing refers to any more (`skiff images gc`).
+    public var garbageCollector: GarbageCollector { GarbageCollector(store: store, blobs: blobs) }
+
     public func register<Context: RequestContext>(on router: Router<Context>) {
         for method in [HTTPRequest.Method.get, .head, .post, .put, .patch, .delete] {
             for path in ["/v2", "/v2/**"] {

@@ -85,6 +85,20 @@ import Testing
             let described = try await server.skiffOK(["services", "describe", "pushed", "-o", "json"])
             #expect(described.contains(digest))
             _ = try await server.skiffOK(["services", "delete", "pushed"])
+
+            // The CLI's own push, listing by repository, deleting a tag, and gc.
+            let pushed = try await server.skiffOK(["push", layout + ":v1", "\(registry)/team/cli:v1"])
+            #expect(pushed.contains("0 blobs uploaded"), "every blob was already in the store: \(pushed)")
+            let listed = try await server.skiffOK(["images", "list", "--repository", "team/cli"])
+            #expect(listed.contains("team/cli:v1") && !listed.contains("team/hello"))
+            _ = try await server.skiffOK(["images", "delete", "team/hello:v1"])
+            #expect(throws: HarnessError.self) {
+                try tool(["skopeo", "inspect", "--creds", creds, "--tls-verify=false", "docker://\(registry)/team/hello:v1"])
+            }
+            let gc = try await server.skiffOK(["images", "gc", "--dry-run", "-o", "json"])
+            let result = try #require(try JSONSerialization.jsonObject(with: Data(gc.utf8)) as? [String: Any])
+            #expect((result["removed"] as? [String]) == [], "a fresh push is within the grace period: \(gc)")
+            #expect(result["dryRun"] as? Bool == true)
         }
     }
 }

@@ -52,6 +52,11 @@ struct ParsingTests {
         (["server", "--log-level", "loud"], "invalid --log-level \"loud\""),
         (["server", "--gateway-threads", "0"], "invalid --gateway-threads 0"),
         (["server", "--domain", "bad_domain"], "invalid --domain"),
+        (["images", "delete", "team/app"], "expected NAME:TAG or NAME@sha256"),
+        (["images", "delete", "localhost:7070/team/app:v1"], "expected NAME:TAG"),
+        (["images", "delete", "Team/App:v1"], "invalid image reference"),
+        (["push", "/tmp", "team/app:v2"], "expected HOST:PORT/NAME:TAG"),
+        (["push", "/nonexistent/layout", "localhost:7070/team/app:v2"], "no such file or directory"),
         (["nosuchcommand"], "error:"),
     ] as [([String], String)])
     func rejectsInvalidArgumentsWithOneLine(_ arguments: [String], _ expected: String) throws {

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import HTTPTypes
 import NIOCore
+import SkiffModel
 import SkiffOCI
 import SkiffRegistry
 import SkiffStore

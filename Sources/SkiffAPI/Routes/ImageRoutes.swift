@@ -2,6 +2,8 @@ import Foundation
 import Hummingbird
 import SkiffController
 import SkiffModel
+import SkiffOCI
+import SkiffRegistry
 import SkiffStore
 
 /// `/v1/images`: list images and load OCI image layouts sent as tar streams.
@@ -9,10 +11,46 @@ struct ImageRoutes {
     let store: Store
     let loader: ImageLoader
     let uploadDirectory: String
+    let collector: GarbageCollector?
 
     func register(on group: RouterGroup<BasicRequestContext>) {
-        group.get("images") { _, _ in
-            JSONResponse.make(try await store.images())
+        group.get("images") { request, _ in
+            var images = try await store.images()
+            if let repository = request.uri.queryParameters["repository"] {
+                images = images.filter { $0.name.hasPrefix(repository + ":") }
+            }
+            return JSONResponse.make(images)
+        }
+        // DELETE /v1/images?ref=REPOSITORY:TAG removes a tag; REPOSITORY@DIGEST removes the
+        // manifest from the repository with all its tags. Blobs go at the next `gc`.
+        group.delete("images") { request, _ in
+            guard let text = request.uri.queryParameters["ref"].map(String.init) else {
+                throw APIError.invalid("missing ref: use REPOSITORY:TAG or REPOSITORY@sha256:…")
+            }
+            let reference: Reference
+            do throws(OCIError) {
+                reference = try Reference(text)
+            } catch {
+                throw APIError.invalid(error.message)
+            }
+            guard reference.host == nil, let repository = reference.repository else {
+                throw APIError.invalid("invalid ref \"\(text)\": use REPOSITORY:TAG or REPOSITORY@sha256:…, without a registry host")
+            }
+            if let digest = reference.digest {
+                guard try await store.deleteManifest(repository: repository, digest: digest.description) else {
+                    throw APIError.notFound("image \(text) not found")
+                }
+            } else {
+                guard let tag = reference.tag, try await store.deleteTag(repository: repository, tag: tag) else {
+                    throw APIError.notFound("image \(text) not found: give the tag, e.g. \(repository):v1")
+                }
+            }
+            return JSONResponse.make(["deleted": text])
+        }
+        group.post("images/gc") { request, _ in
+            guard let collector else { throw APIError(.notImplemented, code: "unsupported", "this server has no registry") }
+            let dryRun = request.uri.queryParameters["dryRun"] == "true"
+            return JSONResponse.make(try await collector.collect(dryRun: dryRun))
         }
         group.post("images/load") { request, context in
             let ref = request.uri.queryParameters["ref"].map(String.init)

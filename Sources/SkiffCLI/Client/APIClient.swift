@@ -111,8 +111,19 @@ struct APIClient: Sendable {
 
     // MARK: Images
 
-    func images() async throws(CLIError) -> [ImageSummary] {
-        try await decode([ImageSummary].self, from: send(.GET, "/v1/images"))
+    func images(repository: String? = nil) async throws(CLIError) -> [ImageSummary] {
+        let query = repository.map { Self.queryString([("repository", $0)]) } ?? ""
+        return try await decode([ImageSummary].self, from: send(.GET, "/v1/images" + query))
+    }
+
+    /// Removes a tag (`NAME:TAG`) or a manifest with its tags (`NAME@sha256:…`).
+    func deleteImage(_ ref: String) async throws(CLIError) {
+        _ = try await send(.DELETE, "/v1/images" + Self.queryString([("ref", ref)]))
+    }
+
+    func collectGarbage(dryRun: Bool) async throws(CLIError) -> GarbageCollectionResult {
+        let query = dryRun ? Self.queryString([("dryRun", "true")]) : ""
+        return try await decode(GarbageCollectionResult.self, from: send(.POST, "/v1/images/gc" + query, timeout: nil))
     }
 
     /// Sends an oci-archive (a tar of an OCI image layout) to be stored under `tag` or the ref's name.
