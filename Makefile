@@ -11,7 +11,7 @@ SAMPLE_DIR ?= .build/images/hello
 # images offline (umoci, skopeo, busybox-static). Installed only when missing.
 APT_PACKAGES := runc containernetworking-plugins iptables iproute2 umoci skopeo busybox-static \
 	libsqlite3-dev file curl wrk
-BENCH_PACKAGES := nginx-light hyperfine
+BENCH_PACKAGES := nginx-light hyperfine docker-registry
 
 .PHONY: all deps build run stop test bench clean sample-image
 
@@ -55,6 +55,7 @@ bench: deps
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 	swift build -c release --product skiff
 	bench/gateway/run.sh
+	bench/registry/run.sh
 
 clean:
 	rm -rf .build

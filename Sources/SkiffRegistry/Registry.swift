@@ -141,7 +141,8 @@ public struct Registry: Sendable {
             return Response(status: status, headers: headers)
         }
         let body = try await files.loadFile(
-            path: blobs.path(for: digest).string, range: Int(span.lowerBound)...Int(span.upperBound), context: context)
+            path: blobs.path(for: digest).string, range: Int(span.lowerBound)...Int(span.upperBound), context: context,
+            chunkLength: Self.readChunk)
         return Response(status: status, headers: headers, body: body)
     }
 
@@ -420,6 +421,9 @@ public struct Registry: Sendable {
     }
 
     // MARK: Helpers
+
+    /// Blobs are read from disk in 1 MiB chunks: layers are large and read once, start to end.
+    static let readChunk = 1 << 20
 
     static let apiVersion = HTTPField.Name("Docker-Distribution-API-Version")!
     static let contentDigest = HTTPField.Name("Docker-Content-Digest")!
