@@ -13,7 +13,7 @@ actor UploadSessions {
     final class Session {
         let repository: String
         let writer: BlobWriter
-        let startedAt = Date()
+        var lastActivity = Date()
 
         init(repository: String, writer: BlobWriter) {
             self.repository = repository
@@ -28,7 +28,11 @@ actor UploadSessions {
         self.blobs = blobs
     }
 
+    /// An upload untouched this long is abandoned: its session and temporary file go.
+    static let abandonAfter: TimeInterval = 3600
+
     func start(repository: String) throws(RegistryError) -> String {
+        removeAbandoned()
         let writer: BlobWriter
         do {
             writer = try blobs.ingest(expected: nil, expectedSize: nil)
@@ -48,6 +52,7 @@ actor UploadSessions {
     /// Appends a chunk that must start at `start` (when the client said where it starts).
     func append(_ buffer: ByteBuffer, to id: String, repository: String, start: Int64?) throws(RegistryError) {
         let session = try session(id, repository)
+        session.lastActivity = Date()
         if let start, start != session.writer.written {
             var error = RegistryError(
                 .rangeInvalid, "chunk starts at \(start) but the upload has \(session.writer.written) bytes")
@@ -88,6 +93,13 @@ actor UploadSessions {
         sessions[id] = nil
         session.writer.abort()
         return true
+    }
+
+    private func removeAbandoned(now: Date = Date()) {
+        for (id, session) in sessions where now.timeIntervalSince(session.lastActivity) > Self.abandonAfter {
+            sessions[id] = nil
+            session.writer.abort()
+        }
     }
 
     /// Spec form of the bytes received: `0-(n-1)`, `0-0` before any byte.

@@ -101,4 +101,31 @@ import Testing
             #expect(result["dryRun"] as? Bool == true)
         }
     }
+
+    /// A push cut off halfway leaves nothing under the digest and no temporary file.
+    @Test(.enabled(if: E2E.enabled)) func aClientThatDisconnectsMidUploadLeavesNoBlob() async throws {
+        try await E2E.withServer { server in
+            let whole = String(repeating: "x", count: 1_000_000)
+            let digest = "sha256:" + (try tool(["sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x | sha256sum"]))
+                .prefix(64)
+            let auth = Data("skiff:\(server.token)".utf8).base64EncodedString()
+            // Declares a megabyte, sends a tenth of it, and hangs up.
+            let script = """
+                import socket, sys
+                s = socket.create_connection(("127.0.0.1", \(server.apiPort)))
+                s.sendall(b"POST /v2/team/cut/blobs/uploads/?digest=\(digest) HTTP/1.1\\r\\nHost: x\\r\\n"
+                          b"Authorization: Basic \(auth)\\r\\nContent-Length: \(whole.utf8.count)\\r\\n\\r\\n" + b"x" * 100000)
+                s.close()
+                """
+            _ = try tool(["python3", "-c", script])
+            let blob = server.dataDir + "/blobs/sha256/" + digest.dropFirst("sha256:".count)
+            let ingest = server.dataDir + "/blobs/ingest"
+            try await eventually("the cut upload's temporary file to go", within: .seconds(20)) {
+                ((try? FileManager.default.contentsOfDirectory(atPath: ingest)) ?? ["?"]).isEmpty
+            }
+            #expect(!FileManager.default.fileExists(atPath: blob))
+            let head = try await server.get("/v2/team/cut/blobs/\(digest)")
+            #expect(head.status == .notFound)
+        }
+    }
 }
