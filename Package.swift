@@ -54,6 +54,7 @@ let package = Package(
             name: "SkiffServer",
             dependencies: [
                 "SkiffAPI", "SkiffController", "SkiffGateway", "SkiffRegistry", "SkiffRuntime", "SkiffStore", "SkiffOCI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -68,6 +69,7 @@ let package = Package(
             name: "SkiffRegistry",
             dependencies: [
                 "SkiffModel", "SkiffOCI", "SkiffStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

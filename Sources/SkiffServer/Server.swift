@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -72,13 +73,19 @@ public struct Server: Sendable {
             configuration: GatewayConfiguration(host: config.httpHost, port: config.httpPort, domain: config.domain),
             routingTable: routing, eventLoopGroup: gatewayLoops, logger: logger)
 
+        let upstreamHTTP = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        let puller = UpstreamPuller(
+            store: store, blobs: blobs, http: upstreamHTTP,
+            credentials: { host in try? await store.registryCredential(host: host) }, logger: logger)
+
         var controllerConfiguration = Controller.Configuration()
         controllerConfiguration.domain = config.domain
         controllerConfiguration.gatewayPort = config.httpPort
         let controller = Controller(
             configuration: controllerConfiguration, store: store,
             resolver: ImageResolver(
-                store: store, blobs: blobs, snapshots: snapshots, localRegistryHosts: Self.registryHosts(config)),
+                store: store, blobs: blobs, snapshots: snapshots, localRegistryHosts: Self.registryHosts(config),
+                pullThrough: { reference throws(OCIError) in try await puller.pull(reference) }),
             runtime: runtime,
             routing: routing, logger: logger)
 
@@ -107,7 +114,13 @@ public struct Server: Sendable {
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            try? await upstreamHTTP.shutdown()
+            throw error
+        }
+        try? await upstreamHTTP.shutdown()
         if config.gatewayThreads != nil { try? await gatewayLoops.shutdownGracefully() }
         await runtime.tearDownNetwork()
         logger.notice("skiff server stopped")

@@ -58,6 +58,16 @@ enum Migrations {
                 t.primaryKey(["repository", "digest"])
             }
         }
+        // Credentials for pulling through from other registries. The database file is 0600;
+        // the password is never returned by the API or logged.
+        migrator.registerMigration("v3-registry-credentials") { db in
+            try db.create(table: "registryCredential") { t in
+                t.primaryKey("host", .text)
+                t.column("username", .text).notNull()
+                t.column("password", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+            }
+        }
         return migrator
     }
 }

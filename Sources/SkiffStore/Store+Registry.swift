@@ -124,3 +124,29 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// Saves the credentials used to pull from `host` (replacing earlier ones).
+    public func putRegistryCredential(host: String, username: String, password: String) async throws(StoreError) {
+        try await write("credentials for \(host)") { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO registryCredential (host, username, password, createdAt) VALUES (?, ?, ?, ?)",
+                arguments: [host.lowercased(), username, password, Date()])
+        }
+    }
+
+    public func registryCredential(host: String) async throws(StoreError) -> (username: String, password: String)? {
+        try await read("credentials for \(host)") { db in
+            try Row.fetchOne(db, sql: "SELECT username, password FROM registryCredential WHERE host = ?", arguments: [host.lowercased()])
+                .map { (username: $0["username"] as String, password: $0["password"] as String) }
+        }
+    }
+
+    @discardableResult
+    public func deleteRegistryCredential(host: String) async throws(StoreError) -> Bool {
+        try await write("credentials for \(host)") { db in
+            try db.execute(sql: "DELETE FROM registryCredential WHERE host = ?", arguments: [host.lowercased()])
+            return db.changesCount > 0
+        }
+    }
+}

@@ -21,12 +21,19 @@ public struct ImageResolver: Sendable {
     /// `host:port` names under which clients reach this server's own registry: references
     /// to them resolve from the local store, without a network hop.
     let localRegistryHosts: Set<String>
+    /// Fetches an image from another registry into the store and returns its manifest
+    /// digest; nil when this server does not pull through.
+    let pullThrough: (@Sendable (Reference) async throws(OCIError) -> Digest)?
 
-    public init(store: Store, blobs: BlobStore, snapshots: SnapshotStore, localRegistryHosts: Set<String> = []) {
+    public init(
+        store: Store, blobs: BlobStore, snapshots: SnapshotStore, localRegistryHosts: Set<String> = [],
+        pullThrough: (@Sendable (Reference) async throws(OCIError) -> Digest)? = nil
+    ) {
         self.store = store
         self.blobs = blobs
         self.snapshots = snapshots
         self.localRegistryHosts = Set(localRegistryHosts.map { $0.lowercased() })
+        self.pullThrough = pullThrough
     }
 
     /// Resolves a reference to a digest (a tag is looked up now; the revision keeps the digest).
@@ -37,17 +44,26 @@ public struct ImageResolver: Sendable {
         } catch {
             throw ControllerError(.invalidArgument, error.message)
         }
+        let isLocal = reference.host.map { localRegistryHosts.contains($0.lowercased()) } ?? true
+        if !isLocal {
+            guard let pullThrough else {
+                throw ControllerError(
+                    .invalidArgument,
+                    "image \(text) names registry \(reference.host ?? ""), and this server does not pull from registries; push or load it"
+                )
+            }
+            do {
+                return try await pullThrough(reference)
+            } catch {
+                let code: ControllerError.Code = error.code == .manifestNotFound ? .notFound : .invalidArgument
+                throw ControllerError(code, "cannot pull \(text): \(error.message)", cause: error)
+            }
+        }
         if let digest = reference.digest {
             guard blobs.contains(digest) else {
                 throw ControllerError(.notFound, "image \(text) not found: no manifest \(digest) is loaded")
             }
             return digest
-        }
-        guard reference.host.map({ localRegistryHosts.contains($0.lowercased()) }) ?? true else {
-            throw ControllerError(
-                .invalidArgument,
-                "image \(text) names registry \(reference.host ?? ""): pulling from registries is not supported yet; load it with `skiff images load`"
-            )
         }
         guard let name = reference.localName else {
             throw ControllerError(.invalidArgument, "invalid image reference \"\(text)\"")

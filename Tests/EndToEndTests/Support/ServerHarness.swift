@@ -122,7 +122,7 @@ final class ServerHarness: @unchecked Sendable {
     }
 
     /// Runs the `skiff` CLI against this server, as a user would.
-    func skiff(_ arguments: [String]) async throws -> CommandResult {
+    func skiff(_ arguments: [String], stdin: String? = nil) async throws -> CommandResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         let token = self.token
@@ -135,7 +135,13 @@ final class ServerHarness: @unchecked Sendable {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let input = Pipe()
+        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
         try process.run()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try? input.fileHandleForWriting.close()
+        }
         async let stdout = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
         async let stderr = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
         let (o, e) = await (stdout, stderr)
