@@ -65,6 +65,19 @@ import Testing
             let synced = try FileManager.default.contentsOfDirectory(atPath: server.dataDir + "/synced")
             #expect(synced.sorted() == ["hello:v1", "hello:v2"])
 
+            // podman pulls too (vfs storage under the test's directory: no mounts to leak).
+            if FileManager.default.isExecutableFile(atPath: "/usr/bin/podman") {
+                let storage = ["--root", server.dataDir + "/podman/root", "--runroot", server.dataDir + "/podman/run",
+                               "--storage-driver", "vfs"]
+                _ = try tool(["env", "HOME=\(server.dataDir)/podman", "podman"] + storage + [
+                    "pull", "--quiet", "--tls-verify=false", "--creds", creds, "\(registry)/team/hello:v1",
+                ])
+                let listed = try tool(["env", "HOME=\(server.dataDir)/podman", "podman"] + storage + ["images", "--format", "{{.Repository}}:{{.Tag}}"])
+                #expect(listed.contains("\(registry)/team/hello:v1"))
+            } else if ProcessInfo.processInfo.environment["SKIFF_E2E"] == "required" {
+                Issue.record("podman is missing: make test installs it")
+            }
+
             // Without credentials the registry challenges; a wrong password is refused.
             let unknownToken = try await server.get("/v2/", token: "not-a-token")
             #expect(unknownToken.status == .unauthorized)
