@@ -211,7 +211,8 @@ let package = Package(
         .testTarget(
             name: "SkiffRegistryTests",
             dependencies: [
-                "SkiffRegistry", "SkiffModel", "SkiffOCI", "SkiffStore",
+                "SkiffRegistry", "SkiffModel", "SkiffOCI", "SkiffStore", "SkiffTestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -190,6 +190,12 @@ public struct Registry: Sendable {
             guard let parsed = Self.uploadRange(contentRange) else {
                 throw RegistryError(.rangeInvalid, "malformed Content-Range \(contentRange): expected START-END")
             }
+            if let length = request.headers[.contentLength].flatMap({ Int64($0) }),
+                length != parsed.upperBound - parsed.lowerBound + 1
+            {
+                throw RegistryError(
+                    .rangeInvalid, "Content-Range \(contentRange) covers \(parsed.count) bytes but Content-Length is \(length)")
+            }
             start = parsed.lowerBound
         }
         try await append(request.body, to: id, repository: repository, start: start)
@@ -328,8 +334,14 @@ public struct Registry: Sendable {
         } catch {
             throw RegistryError(.manifestInvalid, error.message)
         }
-        for blob in parsed.blobs where !blobs.contains(blob.digest) {
-            throw RegistryError(.manifestBlobUnknown, "manifest refers to blob \(blob.digest), which was not pushed")
+        for blob in parsed.blobs {
+            guard let size = blobs.size(of: blob.digest) else {
+                throw RegistryError(.manifestBlobUnknown, "manifest refers to blob \(blob.digest), which was not pushed")
+            }
+            guard size == blob.size else {
+                throw RegistryError(
+                    .manifestInvalid, "manifest declares blob \(blob.digest) as \(blob.size) bytes, but it has \(size)")
+            }
         }
         for child in parsed.children where !blobs.contains(child.digest) {
             throw RegistryError(.manifestBlobUnknown, "index refers to manifest \(child.digest), which was not pushed")

@@ -213,6 +213,11 @@ import Testing
                 #expect(response.status == .rangeNotSatisfiable)
                 #expect(response.headers[.range] == "0-4")
             }
+            try await client.execute(
+                uri: location, method: .patch, headers: Self.headers(Self.writer, [.contentRange: "5-9"]), body: ByteBuffer(string: "ab")
+            ) { response in
+                #expect(response.status == .rangeNotSatisfiable, "a range of 5 bytes with a body of 2")
+            }
             try await client.execute(uri: location, method: .get, headers: Self.headers()) { response in
                 #expect(response.status == .noContent)
                 #expect(response.headers[.range] == "0-4")
@@ -294,6 +299,17 @@ import Testing
                 uri: "/v2/team/app/manifests/v1", method: .put, headers: Self.headers(Self.writer, [.contentType: MediaType.imageManifest]),
                 body: ByteBuffer(string: "{not json")
             ) { #expect(Self.errorCode($0) == "MANIFEST_INVALID") }
+            // A layer declared longer (or shorter) than what was pushed.
+            let config = try await Self.push(Array("{}".utf8), fixture.client)
+            let layer = try await Self.push(Array("12345".utf8), fixture.client)
+            let lying = Self.manifest(config: config, configSize: 2, layer: layer, layerSize: 6)
+            try await fixture.client.execute(
+                uri: "/v2/team/app/manifests/v1", method: .put, headers: Self.headers(Self.writer, [.contentType: MediaType.imageManifest]),
+                body: ByteBuffer(bytes: lying)
+            ) {
+                #expect($0.status == .badRequest)
+                #expect(Self.errorCode($0) == "MANIFEST_INVALID")
+            }
             try await fixture.client.execute(
                 uri: "/v2/team/app/manifests/\(Self.digest(Array("other".utf8)))", method: .put,
                 headers: Self.headers(Self.writer, [.contentType: MediaType.imageManifest]),
