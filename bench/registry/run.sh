@@ -4,6 +4,7 @@
 #   big   one image with a 100 MiB layer
 #   many  one image with 50 small layers
 # Each round makes fresh random images, so no registry already holds a blob. Medians of ROUNDS.
+# Every copy starts with both servers idle: Skiff unpacks pushed layers in the background.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${SKIFF_BIN:-.build/release/skiff}
@@ -36,6 +37,18 @@ server_pid=$!
 for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$API/v1/health" >/dev/null && curl -fs "http://127.0.0.1:$PEER/v2/" >/dev/null && break; sleep 0.1; done
 token=$(cat "$work/data/admin.token")
 
+# Waits until a process stops using CPU (Skiff unpacks pushed layers in the background, and
+# a measurement must not share the 2 cores with that); gives up after 60 s.
+wait_idle() {
+    local pid=$1 before after
+    for _ in $(seq 1 120); do
+        before=$(awk '{print $14 + $15}' /proc/$pid/stat)
+        sleep 0.5
+        after=$(awk '{print $14 + $15}' /proc/$pid/stat)
+        [ $((after - before)) -le 1 ] && return 0
+    done
+}
+
 # One timed skopeo copy; prints seconds.
 timed() {
     local start end
@@ -61,7 +74,9 @@ print(sum(x['size'] for x in man['layers'])+man['config']['size']+m['size'])")
             if [ $target = skiff ]; then port=$API; auth=(--dest-creds "skiff:$token"); pauth=(--src-creds "skiff:$token")
             else port=$PEER; auth=(); pauth=(); fi
             ref="docker://127.0.0.1:$port/bench/$image:r$round"
+            wait_idle "$server_pid"; wait_idle "$peer_pid"
             push=$(timed --dest-tls-verify=false "${auth[@]}" "oci:$layout:$image-$round" "$ref")
+            wait_idle "$server_pid"; wait_idle "$peer_pid"
             pull=$(timed --src-tls-verify=false "${pauth[@]}" "$ref" "oci:$work/pulled-$target-$round:$image")
             echo "$image $target $push $pull $bytes" >>"$results"
         done
