@@ -2,6 +2,7 @@ public import Hummingbird
 public import SkiffController
 public import SkiffRegistry
 public import SkiffStore
+import SkiffModel
 
 /// The control-plane HTTP API (`/v1`), documented in docs/api.md.
 public struct ControlPlaneAPI: Sendable {
@@ -39,6 +40,7 @@ public struct ControlPlaneAPI: Sendable {
             store: store, loader: loader, uploadDirectory: uploadDirectory, collector: registry?.garbageCollector
         ).register(on: v1)
         LogRoutes(controller: controller, logFile: logFile).register(on: v1)
+        TokenRoutes(store: store).register(on: v1)
         // The registry authenticates by itself: registry clients expect the spec's errors
         // and a Basic challenge, not this API's.
         registry?.register(on: router)
@@ -46,10 +48,11 @@ public struct ControlPlaneAPI: Sendable {
     }
 }
 
-extension RegistryAccess {
-    /// What a stored token may do in the registry: `read` tokens pull, every other role pushes.
-    public static func granted(to token: String, by store: Store) async -> RegistryAccess? {
-        guard let role = try? await store.tokenRole(hash: TokenHash.of(token)) else { return nil }
-        return role == "read" ? .read : .write
+extension RegistryGrant {
+    /// What a stored token may do in the registry: `read` tokens pull, the others push too,
+    /// within the repositories the token is limited to.
+    public static func granted(to token: String, by store: Store) async -> RegistryGrant? {
+        guard let summary = try? await store.token(hash: TokenHash.of(token)) else { return nil }
+        return RegistryGrant(access: summary.role == "read" ? .read : .write, repositories: summary.repositories)
     }
 }

@@ -26,15 +26,15 @@ public struct Registry: Sendable {
     let uploads: UploadSessions
     let files = FileIO()
 
-    /// - Parameter access: the access a token grants (nil: unknown token).
+    /// - Parameter grant: what a token grants (nil: unknown token).
     public init(
         store: Store, blobs: BlobStore, prefetcher: LayerPrefetcher?,
-        access: @escaping @Sendable (String) async -> RegistryAccess?
+        grant: @escaping @Sendable (String) async -> RegistryGrant?
     ) {
         self.store = store
         self.blobs = blobs
         self.prefetcher = prefetcher
-        self.auth = RegistryAuthenticator(access: access)
+        self.auth = RegistryAuthenticator(grant: grant)
         self.uploads = UploadSessions(blobs: blobs)
     }
 
@@ -65,7 +65,7 @@ public struct Registry: Sendable {
                 throw RegistryError(.nameUnknown, "no such registry endpoint: \(request.uri.path)", status: .notFound)
             }
             let method = request.method
-            try await auth.require(method == .get || method == .head ? .read : .write, for: request)
+            try await auth.require(method == .get || method == .head ? .read : .write, on: path.repository, for: request)
             response = try await route(path, request, context: context)
         } catch let error as RegistryError {
             response = try error.response(from: request, context: context)

@@ -44,3 +44,15 @@ enum RegistryPath: Equatable {
         }
     }
 }
+
+extension RegistryPath {
+    /// The repository a request touches; nil for the base endpoint.
+    var repository: String? {
+        switch self {
+        case .base: nil
+        case .blob(let repository, _), .uploads(let repository), .upload(let repository, _),
+            .manifest(let repository, _), .tags(let repository), .referrers(let repository, _):
+            repository
+        }
+    }
+}

@@ -91,7 +91,7 @@ public struct Server: Sendable {
 
         let prefetcher = LayerPrefetcher(snapshots: snapshots, logger: logger)
         let registry = Registry(store: store, blobs: blobs, prefetcher: prefetcher) { token in
-            await RegistryAccess.granted(to: token, by: store)
+            await RegistryGrant.granted(to: token, by: store)
         }
         let api = ControlPlaneAPI(
             controller: controller, store: store, loader: ImageLoader(store: store, blobs: blobs, snapshots: snapshots),

@@ -68,6 +68,12 @@ enum Migrations {
                 t.column("createdAt", .datetime).notNull()
             }
         }
+        // Tokens limited to some repositories (registry tokens); NULL means every repository.
+        migrator.registerMigration("v4-token-scope") { db in
+            try db.alter(table: "token") { t in
+                t.add(column: "repositories", .jsonText)
+            }
+        }
         return migrator
     }
 }

@@ -10,6 +10,11 @@ struct TokenRecord: Codable, FetchableRecord, PersistableRecord {
     var hash: String
     var role: String
     var createdAt: Date
+    var repositories: [String]?
+
+    var summary: TokenSummary {
+        TokenSummary(id: id, role: role, repositories: repositories, createdAt: createdAt)
+    }
 }
 
 struct ImageRecord: Codable, FetchableRecord, PersistableRecord {

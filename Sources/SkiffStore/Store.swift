@@ -44,10 +44,27 @@ public final class Store: Sendable {
     // MARK: Tokens
 
     /// Records a token by its hash only; the token itself is never stored.
-    public func addToken(id: String, hash: String, role: String) async throws(StoreError) {
+    public func addToken(id: String, hash: String, role: String, repositories: [String]? = nil) async throws(StoreError) {
         try await write("token") { db in
-            try TokenRecord(id: id, hash: hash, role: role, createdAt: Date()).insert(db)
+            try TokenRecord(id: id, hash: hash, role: role, createdAt: Date(), repositories: repositories).insert(db)
         }
+    }
+
+    /// The token with this hash (its role and scope), or nil.
+    public func token(hash: String) async throws(StoreError) -> TokenSummary? {
+        try await read("token") { db in
+            try TokenRecord.filter(Column("hash") == hash).fetchOne(db)?.summary
+        }
+    }
+
+    public func tokens() async throws(StoreError) -> [TokenSummary] {
+        try await read("tokens") { db in try TokenRecord.order(Column("createdAt"), Column("id")).fetchAll(db).map(\.summary) }
+    }
+
+    /// Removes a token; true when it existed.
+    @discardableResult
+    public func deleteToken(id: String) async throws(StoreError) -> Bool {
+        try await write("token \(id)") { db in try TokenRecord.deleteOne(db, key: id) }
     }
 
     /// The role of the token with this hash, or nil.

@@ -87,6 +87,19 @@ import Testing
                 ])
             }
 
+            // A read token limited to team/* pulls there, and neither pushes nor reads elsewhere.
+            let reader = try await server.skiffOK(["tokens", "create", "--role", "read", "--repository", "team/*"])
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            _ = try tool(["skopeo", "inspect", "--creds", "ci:\(reader)", "--tls-verify=false", "docker://\(registry)/team/hello:v1"])
+            #expect(throws: HarnessError.self) {
+                try tool([
+                    "skopeo", "copy", "--dest-creds", "ci:\(reader)", "--dest-tls-verify=false", "oci:\(layout):v1",
+                    "docker://\(registry)/team/other:v1",
+                ])
+            }
+            let denied = try await server.get("/v1/services", token: reader)
+            #expect(denied.status == .forbidden)
+
             // The pushed image lists, deploys by its registry name (resolved locally) and serves.
             let images = try await server.skiffOK(["images", "list"])
             #expect(images.contains("team/hello:v1"))

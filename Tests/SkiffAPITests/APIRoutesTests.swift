@@ -65,6 +65,38 @@ struct UnusedRuntime: ContainerRuntime {
         }
     }
 
+    @Test func registryTokensAreMadeShownOnceAndKeptOffTheControlPlane() async throws {
+        try await withAPI { client, admin in
+            let auth: HTTPFields = [.authorization: "Bearer \(admin)", .contentType: "application/json"]
+            var created = ""
+            var id = ""
+            try await client.execute(
+                uri: "/v1/tokens", method: .post, headers: auth, body: ByteBuffer(string: #"{"role":"write","repositories":["team/*"]}"#)
+            ) { response in
+                #expect(response.status == .created)
+                let body = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+                created = body?["token"] as? String ?? ""
+                id = (body?["summary"] as? [String: Any])?["id"] as? String ?? ""
+            }
+            #expect(created.hasPrefix("skf_"))
+            try await client.execute(uri: "/v1/tokens", method: .get, headers: auth) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains(id) && text.contains("team/*"))
+                #expect(!text.contains(created), "a listed token never shows the secret")
+            }
+            try await client.execute(uri: "/v1/services", method: .get, headers: [.authorization: "Bearer \(created)"]) {
+                #expect($0.status == .forbidden, "a registry token cannot use the control plane")
+            }
+            for bad in [#"{"role":"root"}"#, #"{"role":"admin","repositories":["team/*"]}"#, #"{"role":"read","repositories":["Team/*"]}"#] {
+                try await client.execute(uri: "/v1/tokens", method: .post, headers: auth, body: ByteBuffer(string: bad)) {
+                    #expect($0.status == .badRequest, "\(bad)")
+                }
+            }
+            try await client.execute(uri: "/v1/tokens/\(id)", method: .delete, headers: auth) { #expect($0.status == .noContent) }
+            try await client.execute(uri: "/v1/tokens/admin", method: .delete, headers: auth) { #expect($0.status == .conflict) }
+        }
+    }
+
     @Test func listsNothingOnAFreshServer() async throws {
         try await withAPI { client, token in
             try await client.execute(uri: "/v1/services", method: .get, headers: [.authorization: "Bearer \(token)"]) {

@@ -20,7 +20,7 @@ import Testing
         let blobs = try BlobStore(root: FilePath(directory + "/blobs"))
         let snapshots = try SnapshotStore(root: FilePath(directory + "/snapshots"), blobs: blobs)
         let prefetcher = LayerPrefetcher(snapshots: snapshots, logger: Logger(label: "test"))
-        let registry = Registry(store: store, blobs: blobs, prefetcher: prefetcher) { _ in .write }
+        let registry = Registry(store: store, blobs: blobs, prefetcher: prefetcher) { _ in RegistryGrant(access: .write) }
         let router = Router()
         registry.register(on: router)
 

@@ -30,8 +30,9 @@ import Testing
         let blobs = try BlobStore(root: FilePath(directory + "/blobs"))
         let registry = Registry(store: store, blobs: blobs, prefetcher: nil) { token in
             switch token {
-            case "write-token": .write
-            case "read-token": .read
+            case "write-token": RegistryGrant(access: .write)
+            case "read-token": RegistryGrant(access: .read)
+            case "team-token": RegistryGrant(access: .write, repositories: ["team/*"])
             default: nil
             }
         }
@@ -122,6 +123,18 @@ import Testing
             try await fixture.client.execute(uri: "/v2/team/app/blobs/uploads/", method: .post, headers: Self.headers(Self.reader)) { response in
                 #expect(response.status == .forbidden)
                 #expect(Self.errorCode(response) == "DENIED")
+            }
+            // A token limited to team/* pushes there and nowhere else.
+            let team = "Bearer team-token"
+            try await fixture.client.execute(uri: "/v2/team/app/blobs/uploads/", method: .post, headers: Self.headers(team)) {
+                #expect($0.status == .accepted)
+            }
+            try await fixture.client.execute(uri: "/v2/other/app/blobs/uploads/", method: .post, headers: Self.headers(team)) { response in
+                #expect(response.status == .forbidden)
+                #expect(Self.errorCode(response) == "DENIED")
+            }
+            try await fixture.client.execute(uri: "/v2/teamx/tags/list", method: .get, headers: Self.headers(team)) {
+                #expect($0.status == .forbidden, "team/* does not cover teamx")
             }
         }
     }

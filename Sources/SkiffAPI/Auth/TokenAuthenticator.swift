@@ -2,6 +2,7 @@ import Crypto
 public import Hummingbird
 import SkiffOCI
 public import SkiffStore
+import SkiffModel
 
 /// Every API request but the health check carries `Authorization: Bearer TOKEN`; only the
 /// token's SHA-256 is stored, so the database alone never grants access.
@@ -22,8 +23,13 @@ public struct TokenAuthenticator<Context: RequestContext>: RouterMiddleware {
         } else {
             throw APIError.unauthorized("unsupported authorization scheme: use Bearer")
         }
-        guard try await store.tokenRole(hash: TokenHash.of(token)) != nil else {
+        guard let summary = try await store.token(hash: TokenHash.of(token)) else {
             throw APIError.unauthorized("invalid token")
+        }
+        // Read and write tokens are registry credentials, for CI and clusters; the
+        // control plane needs an admin token.
+        guard summary.role == "admin" else {
+            throw APIError(.forbidden, code: "forbidden", "token \(summary.id) is a \(summary.role) token for the registry (/v2) only")
         }
         return try await next(request, context)
     }

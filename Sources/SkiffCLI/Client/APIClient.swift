@@ -139,6 +139,27 @@ struct APIClient: Sendable {
         return try await decode(LoadImageResult.self, from: response)
     }
 
+    // MARK: Tokens
+
+    func createToken(role: String, repositories: [String]?) async throws(CLIError) -> CreatedToken {
+        struct Body: Encodable {
+            var role: String
+            var repositories: [String]?
+        }
+        let body = (try? JSONEncoder().encode(Body(role: role, repositories: repositories))) ?? Data()
+        return try await decode(
+            CreatedToken.self,
+            from: send(.POST, "/v1/tokens", body: .bytes(ByteBuffer(bytes: body)), contentType: "application/json"))
+    }
+
+    func tokens() async throws(CLIError) -> [TokenSummary] {
+        try await decode([TokenSummary].self, from: send(.GET, "/v1/tokens"))
+    }
+
+    func deleteToken(_ id: String) async throws(CLIError) {
+        _ = try await send(.DELETE, "/v1/tokens/\(id)")
+    }
+
     // MARK: Transport
 
     /// Sends a request; answers other than 2xx become ``CLIError``s carrying the API's message.
