@@ -8,7 +8,8 @@ import Testing
 
     /// A docker-registry on a free loopback port, stopped when `body` ends.
     private func withUpstream(
-        in directory: String, htpasswd: String? = nil, _ body: (Int) async throws -> Void
+        in directory: String, htpasswd: String? = nil, tokenRealm: (url: String, certificate: String)? = nil,
+        _ body: (Int) async throws -> Void
     ) async throws {
         let port = try ServerHarness.freePort()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -20,6 +21,13 @@ import Testing
 
             """
         if let htpasswd { config += "auth: { htpasswd: { realm: test, path: \(htpasswd) } }\n" }
+        if let tokenRealm {
+            config += """
+                auth: { token: { realm: "\(tokenRealm.url)", service: skiff-test-registry, issuer: skiff-test,
+                                 rootcertbundle: \(tokenRealm.certificate) } }
+
+                """
+        }
         try config.write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.registryBinary)
@@ -28,7 +36,7 @@ import Testing
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
         try await eventually("docker-registry to listen on \(port)", within: .seconds(20)) {
@@ -88,6 +96,51 @@ import Testing
                 #expect(output.contains("ready"))
                 #expect(!server.serverLog().contains("s3cret"), "the password must never be logged")
                 _ = try await server.skiffOK(["services", "delete", "private"])
+            }
+        }
+    }
+
+    /// The token flow: docker-registry challenges with Bearer, a token service (Python, in
+    /// Support/) checks the credentials and signs a JWT, the pull retries with it.
+    @Test(.enabled(if: E2E.enabled && FileManager.default.isExecutableFile(atPath: registryBinary)))
+    func deployPullsThroughWithTheBearerTokenFlow() async throws {
+        try await E2E.withServer { server in
+            let directory = server.dataDir + "/token"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let tokenPort = try ServerHarness.freePort()
+            let tokenServer = Process()
+            tokenServer.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            tokenServer.arguments = [
+                ServerHarness.packageRoot + "/Tests/EndToEndTests/Support/token_server.py", directory, String(tokenPort), "bob",
+                "hunter2",
+            ]
+            tokenServer.standardOutput = FileHandle.nullDevice
+            tokenServer.standardError = FileHandle.nullDevice
+            try tokenServer.run()
+            defer {
+                // SIGKILL: the test process blocks SIGTERM, children inherit that mask, and
+                // Python does not unblock it.
+                kill(tokenServer.processIdentifier, SIGKILL)
+                tokenServer.waitUntilExit()
+            }
+            try await eventually("the token service to start", within: .seconds(30)) {
+                FileManager.default.fileExists(atPath: directory + "/token-ready")
+            }
+            let realm = (url: "http://127.0.0.1:\(tokenPort)/token", certificate: directory + "/token-cert.pem")
+            try await withUpstream(in: directory + "/registry", tokenRealm: realm) { port in
+                try run([
+                    "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", "bob:hunter2",
+                    "oci:\(server.dataDir)/sample:v1", "docker://127.0.0.1:\(port)/tok/hello:v1",
+                ])
+                let image = "127.0.0.1:\(port)/tok/hello:v1"
+                let refused = try await server.skiff(["deploy", "tok", "--image", image])
+                #expect(refused.stderr.contains("token service"), "\(refused.stderr)")
+                _ = try await server.skiff(["registries", "login", "127.0.0.1:\(port)", "--username", "bob"], stdin: "hunter2\n")
+                let output = try await server.skiffOK(["deploy", "tok", "--image", image, "--port", "8080"])
+                #expect(output.contains("ready"))
+                let response = try await server.gateway("/", host: "tok.localhost")
+                #expect(response.body.contains("Hello from Skiff"))
+                _ = try await server.skiffOK(["services", "delete", "tok"])
             }
         }
     }
