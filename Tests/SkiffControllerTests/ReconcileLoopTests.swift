@@ -58,11 +58,13 @@ private struct IdleRuntime: ContainerRuntime {
     /// made it spin, thousands of passes a second, a core gone at idle.
     @Test func idleLoopRunsOncePerResyncNotContinuously() async throws {
         try await withController(resyncInterval: .milliseconds(50)) { controller in
+            let first = await controller.reconcilePasses
+            try await Self.poll("the resync ticker to fire") { await controller.reconcilePasses > first }
             let before = await controller.reconcilePasses
-            // A window to count in, not a synchronisation: 500 ms holds about 10 resyncs.
+            // A window to count in, not a synchronisation: 500 ms holds about 10 resyncs, and
+            // only an upper bound is checked, which a slow machine cannot break.
             try await Task.sleep(for: .milliseconds(500))
             let passes = await controller.reconcilePasses - before
-            #expect(passes >= 1, "the resync ticker never fired")
             #expect(passes <= 40, "\(passes) reconcile passes in 500 ms with nothing to do")
         }
     }

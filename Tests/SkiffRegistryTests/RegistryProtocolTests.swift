@@ -257,6 +257,23 @@ import Testing
         }
     }
 
+    @Test func concurrentPushesOfTheSameBlobAllSucceedWithOneCopy() async throws {
+        try await withRegistry { fixture in
+            let bytes = Array(repeating: UInt8(ascii: "z"), count: 256 * 1024)
+            let digest = Self.digest(bytes)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { try await Self.push(bytes, fixture.client) }
+                }
+                try await group.waitForAll()
+            }
+            let stored = try fixture.blobs.read(try Digest(digest), limit: 1 << 20)
+            #expect(stored == bytes)
+            let ingest = try FileManager.default.contentsOfDirectory(atPath: fixture.blobs.root.appending("ingest").string)
+            #expect(ingest.isEmpty)
+        }
+    }
+
     @Test func crossRepositoryMount() async throws {
         try await withRegistry { fixture in
             let digest = try await Self.push(Array("shared".utf8), to: "one", fixture.client)
@@ -379,7 +396,10 @@ import Testing
 
     @Test func invalidRepositoryNamesAreRefused() async throws {
         try await withRegistry { fixture in
-            for path in ["/v2/Team/app/tags/list", "/v2/%2e%2e/app/tags/list", "/v2/a//b/tags/list", "/v2/-a/manifests/v1"] {
+            for path in [
+                "/v2/Team/app/tags/list", "/v2/%2e%2e/app/tags/list", "/v2/a//b/tags/list", "/v2/-a/manifests/v1",
+                "/v2/team/../app/tags/list", "/v2/../etc/blobs/uploads/",
+            ] {
                 try await fixture.client.execute(uri: path, method: .get, headers: Self.headers()) { response in
                     #expect(response.status == .badRequest, "\(path)")
                     #expect(Self.errorCode(response) == "NAME_INVALID", "\(path)")
