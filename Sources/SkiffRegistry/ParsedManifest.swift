@@ -16,6 +16,8 @@ struct ParsedManifest {
     private struct Probe: Decodable {
         var schemaVersion: Int?
         var mediaType: String?
+        var config: Descriptor?
+        var manifests: [Descriptor]?
     }
 
     static let manifestTypes: Set<String> = [MediaType.imageManifest, MediaType.dockerManifest]
@@ -33,7 +35,9 @@ struct ParsedManifest {
             throw OCIError(.invalidManifest, "manifest schemaVersion must be 2")
         }
         let declared = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let mediaType = probe.mediaType ?? declared, !mediaType.isEmpty else {
+        // `mediaType` is optional in OCI manifests (umoci leaves it out): the shape tells.
+        let inferred = probe.config != nil ? MediaType.imageManifest : probe.manifests != nil ? MediaType.imageIndex : nil
+        guard let mediaType = probe.mediaType ?? declared ?? inferred, !mediaType.isEmpty else {
             throw OCIError(.invalidManifest, "manifest has no mediaType and the request no Content-Type")
         }
         if let declared, let inBody = probe.mediaType, declared != inBody, declared != "application/json" {

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HTTPTypes
+import SkiffModel
 import SystemPackage
 public import Hummingbird
 import NIOCore
@@ -296,10 +297,14 @@ public struct Registry: Sendable {
         if let row = try await store.manifest(repository: repository, digest: digestText) {
             return row
         }
-        // Loaded with `skiff images load`: tagged, but never pushed through this API.
-        if let digest = try? Digest(digestText), !reference.contains(":") || blobs.contains(digest),
-            let bytes = try? blobs.read(digest, limit: Self.manifestLimit),
-            let parsed = try? ParsedManifest(bytes: bytes, contentType: nil), !reference.contains(":")
+        // Loaded with `skiff images load`: tagged in this repository (the tag found it, or a
+        // tag points at the digest asked for), but never pushed through this API.
+        var taggedHere = !reference.contains(":")
+        if !taggedHere {
+            taggedHere = try await store.images().contains { $0.name.hasPrefix(repository + ":") && $0.digest == digestText }
+        }
+        if taggedHere, let digest = try? Digest(digestText), let bytes = try? blobs.read(digest, limit: Self.manifestLimit),
+            let parsed = try? ParsedManifest(bytes: bytes, contentType: nil)
         {
             return ManifestRow(repository: repository, digest: digestText, mediaType: parsed.mediaType, size: Int64(bytes.count))
         }

@@ -51,6 +51,14 @@ import Testing
             ])
             #expect(local == remote)
 
+            // An image loaded with `skiff images load` is served too, by tag and by digest.
+            let loaded = try tool(["skopeo", "inspect", "--creds", creds, "--tls-verify=false", "docker://\(registry)/hello:v1"])
+            let loadedInfo = try #require(try JSONSerialization.jsonObject(with: Data(loaded.utf8)) as? [String: Any])
+            let loadedDigest = try #require(loadedInfo["Digest"] as? String)
+            _ = try tool([
+                "skopeo", "inspect", "--raw", "--creds", creds, "--tls-verify=false", "docker://\(registry)/hello@\(loadedDigest)",
+            ])
+
             // Pull back into a layout, and sync every tag of the repository into a directory.
             _ = try tool([
                 "skopeo", "copy", "--src-creds", creds, "--src-tls-verify=false",

@@ -476,6 +476,27 @@ import Testing
             #expect(!fixture.blobs.contains(try Digest(orphan)))
             #expect(fixture.blobs.contains(try Digest(kept)))
             #expect(fixture.blobs.contains(try Digest(Self.digest(Array("kept".utf8)))))
+
+            // A manifest without mediaType (umoci writes them so), known only by a tag as
+            // `images load` records it, still keeps its layers.
+            let config = try await Self.push(Array(#"{"os":"linux"}"#.utf8), fixture.client)
+            let layer = try await Self.push(Array("loaded-layer".utf8), fixture.client)
+            var object = try #require(
+                try JSONSerialization.jsonObject(with: Data(Self.manifest(config: config, configSize: 14, layer: layer, layerSize: 12)))
+                    as? [String: Any])
+            object.removeValue(forKey: "mediaType")
+            let bare = Array(try JSONSerialization.data(withJSONObject: object))
+            let bareDigest = try fixture.blobs.put(bare)
+            try await fixture.store.putImage(ImageSummary(name: "loaded:v1", digest: bareDigest.description, size: 1, createdAt: Date()))
+            _ = try await collector.collect(dryRun: false, now: later)
+            #expect(fixture.blobs.contains(try Digest(layer)), "the loaded image's layer is still needed")
+            try await fixture.client.execute(uri: "/v2/loaded/manifests/v1", method: .get, headers: Self.headers()) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == MediaType.imageManifest)
+            }
+            try await fixture.client.execute(uri: "/v2/loaded/manifests/\(bareDigest)", method: .get, headers: Self.headers()) {
+                #expect($0.status == .ok, "a loaded manifest is served by digest too")
+            }
         }
     }
 }
