@@ -136,7 +136,7 @@ final class ServerHarness: @unchecked Sendable {
         process.standardOutput = out
         process.standardError = err
         let input = Pipe()
-        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
+        if stdin != nil { process.standardInput = input }
         try process.run()
         if let stdin {
             input.fileHandleForWriting.write(Data(stdin.utf8))
