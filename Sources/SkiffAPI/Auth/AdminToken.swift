@@ -10,8 +10,7 @@ public enum AdminToken {
     /// Creates an admin token when the store has none; returns it only when it was just made.
     public static func bootstrap(store: Store, tokenFile: String) async throws -> String? {
         guard try await store.tokenCount() == 0 else { return nil }
-        var generator = SystemRandomNumberGenerator()
-        let token = "skf_" + (0..<32).map { _ in String(format: "%02x", generator.next() as UInt8) }.joined()
+        let token = TokenHash.newToken()
         try writePrivate(Data((token + "\n").utf8), to: tokenFile)
         try await store.addToken(id: "admin", hash: TokenHash.of(token), role: "admin")
         return token

@@ -1,3 +1,4 @@
+import Foundation
 import Crypto
 public import Hummingbird
 import SkiffOCI
@@ -35,8 +36,14 @@ public struct TokenAuthenticator<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// How tokens are hashed for storage.
+/// How tokens are made and hashed for storage.
 public enum TokenHash {
+    /// A new random token: `skf_` and 256 bits in hex.
+    public static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return "skf_" + (0..<32).map { _ in String(format: "%02x", generator.next() as UInt8) }.joined()
+    }
+
     public static func of(_ token: some StringProtocol) -> String {
         Digest(sha256: SHA256.hash(data: Array(token.utf8))).encoded
     }

@@ -30,8 +30,8 @@ struct TokenRoutes {
                     throw APIError.invalid("invalid repository pattern \"\(pattern)\": a name like team/app, or team/* for all under team/")
                 }
             }
+            let token = TokenHash.newToken()
             var generator = SystemRandomNumberGenerator()
-            let token = "skf_" + (0..<32).map { _ in String(format: "%02x", generator.next() as UInt8) }.joined()
             let id = "\(body.role)-" + (0..<4).map { _ in String(format: "%02x", generator.next() as UInt8) }.joined()
             try await store.addToken(id: id, hash: TokenHash.of(token), role: body.role, repositories: body.repositories)
             let summary = TokenSummary(id: id, role: body.role, repositories: body.repositories, createdAt: Date())
