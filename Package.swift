@@ -65,6 +65,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "SkiffAutoscaler", swiftSettings: swiftSettings),
         .target(
             name: "SkiffRegistry",
             dependencies: [
@@ -208,6 +209,7 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings),
+        .testTarget(name: "SkiffAutoscalerTests", dependencies: ["SkiffAutoscaler"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SkiffRegistryTests",
             dependencies: [
