@@ -41,6 +41,7 @@ public struct ControlPlaneAPI: Sendable {
         ).register(on: v1)
         LogRoutes(controller: controller, logFile: logFile).register(on: v1)
         TokenRoutes(store: store).register(on: v1)
+        RegistryCredentialRoutes(store: store).register(on: v1)
         // The registry authenticates by itself: registry clients expect the spec's errors
         // and a Basic challenge, not this API's.
         registry?.register(on: router)

@@ -7,6 +7,7 @@ public import Hummingbird
 import NIOCore
 public import SkiffOCI
 
+/// Crypto also exports a `Digest`; in this module the name means the content digest.
 typealias Digest = SkiffOCI.Digest
 public import SkiffStore
 

@@ -66,10 +66,15 @@ extension Store {
             let prefix = repository + ":"
             // `name` is REPOSITORY:TAG; a tag never contains ':', so the prefix is exact.
             var request = ImageRecord.filter(Column("name") > prefix && Column("name") < prefix + "\u{10FFFF}")
+            // `127.0.0.1` is a valid repository name and a prefix of pulled images'
+            // `127.0.0.1:5000/app:v1`: what follows the prefix must be a bare tag. Filtered
+            // in SQL, before the limit, so pages stay full.
+            request = request.filter(sql: "instr(substr(name, ?), ':') = 0 AND instr(substr(name, ?), '/') = 0",
+                                     arguments: [prefix.utf8.count + 1, prefix.utf8.count + 1])
             if let last { request = request.filter(Column("name") > prefix + last) }
             request = request.order(Column("name"))
             if let limit { request = request.limit(limit) }
-            return try request.fetchAll(db).map { String($0.name.dropFirst(prefix.count)) }.filter { !$0.contains(":") }
+            return try request.fetchAll(db).map { String($0.name.dropFirst(prefix.count)) }
         }
     }
 

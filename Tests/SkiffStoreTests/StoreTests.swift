@@ -11,6 +11,16 @@ import Testing
         return try Store(path: directory + "/skiff.db")
     }
 
+    @Test func tagsOfARepositoryExcludeLongerNamesSharingItsPrefix() async throws {
+        let store = try open()
+        for name in ["127.0.0.1:5000/app:v1", "127.0.0.1:a", "127.0.0.1:b", "127.0.0.1/x:c"] {
+            try await store.putImage(ImageSummary(name: name, digest: "sha256:" + String(repeating: "0", count: 64), size: 1, createdAt: Date()))
+        }
+        // The pulled image's name must neither be listed nor use up the page.
+        #expect(try await store.tags(repository: "127.0.0.1", limit: 2) == ["a", "b"])
+        #expect(try await store.tags(repository: "127.0.0.1", after: "a") == ["b"])
+    }
+
     @Test func deployCreatesRevisionsOnlyWhenSomethingChanged() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try open()

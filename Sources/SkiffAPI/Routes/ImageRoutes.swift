@@ -47,28 +47,6 @@ struct ImageRoutes {
             }
             return JSONResponse.make(["deleted": text])
         }
-        // Credentials for pulling through from another registry; write-only.
-        group.put("registries/:host/credentials") { request, context in
-            struct Body: Decodable {
-                var username: String
-                var password: String
-            }
-            let host = try context.parameters.require("host")
-            guard Self.isRegistryHost(host) else { throw APIError.invalid("invalid registry host \"\(host)\": expected HOST or HOST:PORT") }
-            let body = try await request.decode(as: Body.self, context: context)
-            guard !body.username.isEmpty, !body.password.isEmpty else {
-                throw APIError.invalid("username and password must not be empty")
-            }
-            try await store.putRegistryCredential(host: host, username: body.username, password: body.password)
-            return Response(status: .noContent)
-        }
-        group.delete("registries/:host/credentials") { _, context in
-            let host = try context.parameters.require("host")
-            guard try await store.deleteRegistryCredential(host: host) else {
-                throw APIError.notFound("no credentials saved for \(host)")
-            }
-            return Response(status: .noContent)
-        }
         group.post("images/gc") { request, _ in
             guard let collector else { throw APIError(.notImplemented, code: "unsupported", "this server has no registry") }
             let dryRun = request.uri.queryParameters["dryRun"] == "true"
@@ -86,10 +64,5 @@ struct ImageRoutes {
                 return JSONResponse.make(result, status: .created)
             }
         }
-    }
-
-    static func isRegistryHost(_ host: String) -> Bool {
-        !host.isEmpty && host.utf8.count <= 255
-            && host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".-:[]".contains($0)) }
     }
 }

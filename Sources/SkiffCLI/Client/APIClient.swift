@@ -139,6 +139,18 @@ struct APIClient: Sendable {
         return try await decode(LoadImageResult.self, from: response)
     }
 
+    // MARK: Registry credentials
+
+    func saveRegistryCredential(host: String, username: String, password: String) async throws(CLIError) {
+        let body = (try? JSONEncoder().encode(["username": username, "password": password])) ?? Data()
+        _ = try await send(
+            .PUT, "/v1/registries/\(host)/credentials", body: .bytes(ByteBuffer(bytes: body)), contentType: "application/json")
+    }
+
+    func deleteRegistryCredential(host: String) async throws(CLIError) {
+        _ = try await send(.DELETE, "/v1/registries/\(host)/credentials")
+    }
+
     // MARK: Tokens
 
     func createToken(role: String, repositories: [String]?) async throws(CLIError) -> CreatedToken {

@@ -1,8 +1,4 @@
 import ArgumentParser
-import AsyncHTTPClient
-import Foundation
-import NIOCore
-import NIOHTTP1
 
 /// `skiff registries`: credentials the server uses to pull through from other registries.
 struct RegistriesCommand: AsyncParsableCommand {
@@ -39,12 +35,9 @@ struct RegistriesLoginCommand: AsyncParsableCommand {
         guard !password.isEmpty else {
             throw CLIError(.invalidInput, "no password on stdin: echo \"$PASSWORD\" | skiff registries login \(registry) --username \(username)")
         }
-        let body = try JSONEncoder().encode(["username": username, "password": password])
-        let registry = self.registry
-        try await global.withClient { client in
-            _ = try await client.send(
-                .PUT, "/v1/registries/\(registry)/credentials", body: .bytes(ByteBuffer(bytes: body)),
-                contentType: "application/json")
+        let (registry, username) = (self.registry, self.username)
+        try await global.withClient {
+            try await $0.saveRegistryCredential(host: registry, username: username, password: password)
         }
         Console.out("Saved credentials for \(registry)\n")
     }
@@ -60,9 +53,7 @@ struct RegistriesLogoutCommand: AsyncParsableCommand {
 
     func run() async throws {
         let registry = self.registry
-        try await global.withClient { client in
-            _ = try await client.send(.DELETE, "/v1/registries/\(registry)/credentials")
-        }
+        try await global.withClient { try await $0.deleteRegistryCredential(host: registry) }
         Console.out("Removed credentials for \(registry)\n")
     }
 }
