@@ -65,7 +65,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "SkiffAutoscaler", swiftSettings: swiftSettings),
+        .target(name: "SkiffAutoscaler", dependencies: ["SkiffModel"], swiftSettings: swiftSettings),
         .target(
             name: "SkiffRegistry",
             dependencies: [
@@ -97,7 +97,7 @@ let package = Package(
         .target(
             name: "SkiffController",
             dependencies: [
-                "SkiffRuntime", "SkiffGateway", "SkiffStore", "SkiffOCI", "SkiffModel",
+                "SkiffAutoscaler", "SkiffRuntime", "SkiffGateway", "SkiffStore", "SkiffOCI", "SkiffModel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,3 +1,5 @@
+public import SkiffModel
+
 /// A revision's autoscaling settings, with Knative's defaults.
 public struct ScalingSettings: Sendable, Hashable {
     /// Soft concurrency per instance the autoscaler aims at (`--target`).
@@ -26,4 +28,20 @@ public struct ScalingSettings: Sendable, Hashable {
     public var targetPerInstance: Double { max(0.01, target * targetUtilization) }
 
     public var panicWindow: Duration { stableWindow * (panicWindowPercentage / 100) }
+}
+
+extension ScalingSettings {
+    /// The settings a revision's spec asks for.
+    public init(_ spec: ScalingSpec) {
+        self.init()
+        target = spec.effectiveTarget
+        targetUtilization = spec.targetUtilization / 100
+        minInstances = spec.minInstances
+        maxInstances = spec.maxInstances
+        stableWindow = spec.window.duration
+        panicWindowPercentage = spec.panicWindowPercentage
+        panicThresholdPercentage = spec.panicThresholdPercentage
+        scaleDownDelay = spec.scaleDownDelay.duration
+        scaleToZeroGrace = spec.scaleToZeroGrace.duration
+    }
 }

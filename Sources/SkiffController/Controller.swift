@@ -1,6 +1,7 @@
 public import Foundation
 public import Logging
 public import ServiceLifecycle
+import SkiffAutoscaler
 public import SkiffGateway
 public import SkiffModel
 public import SkiffOCI
@@ -27,6 +28,9 @@ public actor Controller: ServiceLifecycle.Service {
         public var readinessBudget: Duration = TCPReadinessProbe.budget
         /// How often the reconcile loop runs when nothing wakes it.
         public var resyncInterval: Duration = .milliseconds(500)
+        /// Frozen instances kept after scaling to zero go early when less than this share of
+        /// the machine's memory is available, and no instance is started below half of it.
+        public var memoryReserve: Double = 0.10
 
         public init() {}
     }
@@ -54,7 +58,21 @@ public actor Controller: ServiceLifecycle.Service {
 
     private var desired: [ServiceName: Desired] = [:]
     private var supervised: [String: Supervised] = [:]
-    private var published: [ServiceName: [Backend]] = [:]
+    /// What the routing table was last told, per service: revision → backends, and traffic.
+    private var published: [ServiceName: PublishedService] = [:]
+    /// The autoscaler of each service's latest revision, by revision name.
+    var scalers: [String: RevisionScaler] = [:]
+    /// Revisions scaled to zero whose last instances are kept frozen until then.
+    var retainedUntil: [String: ContinuousClock.Instant] = [:]
+    /// The newest revision of each service that became ready.
+    private var latestReady: [ServiceName: String] = [:]
+    /// The spec each published revision was routed with; older revisions keep theirs.
+    private var revisionSpecs: [String: ServiceSpec] = [:]
+    /// The scaling loop's state: per-second concurrency buckets and idle instances.
+    var sampling = SamplingState()
+    /// Zero of the autoscalers' clock.
+    let epoch = ContinuousClock.now
+    let memory: MemoryGauge
     private var shuttingDown = false
     /// Reconcile passes so far: a diagnostic, and how tests tell a quiet loop from a spinning one.
     public private(set) var reconcilePasses = 0
@@ -64,11 +82,19 @@ public actor Controller: ServiceLifecycle.Service {
     private let wakeups: AsyncStream<Void>
     private let wakeupsContinuation: AsyncStream<Void>.Continuation
 
+    let demands: AsyncStream<String>
+
+    /// - Parameter demands: revision names the gateway's activator reports when a request
+    ///   waits for capacity (``RoutingTable``'s `onDemand`); each wakes that revision at once.
     public init(
         configuration: Configuration, store: Store, resolver: ImageResolver, runtime: any ContainerRuntime,
-        routing: RoutingTable, probe: TCPReadinessProbe = TCPReadinessProbe(), logger: Logger
+        routing: RoutingTable, probe: TCPReadinessProbe = TCPReadinessProbe(),
+        demands: AsyncStream<String> = AsyncStream { $0.finish() }, memory: MemoryGauge = MemoryGauge(),
+        logger: Logger
     ) {
         self.configuration = configuration
+        self.demands = demands
+        self.memory = memory
         self.store = store
         self.resolver = resolver
         self.runtime = runtime
@@ -87,9 +113,13 @@ public actor Controller: ServiceLifecycle.Service {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.reconcileLoop() }
+                group.addTask { await self.scalingLoop() }
+                group.addTask { await self.demandLoop() }
                 for await id in jobs {
                     group.addTask { await self.supervise(id) }
                 }
+                // Every instance has stopped: end the scaling and demand loops too.
+                group.cancelAll()
             }
         } onGracefulShutdown: {
             // Called synchronously from the signal path: flag it and wake the reconcile loop,
@@ -257,29 +287,55 @@ public actor Controller: ServiceLifecycle.Service {
             name: name, spec: wanted.row.spec, latestRevision: wanted.revision.name,
             imageDigest: wanted.revision.imageDigest, url: "http://\(name).\(configuration.domain)\(port)/",
             createdAt: wanted.row.createdAt, updatedAt: wanted.row.updatedAt,
-            readyInstances: current.filter { $0.instance.state == .ready }.count,
-            message: current.compactMap(\.instance.message).first)
+            readyInstances: current.filter { $0.instance.state.isServing }.count,
+            latestReadyRevision: latestReady[name], message: current.compactMap(\.instance.message).first)
     }
 
     // MARK: Reconciling
 
     /// Decides which instances should exist; never waits.
-    private func reconcile() {
+    ///
+    /// The latest revision of each service runs as many instances as its autoscaler wants;
+    /// at zero, its last instances stay (frozen) for the retention period. Older revisions
+    /// keep serving until the latest is ready, then drain.
+    func reconcile() {
         reconcilePasses += 1
         if !shuttingDown {
+            let now = ContinuousClock.now
+            let underPressure = memory.isUnderPressure(reserve: configuration.memoryReserve)
             for (name, wanted) in desired {
+                let revision = wanted.revision.name
                 let live = supervised.values.filter { $0.instance.service == name && !$0.stopRequested }
-                let current = live.filter { $0.instance.revision == wanted.revision.name }
-                let want = wanted.revision.spec.minInstances
+                let current = live.filter { $0.instance.revision == revision }
+                let serving = current.filter { $0.instance.state.isServing }.count
+                var scaler = scalers[revision] ?? RevisionScaler(spec: wanted.revision.spec.scaling, now: clock(now))
+                scaler.observe(readyInstances: serving)
+                scalers[revision] = scaler
+                if scaler.isReady { latestReady[name] = revision }
+
+                var want = scaler.desired
+                if want == 0, !current.isEmpty {
+                    let until = retainedUntil[revision] ?? now + wanted.revision.spec.scaling.frozenRetention.duration
+                    retainedUntil[revision] = until
+                    if now < until, !underPressure { want = serving }
+                } else if want > 0 {
+                    retainedUntil[revision] = nil
+                }
                 if current.count < want {
-                    for _ in current.count..<want { create(wanted) }
+                    let allowed = memory.instancesThatFit(
+                        want - current.count, each: wanted.revision.spec.memory?.bytes, reserve: configuration.memoryReserve / 2)
+                    if allowed < want - current.count {
+                        logger.warning(
+                            "not enough memory for more instances",
+                            metadata: ["service": "\(name)", "wanted": "\(want)", "running": "\(current.count)"])
+                    }
+                    for _ in 0..<allowed { create(wanted) }
                 } else if current.count > want {
                     let extras = current.sorted { rank($0) < rank($1) }.prefix(current.count - want)
                     for extra in extras { supervised[extra.instance.id]?.stopRequested = true }
                 }
-                let ready = current.filter { $0.instance.state == .ready }.count
-                if ready >= want {
-                    for old in live where old.instance.revision != wanted.revision.name {
+                if scaler.isReady {
+                    for old in live where old.instance.revision != revision {
                         supervised[old.instance.id]?.stopRequested = true
                     }
                 }
@@ -287,39 +343,87 @@ public actor Controller: ServiceLifecycle.Service {
             for (id, entry) in supervised where desired[entry.instance.service] == nil {
                 supervised[id]?.stopRequested = true
             }
+            let latest = Set(desired.values.map(\.revision.name))
+            for revision in scalers.keys where !latest.contains(revision) {
+                scalers[revision] = nil
+                retainedUntil[revision] = nil
+            }
         }
         publishRoutes()
     }
 
-    /// Lower ranks are stopped first: not-ready before ready, newest before oldest.
-    private func rank(_ entry: Supervised) -> (Int, Double) {
-        (entry.instance.state == .ready ? 1 : 0, -(entry.instance.startedAt?.timeIntervalSince1970 ?? .infinity))
+    /// The autoscalers' time: an offset from the controller's start.
+    func clock(_ instant: ContinuousClock.Instant = .now) -> Duration { instant - epoch }
+
+    /// Lower ranks are stopped first: not-ready before ready, busy after idle, newest before oldest.
+    private func rank(_ entry: Supervised) -> (Int, Int, Double) {
+        let load = routing.inFlight(backendID: entry.instance.id)
+        return (
+            entry.instance.state.isServing ? 1 : 0, load,
+            -(entry.instance.startedAt?.timeIntervalSince1970 ?? .infinity)
+        )
     }
 
-    /// Routes each service to its latest revision's ready instances, and to older ready
-    /// ones only while the latest has none, so a rollout never leaves a gap.
+    struct PublishedService: Equatable {
+        var revisions: [String: [Backend]] = [:]
+        var traffic: String?
+    }
+
+    /// Publishes every revision that has instances (and each latest revision, even at zero,
+    /// so its requests queue for it) and routes each service to its latest revision once
+    /// that is ready, until then to the revision still serving.
     private func publishRoutes() {
         var services = Set(desired.keys)
         services.formUnion(published.keys)
         for name in services {
-            var backends: [Backend] = []
+            let before = published[name] ?? PublishedService()
+            var after = PublishedService()
+            var specs: [String: ServiceSpec] = [:]
             if let wanted = desired[name] {
-                let ready = supervised.values.filter {
-                    $0.instance.service == name && $0.instance.state == .ready && !$0.stopRequested
+                let latest = wanted.revision.name
+                after.revisions[latest] = []
+                specs[latest] = wanted.revision.spec
+                for entry in supervised.values where entry.instance.service == name {
+                    let revision = entry.instance.revision
+                    if after.revisions[revision] == nil { after.revisions[revision] = [] }
+                    if entry.instance.state.isServing, !entry.stopRequested, let backend = backend(for: entry.instance) {
+                        after.revisions[revision, default: []].append(backend)
+                    }
                 }
-                let latest = ready.filter { $0.instance.revision == wanted.revision.name }
-                let chosen = latest.isEmpty ? ready : latest
-                backends = chosen.compactMap { backend(for: $0.instance) }.sorted { $0.id < $1.id }
+                for revision in after.revisions.keys { after.revisions[revision]?.sort { $0.id < $1.id } }
+                if scalers[latest]?.isReady == true {
+                    after.traffic = latest
+                } else {
+                    let serving = after.revisions.filter { $0.key != latest && !$0.value.isEmpty }.keys.sorted()
+                    after.traffic = serving.last ?? latest
+                }
             }
-            guard published[name] != backends else { continue }
-            if desired[name] == nil {
-                routing.removeService(name.rawValue)
-                published[name] = nil
-            } else {
-                routing.setBackends(backends, for: name.rawValue)
-                published[name] = backends
+            guard before != after else { continue }
+            for (revision, backends) in after.revisions where before.revisions[revision] != backends {
+                let spec = specs[revision] ?? revisionSpecs[revision]
+                routing.setRevision(revision, settings: Self.routeSettings(spec), backends: backends)
+                if let spec { revisionSpecs[revision] = spec }
             }
+            if let traffic = after.traffic, traffic != before.traffic {
+                routing.setTraffic(name.rawValue, to: traffic)
+            }
+            if after.traffic == nil { routing.removeService(name.rawValue) }
+            for revision in before.revisions.keys where after.revisions[revision] == nil {
+                routing.removeRevision(revision)
+                revisionSpecs[revision] = nil
+            }
+            published[name] = desired[name] == nil ? nil : after
         }
+    }
+
+    /// The data plane's view of a revision's settings.
+    static func routeSettings(_ spec: ServiceSpec?) -> RevisionSettings {
+        guard let spec else { return RevisionSettings() }
+        func limit(_ span: TimeSpan) -> Duration? { span.duration > .zero ? span.duration : nil }
+        return RevisionSettings(
+            concurrency: spec.scaling.concurrency, queueDepth: spec.scaling.queueDepth,
+            responseStartTimeout: limit(spec.timeouts.responseStart), requestTimeout: limit(spec.timeouts.request),
+            idleTimeout: limit(spec.timeouts.idle))
     }
 
     private func backend(for instance: Instance) -> Backend? {
@@ -360,6 +464,33 @@ public actor Controller: ServiceLifecycle.Service {
     }
 
     func markGaveUp(_ id: String) { supervised[id]?.gaveUp = true }
+
+    var supervisedInstances: Dictionary<String, Supervised>.Values { supervised.values }
+
+    /// Records a freeze or thaw without waiting for the store.
+    func markState(_ id: String, _ state: InstanceState) {
+        guard var entry = supervised[id], entry.instance.state != state else { return }
+        entry.instance.state = state
+        supervised[id] = entry
+        let instance = entry.instance
+        let store = self.store
+        let logger = self.logger
+        Task {
+            do {
+                try await store.putInstance(instance)
+            } catch {
+                logger.error("cannot record instance \(id): \(error)")
+            }
+        }
+    }
+
+    /// How long an instance of `revision` may idle before it is frozen; nil never freezes
+    /// (older revisions, or `freezeAfter` 0).
+    func freezeAfter(of revision: String) -> Duration? {
+        guard let wanted = desired.values.first(where: { $0.revision.name == revision }) else { return nil }
+        let span = wanted.revision.spec.scaling.freezeAfter.duration
+        return span > .zero ? span : nil
+    }
 
     func remove(_ id: String) async {
         supervised[id] = nil

@@ -66,7 +66,12 @@ public struct Server: Sendable {
                     bridgeName: config.bridgeName, subnet: config.subnet, cniStateDir: layout.cni)),
             logger: logger)
 
-        let routing = RoutingTable()
+        // The gateway's activator reports revisions that have requests waiting for capacity;
+        // the controller wakes them without waiting for its next scaling tick.
+        let (demands, demandsContinuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(256))
+        let routing = RoutingTable(
+            onDemand: { revision in demandsContinuation.yield(revision) },
+            thaw: { instanceID in runtime.thawNow(instanceID: instanceID) })
         let gatewayLoops: any EventLoopGroup =
             config.gatewayThreads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? MultiThreadedEventLoopGroup.singleton
         let gateway = Gateway(
@@ -87,7 +92,7 @@ public struct Server: Sendable {
                 store: store, blobs: blobs, snapshots: snapshots, localRegistryHosts: Self.registryHosts(config),
                 pullThrough: { reference throws(OCIError) in try await puller.pull(reference) }),
             runtime: runtime,
-            routing: routing, logger: logger)
+            routing: routing, demands: demands, logger: logger)
 
         let prefetcher = LayerPrefetcher(snapshots: snapshots, logger: logger)
         let registry = Registry(store: store, blobs: blobs, prefetcher: prefetcher) { token in

@@ -10,6 +10,8 @@ import Testing
             let output = try await server.skiffOK([
                 "deploy", "web", "--image", "hello:v1", "--port", "8080", "--env", "GREETING=hi", "--memory", "128Mi",
                 "--cpu", "0.5", "--min-instances", "2",
+                // Kills a process below: a frozen one would not die until thawed.
+                "--freeze-after", "0",
             ])
             #expect(output.contains("http://web.localhost:\(server.httpPort)/"))
 

@@ -32,6 +32,7 @@ struct DeployCommandTests {
                 }
                 var service = existing
                 service.readyInstances = poll > polls ? service.spec.minInstances : 0
+                service.latestReadyRevision = poll > polls ? service.latestRevision : nil
                 return .init(.ok, APIClientTests.json(service))
             case (.PUT, "/v1/services/web"):
                 var service = Fixtures.service
@@ -89,7 +90,7 @@ struct DeployCommandTests {
     @Test func timesOutWithHowManyInstancesAreReady() async throws {
         try await StubAPIServer.with(route: Self.route(readyAfter: 1_000_000, instances: [], existing: nil)) { stub in
             let error = await #expect(throws: CLIError.self) {
-                try await Self.command(["--image", "hello:v1", "--timeout", "1ms"], server: stub.url).run()
+                try await Self.command(["--image", "hello:v1", "--wait-timeout", "1ms"], server: stub.url).run()
             }
             #expect(error?.message.hasPrefix("service web is not ready after 1ms (0/2 instances ready)") == true)
         }

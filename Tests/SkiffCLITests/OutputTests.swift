@@ -30,7 +30,11 @@ struct OutputTests {
         let spec = try #require(parsed["spec"] as? [String: Any])
         #expect(spec["memory"] as? String == "128Mi")
         #expect(spec["cpu"] as? String == "500m")
-        #expect(spec["minInstances"] as? Int == 2)
+        let scaling = try #require(spec["scaling"] as? [String: Any])
+        #expect(scaling["minInstances"] as? Int == 2)
+        #expect(scaling["window"] as? String == "1m")
+        let timeouts = try #require(spec["timeouts"] as? [String: Any])
+        #expect(timeouts["request"] as? String == "5m")
     }
 
     @Test func yamlPrintsTheSameFields() throws {
@@ -76,8 +80,8 @@ struct OutputTests {
 
     @Test func servicesAndImagesTables() {
         let services = Tables.services([Fixtures.service], now: Fixtures.now)
-        #expect(services.hasPrefix("NAME   READY   REVISION    IMAGE      URL                          UPDATED\n"))
-        #expect(services.contains("web    2/2     web-00002   hello:v1   http://web.localhost:8080/   3m ago"))
+        #expect(services.hasPrefix("NAME   READY   INSTANCES   REVISION    IMAGE      URL                          UPDATED\n"))
+        #expect(services.contains("web    yes     2           web-00002   hello:v1   http://web.localhost:8080/   3m ago"))
         let images = Tables.images([Fixtures.image], now: Fixtures.now)
         #expect(images.contains("hello:v1   sha256:cdcdcdcdcdcd…   12.3 MiB   30s ago"))
     }
@@ -89,10 +93,11 @@ struct OutputTests {
         service.message = "instance web-00002-d3e4f restarted"
         let text = Tables.describe(service, instances: Fixtures.instances, now: Fixtures.now)
         for line in [
-            "Name:          web", "URL:           http://web.localhost:8080/", "Revision:      web-00002",
-            "Digest:        sha256:abab", "Image:         hello:v1", "Command:       /bin/sh -c", "Args:          'echo hi'",
-            "Env:           GREETING=hi", "Memory:        128Mi", "CPU:           500m", "Min instances: 2", "Ready:         2/2",
-            "Updated:       2026-11-18T11:03:40Z (3m ago)", "Message:       instance web-00002-d3e4f restarted",
+            "Name:      web", "URL:       http://web.localhost:8080/", "Revision:  web-00002",
+            "Digest:    sha256:abab", "Image:     hello:v1", "Command:   /bin/sh -c", "Args:      'echo hi'",
+            "Env:       GREETING=hi", "Memory:    128Mi", "CPU:       500m", "Ready:     yes", "Instances: 2 ready",
+            "Scaling:   min 2, max unlimited, initial 1, concurrency unlimited, target 100 at 70 %, window 1m",
+            "Updated:   2026-11-18T11:03:40Z (3m ago)", "Message:   instance web-00002-d3e4f restarted",
             "Instances:\n  ID ", "  web-00002-a1b2c   ready",
         ] {
             #expect(text.contains(line), "missing \(line) in\n\(text)")

@@ -29,8 +29,16 @@ struct ParsingTests {
         (["deploy", "web", "--image", "hello:v1", "--env", "1X=y"], "invalid env name"),
         (["deploy", "web", "--image", "hello:v1", "--env", "PORT=1"], "reserved"),
         (["deploy", "web", "--image", "hello:v1", "--min-instances=-1"], "invalid min-instances -1"),
-        (["deploy", "web", "--image", "hello:v1", "--timeout", "soon"], "invalid duration \"soon\""),
-        (["deploy", "web", "--image", "hello:v1", "--timeout", "0s"], "must be more than 0"),
+        (["deploy", "web", "--image", "hello:v1", "--wait-timeout", "soon"], "invalid duration \"soon\""),
+        (["deploy", "web", "--image", "hello:v1", "--wait-timeout", "0s"], "must be more than 0"),
+        (["deploy", "web", "--image", "hello:v1", "--timeout", "2h"], "invalid timeout 2h: must be at most 1h"),
+        (["deploy", "web", "--image", "hello:v1", "--concurrency", "1001"], "invalid concurrency 1001"),
+        (["deploy", "web", "--image", "hello:v1", "--target-utilization", "0"], "invalid target-utilization 0"),
+        (["deploy", "web", "--image", "hello:v1", "--min-instances", "3", "--max-instances", "2"], "min-instances 3 is more than max-instances 2"),
+        (["deploy", "web", "--image", "hello:v1", "--window", "1s"], "invalid window 1s: must be between 6s and 1h"),
+        (["deploy", "web", "--image", "hello:v1", "--panic-threshold-percentage", "100"], "invalid panic-threshold-percentage"),
+        (["deploy", "web", "--image", "hello:v1", "--scale-to-zero-grace", "soon"], "invalid duration \"soon\""),
+        (["services", "update", "web", "--max-instances=-1"], "invalid max-instances -1"),
         (["deploy", "web", "--image", "has space"], "invalid --image"),
         (["deploy", "web", "--image", "hello:v1", "--output", "xml"], "xml"),
         (["deploy", "web", "--image", "hello:v1", "--server", "ftp://x"], "invalid server URL"),
@@ -70,7 +78,7 @@ struct ParsingTests {
         let parsed = try SkiffCommand.parseAsRoot([
             "deploy", "web", "--image", "hello:v1", "--port", "9000", "--env", "A=1", "--env", "B=x=y", "--command",
             "/bin/httpd", "--args", "-f", "--args", "-p", "--memory", "256Mi", "--cpu", "500m", "--min-instances", "3",
-            "--no-wait", "--timeout", "30s", "-o", "json", "--server", "http://127.0.0.1:7071", "--token", "skf_x",
+            "--no-wait", "--wait-timeout", "30s", "--timeout", "20s", "--concurrency", "4", "--window", "10s", "-o", "json", "--server", "http://127.0.0.1:7071", "--token", "skf_x",
         ])
         let deploy = try #require(parsed as? DeployCommand)
         #expect(deploy.name == "web")
@@ -81,9 +89,12 @@ struct ParsingTests {
         #expect(deploy.args == ["-f", "-p"])
         #expect(deploy.memory == "256Mi")
         #expect(deploy.cpu == "500m")
-        #expect(deploy.minInstances == 3)
+        #expect(deploy.scaling.minInstances == 3)
+        #expect(deploy.scaling.concurrency == 4)
+        #expect(deploy.scaling.window == "10s")
+        #expect(deploy.scaling.requestTimeout == "20s")
         #expect(deploy.noWait)
-        #expect(deploy.timeout == "30s")
+        #expect(deploy.waitTimeout == "30s")
         #expect(deploy.global.output == .json)
         #expect(deploy.global.server == "http://127.0.0.1:7071")
         #expect(deploy.global.token == "skf_x")
@@ -91,9 +102,9 @@ struct ParsingTests {
 
     @Test func deployLeavesUnsetFlagsUnset() throws {
         let deploy = try #require(try SkiffCommand.parseAsRoot(["deploy", "web"]) as? DeployCommand)
-        #expect(deploy.image == nil && deploy.port == nil && deploy.memory == nil && deploy.minInstances == nil)
+        #expect(deploy.image == nil && deploy.port == nil && deploy.memory == nil && deploy.scaling.minInstances == nil)
         #expect(!deploy.noWait)
-        #expect(deploy.timeout == "5m")
+        #expect(deploy.waitTimeout == "5m")
         #expect(deploy.global.output == .table)
     }
 

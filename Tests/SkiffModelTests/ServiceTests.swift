@@ -18,7 +18,10 @@ import Testing
     @Test func decodesWithDefaults() throws {
         let spec = try JSONDecoder().decode(ServiceSpec.self, from: Data(#"{"image":"hello:v1"}"#.utf8))
         #expect(spec.port == 8080)
-        #expect(spec.minInstances == 1)
+        #expect(spec.minInstances == 0)
+        #expect(spec.scaling.initialInstances == 1)
+        #expect(spec.scaling.window == .seconds(60))
+        #expect(spec.timeouts.request == .seconds(300))
         #expect(spec.env.isEmpty)
         #expect(spec.memory == nil)
     }
@@ -31,6 +34,38 @@ import Testing
         #expect(json.contains(#""memory":"128Mi""#))
         #expect(json.contains(#""cpu":"500m""#))
         #expect(try JSONDecoder().decode(ServiceSpec.self, from: Data(json.utf8)) == spec)
+    }
+
+    @Test func readsTheMinInstancesOfSpecsStoredBeforeAutoscaling() throws {
+        let spec = try JSONDecoder().decode(ServiceSpec.self, from: Data(#"{"image":"x","minInstances":2}"#.utf8))
+        #expect(spec.minInstances == 2)
+        #expect(spec.scaling.initialInstances == 2)
+    }
+
+    @Test func scalingDurationsReadTextOrSeconds() throws {
+        let spec = try JSONDecoder().decode(
+            ServiceSpec.self,
+            from: Data(#"{"image":"x","scaling":{"window":"90s","scaleToZeroGrace":5},"timeouts":{"request":"1m"}}"#.utf8))
+        #expect(spec.scaling.window == .seconds(90))
+        #expect(spec.scaling.scaleToZeroGrace == .seconds(5))
+        #expect(spec.timeouts.request == .seconds(60))
+        #expect(spec.timeouts.responseStart == .seconds(300))
+        #expect(throws: (any Error).self) {
+            try JSONDecoder().decode(ServiceSpec.self, from: Data(#"{"image":"x","scaling":{"window":"soon"}}"#.utf8))
+        }
+    }
+
+    @Test func targetDefaultsToTheHardLimit() {
+        var scaling = ScalingSpec()
+        #expect(scaling.effectiveTarget == 100)
+        #expect(scaling.queueDepth == 10_000)
+        scaling.concurrency = 4
+        #expect(scaling.effectiveTarget == 4)
+        #expect(scaling.queueDepth == 40)
+        scaling.target = 10
+        #expect(scaling.effectiveTarget == 4)
+        scaling.target = 2
+        #expect(scaling.effectiveTarget == 2)
     }
 
     @Test func rejectsInvalidMemoryInJSON() {

@@ -13,12 +13,18 @@ struct DeployCommand: AsyncParsableCommand {
         discussion: """
             NAME becomes the host NAME.DOMAIN. On update, settings whose flags are not given keep \
             their deployed values; --env adds or replaces variables, --remove-env drops them. \
-            The command waits until --min-instances instances of the new revision are ready, \
-            an instance fails, or --timeout passes.
+            The command waits until the new revision is ready (its --initial-instances \
+            instances accept connections), an instance fails, or --wait-timeout passes.
+
+            A service scales with its traffic: from zero to as many instances as its requests \
+            need (--target in flight per instance, --concurrency at most) and back to zero \
+            --scale-to-zero-grace after the last request. Idle instances are frozen first, so \
+            the next request thaws one in a millisecond instead of starting it.
 
               skiff deploy web --image hello:v1 --env GREETING=hi --memory 128Mi --cpu 0.5
               skiff deploy web --image hello:v2                # keeps env, memory and cpu
               skiff deploy web --command /bin/httpd --args -f --args -p --args 8080
+              skiff deploy web --concurrency 1 --max-instances 10 --timeout 30s
             """
     )
 
@@ -53,14 +59,14 @@ struct DeployCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("CPU limit per instance in cores or millicores, e.g. 0.5, 500m.", valueName: "quantity"))
     var cpu: String?
 
-    @Option(help: ArgumentHelp("Instances kept running (default: 1).", valueName: "count"))
-    var minInstances: Int?
+    @OptionGroup(title: "Scaling and timeouts")
+    var scaling: ScalingOptions
 
     @Flag(help: "Return after the server accepted the deploy, without waiting for instances.")
     var noWait = false
 
-    @Option(help: ArgumentHelp("How long to wait for the service to become ready, e.g. 30s, 5m.", valueName: "duration"))
-    var timeout = "5m"
+    @Option(help: ArgumentHelp("How long to wait for the new revision to become ready, e.g. 30s, 5m.", valueName: "duration"))
+    var waitTimeout = "5m"
 
     @OptionGroup var global: GlobalOptions
 
@@ -80,16 +86,13 @@ struct DeployCommand: AsyncParsableCommand {
             for variable in removeEnv { try EnvVar(name: variable, value: "").validate() }
             if let memory { _ = try MemoryQuantity(memory) }
             if let cpu { _ = try CPUQuantity(cpu) }
-            if let minInstances, !(0...ServiceSpec.maxInstancesLimit).contains(minInstances) {
-                throw ModelError(
-                    .invalidValue, field: "minInstances",
-                    "invalid min-instances \(minInstances): must be between 0 and \(ServiceSpec.maxInstancesLimit)")
-            }
+            try scaling.validateAlone()
             if command.contains(where: \.isEmpty) {
                 throw ModelError(.invalidValue, field: "command", "invalid --command: a word must not be empty")
             }
-            guard try DurationText.parse(timeout, field: "timeout") > .zero else {
-                throw ModelError(.invalidDuration, field: "timeout", "invalid --timeout \(timeout): must be more than 0")
+            guard try DurationText.parse(waitTimeout, field: "wait-timeout") > .zero else {
+                throw ModelError(
+                    .invalidDuration, field: "wait-timeout", "invalid --wait-timeout \(waitTimeout): must be more than 0")
             }
         } catch {
             throw ValidationError(error.message)
@@ -117,7 +120,7 @@ struct DeployCommand: AsyncParsableCommand {
             if !args.isEmpty { spec.args = args }
             if let memory { spec.memory = try MemoryQuantity(memory) }
             if let cpu { spec.cpu = try CPUQuantity(cpu) }
-            if let minInstances { spec.minInstances = minInstances }
+            try scaling.apply(to: &spec)
             try spec.validate()
         } catch {
             throw CLIError(.invalidInput, error.message)
@@ -127,7 +130,7 @@ struct DeployCommand: AsyncParsableCommand {
 
     func run() async throws {
         let name = try ServiceName.parse(name)
-        let timeout = try DurationText.parse(self.timeout, field: "timeout")
+        let timeout = try DurationText.parse(waitTimeout, field: "wait-timeout")
         let progress = ProgressLine()
         defer { progress.clear() }
         let service = try await global.withClient { client in
@@ -149,8 +152,8 @@ struct DeployCommand: AsyncParsableCommand {
         }
     }
 
-    /// Polls until the latest revision has `minInstances` ready instances; an instance of it
-    /// that failed ends the wait with its message.
+    /// Polls until the latest revision is ready (the server reports it as the latest ready
+    /// revision); an instance of it that failed ends the wait with its message.
     private func waitUntilReady(
         _ client: APIClient, name: ServiceName, timeout: Duration, report: (Int, Int) -> Void
     ) async throws -> Service {
@@ -163,8 +166,8 @@ struct DeployCommand: AsyncParsableCommand {
                     .notReady,
                     "service \(name) revision \(service.latestRevision) failed: instance \(failed.id): \(failed.message ?? "no reason given")")
             }
-            let wanted = service.spec.minInstances
-            if service.readyInstances >= wanted { return service }
+            let wanted = max(service.spec.scaling.initialInstances, service.spec.minInstances)
+            if service.latestReadyRevision == service.latestRevision { return service }
             report(service.readyInstances, wanted)
             guard ContinuousClock.now < deadline else {
                 let reason = service.message.map { ": \($0)" } ?? ""

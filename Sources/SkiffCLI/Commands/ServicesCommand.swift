@@ -4,14 +4,17 @@ import ArgumentParser
 struct ServicesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "services",
-        abstract: "List, describe and delete services.",
+        abstract: "List, describe, update and delete services.",
         discussion: """
-            Services are created and updated with skiff deploy.
+            Services are created with skiff deploy; update changes settings without naming the image.
 
               skiff services list
               skiff services describe web --output yaml
+              skiff services update web --max-instances 5
               skiff services delete web
             """,
-        subcommands: [ServicesListCommand.self, ServicesDescribeCommand.self, ServicesDeleteCommand.self]
+        subcommands: [
+            ServicesListCommand.self, ServicesDescribeCommand.self, ServicesUpdateCommand.self, ServicesDeleteCommand.self,
+        ]
     )
 }

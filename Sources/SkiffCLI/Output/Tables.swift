@@ -4,10 +4,11 @@ import SkiffModel
 /// The table form of each API object, as the commands print it for people.
 enum Tables {
     static func services(_ services: [Service], now: Date = Date()) -> String {
-        var table = TableRenderer(["NAME", "READY", "REVISION", "IMAGE", "URL", "UPDATED"])
+        var table = TableRenderer(["NAME", "READY", "INSTANCES", "REVISION", "IMAGE", "URL", "UPDATED"])
         for service in services {
             table.append([
-                service.name.rawValue, "\(service.readyInstances)/\(service.spec.minInstances)", service.latestRevision,
+                service.name.rawValue, service.latestReadyRevision == service.latestRevision ? "yes" : "no",
+                String(service.readyInstances), service.latestRevision,
                 service.spec.image, service.url, Humanize.age(of: service.updatedAt, now: now),
             ])
         }
@@ -65,8 +66,10 @@ enum Tables {
         lines += [
             ("Memory", spec.memory?.description ?? "unlimited"),
             ("CPU", spec.cpu?.description ?? "unlimited"),
-            ("Min instances", String(spec.minInstances)),
-            ("Ready", "\(service.readyInstances)/\(spec.minInstances)"),
+            ("Ready", service.latestReadyRevision == service.latestRevision ? "yes" : "no"),
+            ("Instances", "\(service.readyInstances) ready"),
+            ("Scaling", scalingSummary(spec.scaling)),
+            ("Timeouts", "request \(spec.timeouts.request), response start \(spec.timeouts.responseStart), idle \(spec.timeouts.idle)"),
             ("Created", "\(Humanize.timestamp(service.createdAt)) (\(Humanize.age(of: service.createdAt, now: now)))"),
             ("Updated", "\(Humanize.timestamp(service.updatedAt)) (\(Humanize.age(of: service.updatedAt, now: now)))"),
         ]
@@ -86,6 +89,17 @@ enum Tables {
             }
         }
         return out
+    }
+
+    /// `min 0, max unlimited, concurrency 10, target 7 (70 %), …` on one line.
+    static func scalingSummary(_ scaling: ScalingSpec) -> String {
+        let max = scaling.maxInstances == 0 ? "unlimited" : String(scaling.maxInstances)
+        let concurrency = scaling.concurrency == 0 ? "unlimited" : String(scaling.concurrency)
+        let target = scaling.effectiveTarget.formatted()
+        let utilization = scaling.targetUtilization.formatted()
+        return "min \(scaling.minInstances), max \(max), initial \(scaling.initialInstances), concurrency \(concurrency), "
+            + "target \(target) at \(utilization) %, window \(scaling.window), to zero after \(scaling.scaleToZeroGrace), "
+            + "freeze after \(scaling.freezeAfter), frozen for \(scaling.frozenRetention)"
     }
 
     /// Words joined by spaces, quoted when they would not read back as one word.

@@ -68,8 +68,10 @@ extension Controller {
         }
         logger.debug("started", metadata: ["address": "\(started.address):\(started.port)"])
 
-        // Readiness: a TCP connect to $PORT, every 50 ms, within the startup budget.
+        // Readiness: a TCP connect to $PORT within the startup budget; every 2 ms at first,
+        // backing off to every 50 ms, since a request may be waiting for this instance.
         let deadline = ContinuousClock.now + configuration.readinessBudget
+        var interval = Duration.milliseconds(2)
         while true {
             if await entry(id)?.stopRequested != false { return .stopRequested }
             if await probe.check(host: started.address, port: started.port) { break }
@@ -86,7 +88,8 @@ extension Controller {
                 await requestReconcile()
                 return .gaveUp
             }
-            try? await Task.sleep(for: TCPReadinessProbe.interval)
+            try? await Task.sleep(for: interval)
+            interval = min(interval * 2, TCPReadinessProbe.interval)
         }
         await update(id) {
             $0.state = .ready

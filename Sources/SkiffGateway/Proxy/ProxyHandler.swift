@@ -34,6 +34,16 @@ final class ProxyHandler: ChannelDuplexHandler {
     private var upstream: UpstreamHandler?
     private var slot: BackendSlot?
     private var hostRoute: HostRoute?
+    private var revision: RevisionRoute?
+    /// Set while the request waits in its revision's queue for an instance.
+    private var queued: QueuedRequest?
+    private var queuedAt: NIODeadline?
+    private var waited: TimeAmount = .zero
+    private var thawed = false
+    private var timeouts = ExchangeTimeouts()
+    /// One timer per connection, re-armed lazily: most requests finish long before it fires.
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: NIODeadline = .distantFuture
     private var requestVersion = HTTPVersion.http1_1
     private var requestMethod = HTTPMethod.GET
     private var responseStatus = 0
@@ -84,6 +94,9 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.leaveQueue()
+        self.timer?.cancel()
+        self.timer = nil
         self.context = nil
     }
 
@@ -119,6 +132,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         case .head(let head):
             self.receivedHead(head)
         case .body(let buffer):
+            self.noteActivity()
             self.run(self.stateMachine.requestBody(buffer))
         case .end(let trailers):
             self.run(self.stateMachine.requestEnd(trailers))
@@ -175,6 +189,7 @@ final class ProxyHandler: ChannelDuplexHandler {
             )
             self.run(self.stateMachine.responseHead(head, framedForClient: framed))
         case .body(let buffer):
+            self.noteActivity()
             self.run(self.stateMachine.responseBody(buffer))
         case .end(let trailers):
             let keepAlive = self.upstream?.isReusable ?? false
@@ -235,17 +250,125 @@ final class ProxyHandler: ChannelDuplexHandler {
         guard let service = self.loop.route(for: hostRoute.key) else {
             return .reject(.notFound, "no service for host \"\(host)\"\n")
         }
-        guard let slot = service.pick(seed: self.loop.nextRandom()) else {
-            return .reject(.serviceUnavailable, "no ready instance for service \"\(hostRoute.key)\"\n")
+        self.revision = service.revision
+        self.timeouts.start(service.revision.settings)
+        if let slot = service.acquire(seed: self.loop.nextRandom()) {
+            self.use(slot)
+        } else {
+            switch self.enqueue(on: service.revision) {
+            case .queued:
+                break
+            case .full:
+                return .reject(.tooManyRequests, "too many requests waiting for service \"\(hostRoute.key)\"\n")
+            case .disabled:
+                return .reject(.serviceUnavailable, "no ready instance for service \"\(hostRoute.key)\"\n")
+            }
         }
-        slot.acquire()
-        self.slot = slot
+        self.armTimer()
         let upstreamHead = ProxyHeaders.upstreamRequestHead(
             from: head, host: host, client: self.client, forwardedElement: self.lastForwardedElement)
         let sendContinue =
             head.version.minor >= 1 && head.headers["expect"].contains { $0.equalsIgnoringASCIICase("100-continue") }
         let retryable = head.method == .GET || head.method == .HEAD || head.method == .OPTIONS
         return .forward(upstreamHead, sendContinue: sendContinue, retryable: retryable)
+    }
+
+    /// Takes an instance whose capacity was acquired for this request; thaws it if frozen.
+    private func use(_ slot: BackendSlot) {
+        self.slot = slot
+        if slot.thawIfFrozen({ self.loop.table.thaw?(slot.backend.id) }) {
+            self.thawed = true
+        }
+    }
+
+    private func enqueue(on revision: RevisionRoute) -> RevisionRoute.QueueOutcome {
+        guard let context = self.context else { return .disabled }
+        let outcome = revision.enqueue(eventLoop: context.eventLoop) { [weak self] slot in
+            self?.instanceAvailable(slot, for: revision)
+        }
+        if case .queued(let request) = outcome {
+            self.queued = request
+            self.queuedAt = .now()
+        }
+        return outcome
+    }
+
+    /// The activator handed this request an instance (or sent it back to be routed again).
+    private func instanceAvailable(_ slot: BackendSlot?, for revision: RevisionRoute) {
+        guard self.queued != nil, self.revision === revision, self.stateMachine.isWaitingForUpstream else {
+            // The request ended (timeout, client gone) while the instance was on its way.
+            slot?.release()
+            return
+        }
+        self.queued = nil
+        if let queuedAt = self.queuedAt {
+            self.waited = NIODeadline.now() - queuedAt
+            self.queuedAt = nil
+        }
+        if let slot {
+            self.use(slot)
+            self.acquireUpstream(fresh: false)
+            return
+        }
+        // The revision left the table: route again to whatever serves the host now.
+        guard let key = self.hostRoute?.key, let service = self.loop.route(for: key) else {
+            self.run(self.stateMachine.upstreamFailed(status: .serviceUnavailable, "service is gone\n"))
+            return
+        }
+        self.revision = service.revision
+        if let slot = service.acquire(seed: self.loop.nextRandom()) {
+            self.use(slot)
+            self.acquireUpstream(fresh: false)
+            return
+        }
+        switch self.enqueue(on: service.revision) {
+        case .queued:
+            break
+        case .full:
+            self.run(self.stateMachine.upstreamFailed(status: .tooManyRequests, "too many requests waiting\n"))
+        case .disabled:
+            self.run(self.stateMachine.upstreamFailed(status: .serviceUnavailable, "no ready instance\n"))
+        }
+    }
+
+    /// Leaves the revision's queue, if the request is in it.
+    private func leaveQueue() {
+        guard let request = self.queued else { return }
+        self.queued = nil
+        self.queuedAt = nil
+        _ = self.revision?.cancel(request)
+    }
+
+    // MARK: Timeouts
+
+    private func armTimer() {
+        guard let deadline = self.timeouts.nextDeadline, let context = self.context else { return }
+        if self.timer != nil, self.timerDeadline <= deadline { return }
+        self.timer?.cancel()
+        self.timerDeadline = deadline
+        self.timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            self?.timerFired()
+        }
+    }
+
+    private func timerFired() {
+        self.timer = nil
+        self.timerDeadline = .distantFuture
+        guard self.timeouts.isActive else { return }
+        let now = NIODeadline.now()
+        if let expired = self.timeouts.expired(at: now) {
+            self.logger.debug("request timed out", metadata: ["timeout": "\(expired)"])
+            self.leaveQueue()
+            self.run(self.stateMachine.timedOut(expired.message))
+            return
+        }
+        self.armTimer()
+    }
+
+    /// Bytes moved: the idle timeout starts again.
+    @inline(__always)
+    private func noteActivity() {
+        if self.timeouts.tracksIdle { self.timeouts.lastActivity = .now() }
     }
 
     private static func hasBody(_ headers: HTTPHeaders) -> Bool {
@@ -297,6 +420,7 @@ final class ProxyHandler: ChannelDuplexHandler {
             self.writeLocalResponse(status, message, closeClient: closeClient, context: context)
 
         case .forwardResponseHead(let head, let clientKeepAlive):
+            self.timeouts.responseStarted()
             self.responseStatus = Int(head.status.code)
             let clientHead = ProxyHeaders.clientResponseHead(
                 from: head,
@@ -361,6 +485,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     private func acquireUpstream(fresh: Bool) {
+        if self.queued != nil { return }  // the activator calls back with an instance
         guard let slot = self.slot else {
             self.run(self.stateMachine.upstreamFailed())
             return
@@ -413,11 +538,18 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     /// Ends the exchange's accounting: the backend's in-flight count and the observer.
     private func finishExchange() {
+        self.leaveQueue()
+        self.timeouts.stop()
         let slot = self.slot
         if let slot {
             slot.release()
             self.slot = nil
         }
+        let waited = self.waited
+        let thawed = self.thawed
+        self.waited = .zero
+        self.thawed = false
+        self.revision = nil
         if let observer = self.observer, let startedAt = self.startedAt {
             self.startedAt = nil
             let nanoseconds = (NIODeadline.now() - startedAt).nanoseconds
@@ -425,9 +557,12 @@ final class ProxyHandler: ChannelDuplexHandler {
                 GatewayRequestRecord(
                     service: self.hostRoute?.service,
                     tag: self.hostRoute?.tag,
+                    revision: slot?.revision.name,
                     backendID: slot?.backend.id,
                     status: self.responseStatus,
-                    duration: .nanoseconds(nanoseconds)
+                    duration: .nanoseconds(nanoseconds),
+                    queued: waited > .zero ? .nanoseconds(waited.nanoseconds) : nil,
+                    thawed: thawed
                 )
             )
         }
@@ -444,6 +579,9 @@ final class ProxyHandler: ChannelDuplexHandler {
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
         headers.add(name: "content-length", value: String(message.utf8.count))
+        if status == .tooManyRequests || status == .serviceUnavailable {
+            headers.add(name: "retry-after", value: "1")
+        }
         if closeClient {
             headers.add(name: "connection", value: "close")
         } else if self.requestVersion.major == 1 && self.requestVersion.minor == 0 {

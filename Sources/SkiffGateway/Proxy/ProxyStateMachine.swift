@@ -255,9 +255,35 @@ struct ProxyStateMachine {
         return .sendRequest(pending.head, body: pending.body, end: pending.end)
     }
 
-    mutating func upstreamFailed() -> Action {
+    /// No upstream could be had: 502 by default, or what the activator decided (429, 503).
+    mutating func upstreamFailed(
+        status: HTTPResponseStatus = .badGateway, _ message: String = "backend unavailable\n"
+    ) -> Action {
         guard case .connecting(let pending) = self.state else { return .none }
-        return self.failBeforeResponse(requestEnded: pending.end != nil, clientKeepAlive: pending.clientKeepAlive)
+        return self.failBeforeResponse(
+            requestEnded: pending.end != nil, clientKeepAlive: pending.clientKeepAlive, status: status, message)
+    }
+
+    /// A timeout passed: 504 if no response started (waiting for an instance, connecting,
+    /// or waiting for the backend), otherwise the exchange is torn down.
+    mutating func timedOut(_ message: String) -> Action {
+        switch self.state {
+        case .connecting(let pending):
+            return self.failBeforeResponse(
+                requestEnded: pending.end != nil, clientKeepAlive: pending.clientKeepAlive, status: .gatewayTimeout,
+                message)
+        case .forwarding(let exchange):
+            if exchange.responseStarted {
+                self.state = .closed
+                return .abort
+            }
+            // The backend may still be reading the body or about to answer: close the client
+            // too, since the rest of its request has nowhere to go.
+            self.state = .closed
+            return .sendLocalResponse(.gatewayTimeout, message, closeClient: true)
+        case .idle, .draining, .closed:
+            return .none
+        }
     }
 
     /// The response head arrived. `framedForClient` says whether the client can find the end
@@ -321,10 +347,13 @@ struct ProxyStateMachine {
 
     // MARK: Private
 
-    private mutating func failBeforeResponse(requestEnded: Bool, clientKeepAlive: Bool) -> Action {
+    private mutating func failBeforeResponse(
+        requestEnded: Bool, clientKeepAlive: Bool, status: HTTPResponseStatus = .badGateway,
+        _ message: String = "backend unavailable\n"
+    ) -> Action {
         let closeClient = !clientKeepAlive || !requestEnded || self.quiescing
         self.state = closeClient ? .closed : .idle
-        return .sendLocalResponse(.badGateway, "backend unavailable\n", closeClient: closeClient)
+        return .sendLocalResponse(status, message, closeClient: closeClient)
     }
 
     private mutating func protocolViolation() -> Action {

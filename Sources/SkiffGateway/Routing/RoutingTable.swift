@@ -1,7 +1,8 @@
 import NIOConcurrencyHelpers
 import Synchronization
 
-/// Which backends serve which routing key; written by the control plane, read by every request.
+/// Which revision each routing key serves and which ready instances each revision has;
+/// written by the control plane, read by every request.
 ///
 /// Writers take a lock and publish a new immutable snapshot plus a generation number. Readers
 /// (the proxy, once per request) load the generation atomically and only take the lock when it
@@ -9,68 +10,134 @@ import Synchronization
 ///
 /// A backend that leaves the table gets no new requests; requests already sent to it finish,
 /// and ``inFlight(backendID:)`` keeps counting them so the controller can wait for the drain.
+/// A revision with no capacity holds requests in its queue (the activator) and reports the
+/// demand through `onDemand` at once.
 public final class RoutingTable: Sendable {
     struct Snapshot: Sendable {
         var generation: Int
         var routes: [String: ServiceRoute]
     }
 
-    private struct State {
-        var routes: [String: ServiceRoute] = [:]
-        /// Slots referenced by at least one route, by backend ID.
-        var live: [String: BackendSlot] = [:]
-        /// Slots that left every route; kept while requests may still be running on them.
-        var draining: [ObjectIdentifier: DrainingSlot] = [:]
-        var generation = 0
+    private struct RevisionEntry {
+        var route: RevisionRoute
+        var slots: [BackendSlot]
     }
 
-    private struct DrainingSlot {
-        var slot: BackendSlot
-        var keys: Set<String>
+    private struct State {
+        /// The published routes, rebuilt from `traffic` and `revisions` on every change.
+        var routes: [String: ServiceRoute] = [:]
+        /// Routing key → revision name.
+        var traffic: [String: String] = [:]
+        var revisions: [String: RevisionEntry] = [:]
+        /// Slots referenced by at least one revision, by backend ID.
+        var live: [String: BackendSlot] = [:]
+        /// Slots that left every revision; kept while requests may still be running on them.
+        var draining: [ObjectIdentifier: BackendSlot] = [:]
+        var generation = 0
     }
 
     private let state = NIOLockedValueBox(State())
     private let publishedGeneration = Atomic<Int>(0)
+    private let onDemand: (@Sendable (String) -> Void)?
+    /// Resumes a frozen instance, by backend ID; called on the request path, so it must be quick.
+    let thaw: (@Sendable (String) -> Void)?
 
-    public init() {}
+    /// - Parameters:
+    ///   - onDemand: called with a revision's name when a request has to wait for capacity
+    ///     (the activator's poke); must not block.
+    ///   - thaw: resumes a frozen instance (see ``freeze(backendID:using:)``); must be quick.
+    public init(onDemand: (@Sendable (String) -> Void)? = nil, thaw: (@Sendable (String) -> Void)? = nil) {
+        self.onDemand = onDemand
+        self.thaw = thaw
+    }
 
-    /// Replaces the ready backends of `service` (a service name or a `TAG---NAME` key).
-    ///
-    /// An empty list keeps the service known, so its requests get 503 rather than 404.
-    public func setBackends(_ backends: [Backend], for service: String) {
-        let key = service.lowercased()
+    // MARK: Revisions and traffic
+
+    /// Creates or updates a revision: its settings and its ready instances. Requests queued
+    /// for it are handed to the new instances at once.
+    public func setRevision(_ name: String, settings: RevisionSettings, backends: [Backend]) {
         self.state.withLockedValue { state in
+            var entry: RevisionEntry
+            if let existing = state.revisions[name], existing.route.settings == settings {
+                entry = existing
+            } else {
+                if let existing = state.revisions[name] { existing.route.markRemoved() }
+                entry = RevisionEntry(
+                    route: RevisionRoute(name: name, settings: settings, onDemand: self.onDemand), slots: [])
+            }
             var slots: [BackendSlot] = []
             slots.reserveCapacity(backends.count)
             var seen: Set<String> = []
             for backend in backends where seen.insert(backend.id).inserted {
-                if let slot = state.live[backend.id], slot.backend == backend {
+                if let slot = state.live[backend.id], slot.backend == backend, slot.revision === entry.route {
                     slots.append(slot)
-                } else if let revived = Self.takeDraining(backend, from: &state) {
+                } else if let revived = Self.takeDraining(backend, of: entry.route, from: &state) {
                     slots.append(revived)
                 } else {
-                    slots.append(BackendSlot(backend: backend))
+                    slots.append(BackendSlot(backend: backend, revision: entry.route))
                 }
             }
-            let previous = state.routes[key]?.slots ?? []
-            state.routes[key] = ServiceRoute(key: key, slots: slots)
-            Self.retireUnreferenced(previous, removedFrom: key, in: &state)
+            let previous = entry.slots
+            entry.slots = slots
+            state.revisions[name] = entry
             for slot in slots { state.live[slot.backend.id] = slot }
-            self.publish(&state)
+            Self.retireUnreferenced(previous, in: &state)
+            self.rebuildRoutes(&state)
+            // Under the table's lock, so that two updates cannot reach the revision out of order.
+            entry.route.setSlots(slots)
         }
     }
 
-    /// Forgets `service`: its requests get 404 from now on; running ones finish.
+    /// Sends the requests of `key` (a service name or `TAG---NAME`) to `revision`.
+    public func setTraffic(_ key: String, to revision: String) {
+        let key = key.lowercased()
+        self.state.withLockedValue { state in
+            guard state.traffic[key] != revision else { return }
+            state.traffic[key] = revision
+            self.rebuildRoutes(&state)
+        }
+    }
+
+    /// Forgets a revision: its instances get no new requests (running ones finish), and its
+    /// queued requests are routed again.
+    public func removeRevision(_ name: String) {
+        let removed = self.state.withLockedValue { state -> RevisionRoute? in
+            guard let entry = state.revisions.removeValue(forKey: name) else { return nil }
+            Self.retireUnreferenced(entry.slots, in: &state)
+            self.rebuildRoutes(&state)
+            return entry.route
+        }
+        removed?.markRemoved()
+    }
+
+    /// Forgets `key`: its requests get 404 from now on; running ones finish. The revision a
+    /// ``setBackends(_:for:)`` made for it goes too.
     public func removeService(_ service: String) {
         let key = service.lowercased()
-        self.state.withLockedValue { state in
-            guard let previous = state.routes.removeValue(forKey: key) else { return }
-            Self.retireUnreferenced(previous.slots, removedFrom: key, in: &state)
-            self.publish(&state)
+        let implicit = self.state.withLockedValue { state -> Bool in
+            guard state.traffic.removeValue(forKey: key) != nil else { return false }
+            self.rebuildRoutes(&state)
+            return state.revisions[Self.implicitRevision(key)] != nil
         }
+        if implicit { self.removeRevision(Self.implicitRevision(key)) }
     }
 
-    /// The backends currently routed for `service`, or `nil` if the service is unknown.
+    /// Routes `service` (a service name or a `TAG---NAME` key) straight to `backends`, through
+    /// a revision of its own with default settings: no hard limit and no queue, so an empty
+    /// list answers 503. An empty list keeps the service known, so its requests get 503
+    /// rather than 404.
+    public func setBackends(_ backends: [Backend], for service: String) {
+        let key = service.lowercased()
+        let revision = Self.implicitRevision(key)
+        self.setRevision(revision, settings: RevisionSettings(), backends: backends)
+        self.setTraffic(key, to: revision)
+    }
+
+    static func implicitRevision(_ key: String) -> String { "service:" + key }
+
+    // MARK: Reading
+
+    /// The backends currently routed for `key`, or `nil` if the key is unknown.
     public func backends(for service: String) -> [Backend]? {
         let key = service.lowercased()
         return self.state.withLockedValue { $0.routes[key]?.slots.map(\.backend) }
@@ -82,28 +149,68 @@ public final class RoutingTable: Sendable {
         self.state.withLockedValue { state in
             Self.pruneDrained(&state)
             var total = state.live[backendID]?.currentLoad ?? 0
-            for entry in state.draining.values where entry.slot.backend.id == backendID {
-                total += entry.slot.currentLoad
+            for slot in state.draining.values where slot.backend.id == backendID {
+                total += slot.currentLoad
             }
             return total
         }
     }
 
-    /// Requests in flight on the backends of `service` (current ones and ones removed from it
-    /// that are still draining): the concurrency the autoscaler samples.
-    public func inFlight(service: String) -> Int {
-        let key = service.lowercased()
-        return self.state.withLockedValue { state in
+    /// Requests in flight on the instances of `revision`, draining ones included.
+    public func inFlight(revision: String) -> Int {
+        self.state.withLockedValue { state in
             Self.pruneDrained(&state)
             var total = 0
-            for slot in state.routes[key]?.slots ?? [] {
-                total += slot.currentLoad
-            }
-            for entry in state.draining.values where entry.keys.contains(key) {
-                total += entry.slot.currentLoad
-            }
+            for slot in state.revisions[revision]?.slots ?? [] { total += slot.currentLoad }
+            for slot in state.draining.values where slot.revision.name == revision { total += slot.currentLoad }
             return total
         }
+    }
+
+    /// Requests in flight on the revision `key` routes to (or last routed to).
+    public func inFlight(service: String) -> Int {
+        let key = service.lowercased()
+        let revision = self.state.withLockedValue { $0.traffic[key] } ?? Self.implicitRevision(key)
+        return self.inFlight(revision: revision)
+    }
+
+    /// The load of every revision and of each of its instances, right now: what the
+    /// autoscaler samples and the freezer watches.
+    public func sample() -> [RevisionLoad] {
+        self.state.withLockedValue { state in
+            Self.pruneDrained(&state)
+            var loads: [String: RevisionLoad] = [:]
+            for (name, entry) in state.revisions {
+                loads[name] = RevisionLoad(
+                    revision: name, queued: entry.route.queued,
+                    instances: entry.slots.map { InstanceLoad($0, draining: false) })
+            }
+            for slot in state.draining.values {
+                loads[slot.revision.name, default: RevisionLoad(revision: slot.revision.name, queued: 0, instances: [])]
+                    .instances.append(InstanceLoad(slot, draining: true))
+            }
+            return Array(loads.values)
+        }
+    }
+
+    // MARK: Freezing
+
+    /// Freezes a routed backend with `freeze` if no request is in flight on it; the first
+    /// request to pick it then calls `thaw` (given at init) before forwarding. Returns
+    /// whether it froze.
+    public func freeze(backendID: String, using freeze: () throws -> Void) rethrows -> Bool {
+        guard let slot = self.state.withLockedValue({ $0.live[backendID] }), !slot.isRetired else { return false }
+        return try slot.freezeIfIdle(freeze)
+    }
+
+    /// Thaws a backend now (before stopping it, say); false if it was not frozen.
+    public func thawNow(backendID: String) -> Bool {
+        let slots = self.state.withLockedValue { state in
+            ([state.live[backendID]] + state.draining.values.filter { $0.backend.id == backendID }).compactMap { $0 }
+        }
+        var thawed = false
+        for slot in slots where slot.thawIfFrozen({ self.thaw?(backendID) }) { thawed = true }
+        return thawed
     }
 
     // MARK: Data-plane access
@@ -119,38 +226,80 @@ public final class RoutingTable: Sendable {
 
     // MARK: Private
 
-    private func publish(_ state: inout State) {
+    private func rebuildRoutes(_ state: inout State) {
+        var routes: [String: ServiceRoute] = [:]
+        for (key, name) in state.traffic {
+            guard let entry = state.revisions[name] else { continue }
+            if let current = state.routes[key], current.revision === entry.route,
+                current.slots.count == entry.slots.count, zip(current.slots, entry.slots).allSatisfy({ $0 === $1 })
+            {
+                routes[key] = current
+            } else {
+                routes[key] = ServiceRoute(key: key, revision: entry.route, slots: entry.slots)
+            }
+        }
+        state.routes = routes
         state.generation += 1
         self.publishedGeneration.store(state.generation, ordering: .releasing)
     }
 
-    private static func takeDraining(_ backend: Backend, from state: inout State) -> BackendSlot? {
-        guard let (id, entry) = state.draining.first(where: { $0.value.slot.backend == backend }) else {
+    private static func takeDraining(_ backend: Backend, of revision: RevisionRoute, from state: inout State) -> BackendSlot? {
+        guard let (id, slot) = state.draining.first(where: { $0.value.backend == backend && $0.value.revision === revision })
+        else {
             return nil
         }
         state.draining.removeValue(forKey: id)
-        entry.slot.retired.store(false, ordering: .relaxed)
-        return entry.slot
+        slot.retired.store(false, ordering: .relaxed)
+        return slot
     }
 
-    private static func retireUnreferenced(_ candidates: [BackendSlot], removedFrom key: String, in state: inout State) {
+    private static func retireUnreferenced(_ candidates: [BackendSlot], in state: inout State) {
         guard !candidates.isEmpty else { return }
         var referenced: Set<ObjectIdentifier> = []
-        for route in state.routes.values {
-            for slot in route.slots { referenced.insert(ObjectIdentifier(slot)) }
+        for entry in state.revisions.values {
+            for slot in entry.slots { referenced.insert(ObjectIdentifier(slot)) }
         }
         for slot in candidates where !referenced.contains(ObjectIdentifier(slot)) {
             if state.live[slot.backend.id] === slot {
                 state.live.removeValue(forKey: slot.backend.id)
             }
             slot.retired.store(true, ordering: .relaxed)
-            let id = ObjectIdentifier(slot)
-            state.draining[id, default: DrainingSlot(slot: slot, keys: [])].keys.insert(key)
+            state.draining[ObjectIdentifier(slot)] = slot
         }
     }
 
     private static func pruneDrained(_ state: inout State) {
         guard !state.draining.isEmpty else { return }
-        state.draining = state.draining.filter { $0.value.slot.currentLoad > 0 }
+        state.draining = state.draining.filter { $0.value.currentLoad > 0 }
+    }
+}
+
+/// A revision's load at one instant.
+public struct RevisionLoad: Sendable, Hashable {
+    public var revision: String
+    /// Requests waiting in the activator's queue.
+    public var queued: Int
+    public var instances: [InstanceLoad]
+
+    /// In flight on its instances plus queued: the concurrency the autoscaler averages.
+    public var concurrency: Int { queued + instances.reduce(0) { $0 + $1.inFlight } }
+}
+
+/// One instance's load at one instant.
+public struct InstanceLoad: Sendable, Hashable {
+    public var backendID: String
+    public var inFlight: Int
+    /// Requests it finished, ever; unchanged between two samples means it was idle.
+    public var served: Int
+    public var frozen: Bool
+    /// Removed from routing, finishing its requests.
+    public var draining: Bool
+
+    init(_ slot: BackendSlot, draining: Bool) {
+        self.backendID = slot.backend.id
+        self.inFlight = slot.currentLoad
+        self.served = slot.served.load(ordering: .relaxed)
+        self.frozen = slot.isFrozen
+        self.draining = draining
     }
 }

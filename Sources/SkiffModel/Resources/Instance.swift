@@ -12,6 +12,9 @@ public enum InstanceState: String, Codable, Sendable, Hashable, CaseIterable {
     case stopping
     /// Gave up on: see `message`.
     case failed
+
+    /// Routed: ready, or frozen and thawed by its next request.
+    public var isServing: Bool { self == .ready || self == .frozen }
 }
 
 /// One running copy of a revision: a container with its own network address.

@@ -12,14 +12,18 @@ public struct Service: Codable, Sendable, Hashable {
     public var url: String
     public var createdAt: Date
     public var updatedAt: Date
-    /// Instances ready to take traffic, out of `spec.minInstances`.
+    /// Instances of the latest revision ready to take traffic (frozen ones included).
     public var readyInstances: Int
+    /// The newest revision that became ready (reached its initial instances); the deploy
+    /// waits until this is `latestRevision`.
+    public var latestReadyRevision: String?
     /// Why the service is not ready, when it is not (e.g. the last instance failure).
     public var message: String?
 
     public init(
         name: ServiceName, spec: ServiceSpec, latestRevision: String, imageDigest: String, url: String,
-        createdAt: Date, updatedAt: Date, readyInstances: Int = 0, message: String? = nil
+        createdAt: Date, updatedAt: Date, readyInstances: Int = 0, latestReadyRevision: String? = nil,
+        message: String? = nil
     ) {
         self.name = name
         self.spec = spec
@@ -29,6 +33,7 @@ public struct Service: Codable, Sendable, Hashable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.readyInstances = readyInstances
+        self.latestReadyRevision = latestReadyRevision
         self.message = message
     }
 }

@@ -16,20 +16,29 @@ public struct ServiceSpec: Codable, Sendable, Hashable {
     public var memory: MemoryQuantity?
     /// CPU limit per instance.
     public var cpu: CPUQuantity?
+    /// How the instance count follows traffic.
+    public var scaling: ScalingSpec
+    /// How long a request may take.
+    public var timeouts: RequestTimeouts
+
     /// Instances kept running at all times.
-    public var minInstances: Int
+    public var minInstances: Int {
+        get { scaling.minInstances }
+        set { scaling.minInstances = newValue }
+    }
 
     /// Cloud Run's and Knative's default container port.
     public static let defaultPort = 8080
-    /// Until autoscaling lands, a service runs exactly this many instances unless told otherwise.
-    public static let defaultMinInstances = 1
+    /// Scale to zero when idle, as Cloud Run and Knative do.
+    public static let defaultMinInstances = 0
     /// A bound that protects the machine from a typo (`--min-instances 1000`).
     public static let maxInstancesLimit = 1000
 
     public init(
         image: String, port: Int = ServiceSpec.defaultPort, env: [EnvVar] = [], command: [String]? = nil,
         args: [String]? = nil, memory: MemoryQuantity? = nil, cpu: CPUQuantity? = nil,
-        minInstances: Int = ServiceSpec.defaultMinInstances
+        minInstances: Int = ServiceSpec.defaultMinInstances, scaling: ScalingSpec = ScalingSpec(),
+        timeouts: RequestTimeouts = RequestTimeouts()
     ) {
         self.image = image
         self.port = port
@@ -38,11 +47,28 @@ public struct ServiceSpec: Codable, Sendable, Hashable {
         self.args = args
         self.memory = memory
         self.cpu = cpu
-        self.minInstances = minInstances
+        self.scaling = scaling
+        self.timeouts = timeouts
+        self.scaling.minInstances = minInstances
     }
 
     enum CodingKeys: String, CodingKey {
-        case image, port, env, command, args, memory, cpu, minInstances
+        case image, port, env, command, args, memory, cpu, scaling, timeouts
+        /// Written by servers before autoscaling; read so their databases still load.
+        case minInstances
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(image, forKey: .image)
+        try container.encode(port, forKey: .port)
+        try container.encode(env, forKey: .env)
+        try container.encodeIfPresent(command, forKey: .command)
+        try container.encodeIfPresent(args, forKey: .args)
+        try container.encodeIfPresent(memory, forKey: .memory)
+        try container.encodeIfPresent(cpu, forKey: .cpu)
+        try container.encode(scaling, forKey: .scaling)
+        try container.encode(timeouts, forKey: .timeouts)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -54,7 +80,14 @@ public struct ServiceSpec: Codable, Sendable, Hashable {
         self.args = try container.decodeIfPresent([String].self, forKey: .args)
         self.memory = try container.decodeIfPresent(MemoryQuantity.self, forKey: .memory)
         self.cpu = try container.decodeIfPresent(CPUQuantity.self, forKey: .cpu)
-        self.minInstances = try container.decodeIfPresent(Int.self, forKey: .minInstances) ?? Self.defaultMinInstances
+        self.scaling = try container.decodeIfPresent(ScalingSpec.self, forKey: .scaling) ?? ScalingSpec()
+        self.timeouts = try container.decodeIfPresent(RequestTimeouts.self, forKey: .timeouts) ?? RequestTimeouts()
+        if let legacy = try container.decodeIfPresent(Int.self, forKey: .minInstances),
+            !container.contains(.scaling)
+        {
+            self.scaling.minInstances = legacy
+            self.scaling.initialInstances = max(1, legacy)
+        }
     }
 
     /// Checks the rules a decoder cannot: ranges and cross-field constraints.
@@ -65,11 +98,8 @@ public struct ServiceSpec: Codable, Sendable, Hashable {
         guard (1...65535).contains(port) else {
             throw ModelError(.invalidValue, field: "port", "invalid port \(port): must be between 1 and 65535")
         }
-        guard (0...Self.maxInstancesLimit).contains(minInstances) else {
-            throw ModelError(
-                .invalidValue, field: "minInstances",
-                "invalid min-instances \(minInstances): must be between 0 and \(Self.maxInstancesLimit)")
-        }
+        try scaling.validate()
+        try timeouts.validate()
         var seen = Set<String>()
         for variable in env {
             try variable.validate()

@@ -12,4 +12,18 @@ public protocol ContainerRuntime: Sendable {
     /// Instances this runtime left on the machine (after a crash of the server), for
     /// cleanup with ``stop(instanceID:grace:)`` or adoption.
     func leftovers() async throws(RuntimeError) -> [String]
+    /// Asks the cgroup freezer to stop every process of the instance (memory stays). Quick
+    /// and synchronous: the gateway's freezer calls it under a lock.
+    func freezeNow(instanceID: String) throws(RuntimeError)
+    /// Resumes a frozen instance. Quick and synchronous: a request waits on it.
+    func thawNow(instanceID: String)
+}
+
+extension ContainerRuntime {
+    /// Runtimes without a freezer never freeze: idle instances simply keep running.
+    public func freezeNow(instanceID: String) throws(RuntimeError) {
+        throw RuntimeError(.cgroup, "this runtime cannot freeze instances")
+    }
+
+    public func thawNow(instanceID: String) {}
 }

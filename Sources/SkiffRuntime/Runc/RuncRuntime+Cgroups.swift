@@ -26,6 +26,21 @@ extension RuncRuntime {
         }
     }
 
+    /// Writes FROZEN without waiting for the kernel to finish: the instance has no request in
+    /// flight, so nothing waits for it to stop.
+    public func freezeNow(instanceID: String) throws(RuntimeError) {
+        try Self.validate(instanceID: instanceID)
+        guard writeFreezerState(instanceID, "FROZEN") else {
+            throw RuntimeError(.cgroup, "cannot freeze instance \(instanceID): \(Errno.text(errno))")
+        }
+    }
+
+    /// Writes THAWED; the kernel wakes the processes before the write returns.
+    public func thawNow(instanceID: String) {
+        guard (try? Self.validate(instanceID: instanceID)) != nil else { return }
+        writeFreezerState(instanceID, "THAWED")
+    }
+
     /// Memory in use and CPU time consumed, from the instance's v1 cgroups.
     public func stats(instanceID: String) async throws(RuntimeError) -> InstanceStats {
         try Self.validate(instanceID: instanceID)

@@ -15,7 +15,7 @@ enum Fixtures {
         Service(
             name: "web", spec: spec, latestRevision: "web-00002", imageDigest: "sha256:" + String(repeating: "ab", count: 32),
             url: "http://web.localhost:8080/", createdAt: now.addingTimeInterval(-7200), updatedAt: now.addingTimeInterval(-180),
-            readyInstances: 2)
+            readyInstances: 2, latestReadyRevision: "web-00002")
     }
 
     static var instances: [Instance] {

@@ -7,6 +7,7 @@ import NIOPosix
 /// A small HTTP/1.1 server standing in for a service instance. Behaviour by path:
 ///
 /// - `/slow`: signals `arrivals`, waits for `release`, then answers like the default.
+/// - `/work?ms=N`: takes N ms to answer; ``maxConcurrent`` records the most at once.
 /// - `/upload`: counts the request body and answers `bytes=N`.
 /// - `/echo-stream`: streams the request body back as it arrives.
 /// - `/download?bytes=N`: streams N pattern bytes.
@@ -21,6 +22,12 @@ final class TestBackend: Sendable {
     let arrivals = Gate()
     let release = Gate()
     private let acceptedCount: NIOLockedValueBox<Int>
+    private let concurrency = NIOLockedValueBox((now: 0, max: 0))
+
+    /// The most `/work` requests this backend ever served at the same time.
+    var maxConcurrent: Int {
+        self.concurrency.withLockedValue { $0.max }
+    }
 
     var backend: Backend {
         Backend(id: self.name, host: "127.0.0.1", port: self.port)
@@ -139,6 +146,16 @@ final class TestBackend: Sendable {
                     _ = try await Self.countBody(&parts)
                     try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .noContent)))
                     try await outbound.write(.end(nil))
+                case "/work":
+                    _ = try await Self.countBody(&parts)
+                    let ms = Int(head.uri.split(separator: "=").last ?? "0") ?? 0
+                    self.concurrency.withLockedValue { state in
+                        state.now += 1
+                        state.max = max(state.max, state.now)
+                    }
+                    try? await Task.sleep(for: .milliseconds(ms))
+                    self.concurrency.withLockedValue { $0.now -= 1 }
+                    try await Self.respond(.ok, body: "worked", outbound)
                 case "/close-after":
                     _ = try await Self.countBody(&parts)
                     try await Self.respond(.ok, body: "closing", outbound)

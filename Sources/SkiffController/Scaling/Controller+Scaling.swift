@@ -1,0 +1,114 @@
+import Logging
+import SkiffAutoscaler
+import SkiffGateway
+import SkiffModel
+import SkiffRuntime
+
+/// What the scaling loop remembers between samples.
+struct SamplingState {
+    /// Per instance: its served count when it was last seen busy, and since when it is idle.
+    var idle: [String: (served: Int, since: ContinuousClock.Instant)] = [:]
+    var lastTick: ContinuousClock.Instant?
+}
+
+extension Controller {
+    /// Samples the gateway's load every 100 ms into each revision's autoscaler, freezes idle
+    /// instances, and takes the scaling decisions every 2 s.
+    nonisolated func scalingLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: RevisionScaler.sampleInterval)
+            await sampleOnce()
+        }
+    }
+
+    /// Wakes a revision the moment the activator queues a request for it.
+    nonisolated func demandLoop() async {
+        for await revision in demands {
+            await noteDemand(revision)
+        }
+    }
+
+    func noteDemand(_ revision: String) {
+        guard var scaler = scalers[revision] else { return }
+        let rose = scaler.demand(at: clock())
+        scalers[revision] = scaler
+        if rose {
+            logger.info("waking from zero", metadata: ["revision": "\(revision)"])
+            reconcile()
+        }
+    }
+
+    func sampleOnce() {
+        let now = ContinuousClock.now
+        let offset = clock(now)
+        let loads = routing.sample()
+        for load in loads where scalers[load.revision] != nil {
+            scalers[load.revision]?.record(concurrency: Double(load.concurrency), at: offset)
+        }
+        freezeIdleInstances(loads, now: now)
+
+        var changed = false
+        if sampling.lastTick.map({ now - $0 >= RevisionScaler.tickInterval }) ?? true {
+            sampling.lastTick = now
+            for revision in scalers.keys.sorted() {
+                guard var scaler = scalers[revision] else { continue }
+                let ready = servingInstances(of: revision)
+                let before = scaler.desired
+                let decision = scaler.tick(now: offset, readyInstances: ready)
+                scalers[revision] = scaler
+                if decision.desired != before {
+                    changed = true
+                    logger.info(
+                        "scaling", metadata: [
+                            "revision": "\(revision)", "from": "\(before)", "to": "\(decision.desired)",
+                            "stable": "\(decision.stableConcurrency)", "panic": "\(decision.panicConcurrency)",
+                            "inPanic": "\(decision.inPanic)",
+                        ])
+                }
+            }
+        }
+        if changed || !retainedUntil.isEmpty { reconcile() }
+    }
+
+    /// Ready and frozen instances of `revision` that are not being stopped.
+    func servingInstances(of revision: String) -> Int {
+        supervisedInstances.filter { $0.instance.revision == revision && $0.instance.state.isServing && !$0.stopRequested }
+            .count
+    }
+
+    /// Freezes instances of latest revisions that had nothing in flight for their
+    /// `freezeAfter`, and notices instances the gateway thawed.
+    private func freezeIdleInstances(_ loads: [RevisionLoad], now: ContinuousClock.Instant) {
+        var seen = Set<String>()
+        for load in loads {
+            let freezeAfter = freezeAfter(of: load.revision)
+            for instance in load.instances where !instance.draining {
+                let id = instance.backendID
+                seen.insert(id)
+                guard let entry = entry(id), !entry.stopRequested else { continue }
+                if entry.instance.state == .frozen, !instance.frozen {
+                    markState(id, .ready)
+                }
+                let busy = instance.inFlight > 0 || sampling.idle[id]?.served != instance.served
+                if busy || sampling.idle[id] == nil {
+                    sampling.idle[id] = (instance.served, now)
+                    continue
+                }
+                guard let freezeAfter, entry.instance.state == .ready, let since = sampling.idle[id]?.since,
+                    now - since >= freezeAfter
+                else { continue }
+                do {
+                    let runtime = self.runtime
+                    if try routing.freeze(backendID: id, using: { try runtime.freezeNow(instanceID: id) }) {
+                        markState(id, .frozen)
+                    }
+                } catch {
+                    logger.warning("cannot freeze instance", metadata: ["instance": "\(id)", "error": "\(error)"])
+                    // Do not try again every sample.
+                    sampling.idle[id] = (instance.served, now + .seconds(60))
+                }
+            }
+        }
+        sampling.idle = sampling.idle.filter { seen.contains($0.key) }
+    }
+}

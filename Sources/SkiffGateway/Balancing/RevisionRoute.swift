@@ -1,0 +1,174 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import Synchronization
+
+/// How the gateway treats one revision's requests.
+public struct RevisionSettings: Sendable, Hashable {
+    /// Hard limit of in-flight requests per instance; 0 is unlimited.
+    public var concurrency: Int
+    /// Requests held while no instance can take them (zero instances, or all at the limit).
+    /// 0 disables the queue: such requests get 503 at once.
+    public var queueDepth: Int
+    /// From the request head to the response head, queueing included; nil is none.
+    public var responseStartTimeout: Duration?
+    /// The whole exchange; nil is none.
+    public var requestTimeout: Duration?
+    /// Longest gap between bytes once forwarded; nil is none.
+    public var idleTimeout: Duration?
+
+    public init(
+        concurrency: Int = 0, queueDepth: Int = 0, responseStartTimeout: Duration? = nil,
+        requestTimeout: Duration? = nil, idleTimeout: Duration? = nil
+    ) {
+        self.concurrency = concurrency
+        self.queueDepth = queueDepth
+        self.responseStartTimeout = responseStartTimeout
+        self.requestTimeout = requestTimeout
+        self.idleTimeout = idleTimeout
+    }
+}
+
+/// A request the activator holds until one of the revision's instances can take it.
+///
+/// Created on the request's event loop; the instance is handed over on that loop.
+final class QueuedRequest: Sendable {
+    let eventLoop: any EventLoop
+    private let deliver: NIOLoopBound<(BackendSlot?) -> Void>
+
+    /// - Parameter deliver: called on `eventLoop` with an instance whose capacity was taken
+    ///   for this request, or nil when the revision left the table (route the request again).
+    init(eventLoop: any EventLoop, deliver: @escaping (BackendSlot?) -> Void) {
+        self.eventLoop = eventLoop
+        self.deliver = NIOLoopBound(deliver, eventLoop: eventLoop)
+    }
+
+    /// Hands over `slot`, whose capacity was already taken for this request.
+    func hand(_ slot: BackendSlot?) {
+        self.eventLoop.execute { self.deliver.value(slot) }
+    }
+}
+
+/// One revision in the data plane: its ready instances, its settings and the activator's
+/// queue of requests waiting for capacity.
+///
+/// Lives across routing-table snapshots (the queue must), so its instance list is guarded by
+/// a lock; the request path reads instances from the immutable ``ServiceRoute`` snapshot and
+/// only takes this lock to queue, or to hand capacity to queued requests.
+final class RevisionRoute: Sendable {
+    private struct State {
+        var slots: [BackendSlot] = []
+        var queue = CircularBuffer<QueuedRequest>()
+        var removed = false
+    }
+
+    let name: String
+    let settings: RevisionSettings
+    private let state = NIOLockedValueBox(State())
+    private let waiting = Atomic<Int>(0)
+    private let onDemand: (@Sendable (String) -> Void)?
+
+    init(name: String, settings: RevisionSettings, onDemand: (@Sendable (String) -> Void)?) {
+        self.name = name
+        self.settings = settings
+        self.onDemand = onDemand
+    }
+
+    /// Requests waiting in the queue.
+    var queued: Int { self.waiting.load(ordering: .relaxed) }
+
+    @inline(__always)
+    var hasWaiters: Bool { self.waiting.load(ordering: .sequentiallyConsistent) > 0 }
+
+    enum QueueOutcome {
+        case queued(QueuedRequest)
+        case full
+        case disabled
+    }
+
+    /// Holds a request until an instance can take it, and tells the autoscaler at once.
+    func enqueue(eventLoop: any EventLoop, deliver: @escaping (BackendSlot?) -> Void) -> QueueOutcome {
+        guard self.settings.queueDepth > 0 else { return .disabled }
+        let request = QueuedRequest(eventLoop: eventLoop, deliver: deliver)
+        let accepted = self.state.withLockedValue { state -> Bool in
+            guard !state.removed, state.queue.count < self.settings.queueDepth else { return false }
+            state.queue.append(request)
+            self.waiting.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            return true
+        }
+        guard accepted else { return .full }
+        self.onDemand?(self.name)
+        // Capacity freed between the caller's pick and the append would otherwise be missed.
+        self.dispatchWaiters()
+        return .queued(request)
+    }
+
+    /// Takes `request` out of the queue; false if it was already handed an instance (which
+    /// then arrives on its loop and must be released).
+    func cancel(_ request: QueuedRequest) -> Bool {
+        self.state.withLockedValue { state in
+            guard let index = state.queue.firstIndex(where: { $0 === request }) else { return false }
+            state.queue.remove(at: index)
+            self.waiting.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+            return true
+        }
+    }
+
+    /// Hands free capacity to queued requests, oldest first.
+    func dispatchWaiters() {
+        let handed = self.state.withLockedValue { state -> [(QueuedRequest, BackendSlot)] in
+            var handed: [(QueuedRequest, BackendSlot)] = []
+            while !state.queue.isEmpty, let slot = Self.acquireLeastLoaded(state.slots, limit: self.settings.concurrency) {
+                handed.append((state.queue.removeFirst(), slot))
+                self.waiting.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+            }
+            return handed
+        }
+        for (request, slot) in handed { request.hand(slot) }
+    }
+
+    /// Replaces the instances and serves the queue from the new ones.
+    func setSlots(_ slots: [BackendSlot]) {
+        self.state.withLockedValue { $0.slots = slots }
+        self.dispatchWaiters()
+    }
+
+    /// The revision left the table: nothing new is queued, and queued requests are sent back
+    /// to be routed again (to whatever now serves their host, or a 503).
+    func markRemoved() {
+        let orphans = self.state.withLockedValue { state -> [QueuedRequest] in
+            state.removed = true
+            state.slots = []
+            let orphans = Array(state.queue)
+            state.queue.removeAll()
+            self.waiting.store(0, ordering: .sequentiallyConsistent)
+            return orphans
+        }
+        for request in orphans { request.hand(nil) }
+    }
+
+    /// The least-loaded slot under `limit`, with its capacity taken; nil when all are full.
+    static func acquireLeastLoaded(_ slots: [BackendSlot], limit: Int, seed: UInt64 = 0) -> BackendSlot? {
+        let count = slots.count
+        guard count > 0 else { return nil }
+        // A few rounds: another loop may take the capacity between the scan and the exchange.
+        for _ in 0..<4 {
+            let start = Int(seed % UInt64(count))
+            var best: BackendSlot?
+            var bestLoad = Int.max
+            var index = start
+            for _ in 0..<count {
+                let candidate = slots[index]
+                let load = candidate.currentLoad
+                if load < bestLoad && !candidate.isRetired {
+                    best = candidate
+                    bestLoad = load
+                }
+                index += 1
+                if index == count { index = 0 }
+            }
+            guard let best, limit == 0 || bestLoad < limit else { return nil }
+            if best.tryAcquire(limit: limit) { return best }
+        }
+        return nil
+    }
+}

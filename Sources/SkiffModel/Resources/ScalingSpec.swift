@@ -1,0 +1,165 @@
+/// How a revision's instance count follows its traffic: Knative's autoscaling settings, with
+/// Knative's defaults and bounds, plus Skiff's freezing tiers.
+///
+/// Every field is optional in JSON; a missing one takes its default.
+public struct ScalingSpec: Codable, Sendable, Hashable {
+    /// Hard limit of in-flight requests per instance; 0 is unlimited. Excess requests wait in
+    /// the revision's queue in the gateway (Knative's `containerConcurrency`).
+    public var concurrency: Int = 0
+    /// Soft concurrency per instance the autoscaler aims at; unset means `concurrency` when
+    /// that is set, else 100 (Knative's `autoscaling.knative.dev/target`).
+    public var target: Double?
+    /// Percent of `target` actually aimed at, leaving headroom for bursts.
+    public var targetUtilization: Double = 70
+    public var minInstances: Int = 0
+    /// 0 is unlimited (the controller still refuses to exceed the machine's memory).
+    public var maxInstances: Int = 0
+    /// Instances started when the revision is created, before any traffic.
+    public var initialInstances: Int = 1
+    /// The stable window the average concurrency is taken over.
+    public var window: TimeSpan = .seconds(60)
+    /// The panic window, as a percentage of `window`.
+    public var panicWindowPercentage: Double = 10
+    /// Panic when the panic window asks for this percentage of the ready instances.
+    public var panicThresholdPercentage: Double = 200
+    /// Scale-downs use the highest desired count seen over this window.
+    public var scaleDownDelay: TimeSpan = .seconds(0)
+    /// Idle time at zero traffic before the last instance goes.
+    public var scaleToZeroGrace: TimeSpan = .seconds(30)
+    /// An instance with no request in flight for this long is frozen (memory kept, no CPU)
+    /// and thawed by its next request; 0 never freezes.
+    public var freezeAfter: TimeSpan = .seconds(1)
+    /// After scaling to zero, the last instances stay frozen this long, so the next request
+    /// thaws one instead of starting one; memory pressure removes them sooner.
+    public var frozenRetention: TimeSpan = .seconds(15 * 60)
+
+    /// Knative's limits.
+    public static let maxConcurrency = 1000
+    public static let windowRange = TimeSpan.seconds(6)...TimeSpan.seconds(3600)
+    public static let panicThresholdRange = 110.0...1000.0
+
+    public init() {}
+
+    /// The target the autoscaler divides by, before utilization.
+    public var effectiveTarget: Double {
+        if let target { return concurrency > 0 ? min(target, Double(concurrency)) : target }
+        return concurrency > 0 ? Double(concurrency) : 100
+    }
+
+    /// Requests the gateway may hold for this revision while capacity is short: ten per
+    /// concurrency slot, or 10 000 when concurrency is unlimited.
+    public var queueDepth: Int {
+        concurrency > 0 ? 10 * concurrency : 10_000
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case concurrency, target, targetUtilization, minInstances, maxInstances, initialInstances, window
+        case panicWindowPercentage, panicThresholdPercentage, scaleDownDelay, scaleToZeroGrace, freezeAfter
+        case frozenRetention
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = ScalingSpec()
+        concurrency = try c.decodeIfPresent(Int.self, forKey: .concurrency) ?? d.concurrency
+        target = try c.decodeIfPresent(Double.self, forKey: .target)
+        targetUtilization = try c.decodeIfPresent(Double.self, forKey: .targetUtilization) ?? d.targetUtilization
+        minInstances = try c.decodeIfPresent(Int.self, forKey: .minInstances) ?? d.minInstances
+        maxInstances = try c.decodeIfPresent(Int.self, forKey: .maxInstances) ?? d.maxInstances
+        initialInstances = try c.decodeIfPresent(Int.self, forKey: .initialInstances) ?? d.initialInstances
+        window = try c.decodeIfPresent(TimeSpan.self, forKey: .window) ?? d.window
+        panicWindowPercentage =
+            try c.decodeIfPresent(Double.self, forKey: .panicWindowPercentage) ?? d.panicWindowPercentage
+        panicThresholdPercentage =
+            try c.decodeIfPresent(Double.self, forKey: .panicThresholdPercentage) ?? d.panicThresholdPercentage
+        scaleDownDelay = try c.decodeIfPresent(TimeSpan.self, forKey: .scaleDownDelay) ?? d.scaleDownDelay
+        scaleToZeroGrace = try c.decodeIfPresent(TimeSpan.self, forKey: .scaleToZeroGrace) ?? d.scaleToZeroGrace
+        freezeAfter = try c.decodeIfPresent(TimeSpan.self, forKey: .freezeAfter) ?? d.freezeAfter
+        frozenRetention = try c.decodeIfPresent(TimeSpan.self, forKey: .frozenRetention) ?? d.frozenRetention
+    }
+
+    /// Checks ranges and cross-field rules; the message names the CLI flag.
+    public func validate() throws(ModelError) {
+        func fail(_ field: String, _ message: String) -> ModelError {
+            ModelError(.invalidValue, field: field, message)
+        }
+        let limit = ServiceSpec.maxInstancesLimit
+        guard (0...Self.maxConcurrency).contains(concurrency) else {
+            throw fail("concurrency", "invalid concurrency \(concurrency): must be between 0 (unlimited) and \(Self.maxConcurrency)")
+        }
+        if let target, !(0.01...Double(Self.maxConcurrency)).contains(target) {
+            throw fail("target", "invalid target \(target): must be between 0.01 and \(Self.maxConcurrency)")
+        }
+        guard (1...100).contains(targetUtilization) else {
+            throw fail("targetUtilization", "invalid target-utilization \(targetUtilization): must be a percentage between 1 and 100")
+        }
+        guard (0...limit).contains(minInstances) else {
+            throw fail("minInstances", "invalid min-instances \(minInstances): must be between 0 and \(limit)")
+        }
+        guard (0...limit).contains(maxInstances) else {
+            throw fail("maxInstances", "invalid max-instances \(maxInstances): must be between 0 (unlimited) and \(limit)")
+        }
+        guard maxInstances == 0 || minInstances <= maxInstances else {
+            throw fail("minInstances", "min-instances \(minInstances) is more than max-instances \(maxInstances)")
+        }
+        guard (0...limit).contains(initialInstances) else {
+            throw fail("initialInstances", "invalid initial-instances \(initialInstances): must be between 0 and \(limit)")
+        }
+        guard maxInstances == 0 || initialInstances <= maxInstances else {
+            throw fail("initialInstances", "initial-instances \(initialInstances) is more than max-instances \(maxInstances)")
+        }
+        guard Self.windowRange.contains(window) else {
+            throw fail("window", "invalid window \(window): must be between 6s and 1h")
+        }
+        guard (1...100).contains(panicWindowPercentage) else {
+            throw fail("panicWindowPercentage", "invalid panic-window-percentage \(panicWindowPercentage): must be between 1 and 100")
+        }
+        guard Self.panicThresholdRange.contains(panicThresholdPercentage) else {
+            throw fail("panicThresholdPercentage", "invalid panic-threshold-percentage \(panicThresholdPercentage): must be between 110 and 1000")
+        }
+        guard scaleDownDelay <= .seconds(3600) else {
+            throw fail("scaleDownDelay", "invalid scale-down-delay \(scaleDownDelay): must be at most 1h")
+        }
+        guard scaleToZeroGrace <= .seconds(3600) else {
+            throw fail("scaleToZeroGrace", "invalid scale-to-zero-grace \(scaleToZeroGrace): must be at most 1h")
+        }
+        guard freezeAfter <= .seconds(3600) else {
+            throw fail("freezeAfter", "invalid freeze-after \(freezeAfter): must be at most 1h")
+        }
+        guard frozenRetention <= .seconds(24 * 3600) else {
+            throw fail("frozenRetention", "invalid frozen-retention \(frozenRetention): must be at most 24h")
+        }
+    }
+}
+
+/// How long the gateway lets a request run; 0 is no limit (Knative's `timeoutSeconds`,
+/// `responseStartTimeoutSeconds` and `idleTimeoutSeconds`).
+public struct RequestTimeouts: Codable, Sendable, Hashable {
+    /// The whole request, from its head arriving to the response's end.
+    public var request: TimeSpan = .seconds(300)
+    /// From the head arriving (including time queued for an instance) to the response head.
+    public var responseStart: TimeSpan = .seconds(300)
+    /// Longest gap between bytes in either direction once forwarded.
+    public var idle: TimeSpan = .seconds(0)
+
+    public static let maximum = TimeSpan.seconds(3600)
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey { case request, responseStart, idle }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = RequestTimeouts()
+        request = try c.decodeIfPresent(TimeSpan.self, forKey: .request) ?? d.request
+        responseStart = try c.decodeIfPresent(TimeSpan.self, forKey: .responseStart) ?? d.responseStart
+        idle = try c.decodeIfPresent(TimeSpan.self, forKey: .idle) ?? d.idle
+    }
+
+    public func validate() throws(ModelError) {
+        for (name, value) in [("timeout", request), ("response-start-timeout", responseStart), ("idle-timeout", idle)]
+        where value > Self.maximum {
+            throw ModelError(.invalidValue, field: name, "invalid \(name) \(value): must be at most 1h (0 for none)")
+        }
+    }
+}
