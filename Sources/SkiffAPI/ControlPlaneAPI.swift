@@ -14,12 +14,16 @@ public struct ControlPlaneAPI: Sendable {
     public let version: String
     /// The OCI registry served under `/v2/`, when the server has one.
     public let registry: Registry?
+    /// The Prometheus text exposition served at `/metrics`, when the server keeps metrics.
+    public let metrics: (@Sendable () async -> String)?
 
     public init(
         controller: Controller, store: Store, loader: ImageLoader, uploadDirectory: String,
-        logFile: @escaping @Sendable (String) -> String, version: String, registry: Registry? = nil
+        logFile: @escaping @Sendable (String) -> String, version: String, registry: Registry? = nil,
+        metrics: (@Sendable () async -> String)? = nil
     ) {
         self.registry = registry
+        self.metrics = metrics
         self.controller = controller
         self.store = store
         self.loader = loader
@@ -33,6 +37,16 @@ public struct ControlPlaneAPI: Sendable {
         let version = self.version
         router.get("/v1/health") { _, _ in
             JSONResponse.make(["status": "ok", "version": version])
+        }
+        if let metrics {
+            // Unauthenticated, as Prometheus scrapes it; the API listens on loopback by default
+            // and instances cannot reach it. Counts and timings only: no secrets, no payloads.
+            router.get("/metrics") { _, _ in
+                let text = await metrics()
+                var headers = HTTPFields()
+                headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+            }
         }
         let v1 = router.group("/v1").add(middleware: TokenAuthenticator(store: store))
         ServiceRoutes(controller: controller).register(on: v1)

@@ -467,6 +467,9 @@ public actor Controller: ServiceLifecycle.Service {
 
     var supervisedInstances: Dictionary<String, Supervised>.Values { supervised.values }
 
+    /// (service, latest revision) of every service.
+    var desiredRevisions: [(String, String)] { desired.map { ($0.key.rawValue, $0.value.revision.name) } }
+
     /// Records a freeze or thaw without waiting for the store.
     func markState(_ id: String, _ state: InstanceState) {
         guard var entry = supervised[id], entry.instance.state != state else { return }

@@ -74,9 +74,11 @@ public struct Server: Sendable {
             thaw: { instanceID in runtime.thawNow(instanceID: instanceID) })
         let gatewayLoops: any EventLoopGroup =
             config.gatewayThreads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? MultiThreadedEventLoopGroup.singleton
+        let metrics = PlatformMetrics()
         let gateway = Gateway(
             configuration: GatewayConfiguration(host: config.httpHost, port: config.httpPort, domain: config.domain),
-            routingTable: routing, eventLoopGroup: gatewayLoops, logger: logger)
+            routingTable: routing, eventLoopGroup: gatewayLoops, logger: logger,
+            observer: { record in metrics.record(record) })
 
         let upstreamHTTP = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
         let puller = UpstreamPuller(
@@ -101,7 +103,7 @@ public struct Server: Sendable {
         let api = ControlPlaneAPI(
             controller: controller, store: store, loader: ImageLoader(store: store, blobs: blobs, snapshots: snapshots),
             uploadDirectory: layout.uploads, logFile: { runtime.logPath(for: $0) }, version: Self.version,
-            registry: registry)
+            registry: registry, metrics: { metrics.render(await controller.scalingStatus()) })
         let application = Application(
             router: api.router(),
             configuration: .init(address: .hostname(config.apiHost, port: config.apiPort), serverName: "skiff"),

@@ -112,3 +112,37 @@ extension Controller {
         sampling.idle = sampling.idle.filter { seen.contains($0.key) }
     }
 }
+
+/// A revision's autoscaling state, as `/metrics` shows it.
+public struct RevisionScalingStatus: Sendable, Hashable {
+    public var service: String
+    public var revision: String
+    public var desired: Int
+    public var ready: Int
+    public var frozen: Int
+    public var starting: Int
+    public var stableConcurrency: Double
+    public var panicConcurrency: Double
+    public var inPanic: Bool
+    /// Requests waiting in the activator's queue.
+    public var queued: Int
+}
+
+extension Controller {
+    /// The autoscaler's view of every latest revision, for metrics.
+    public func scalingStatus() -> [RevisionScalingStatus] {
+        let queued = Dictionary(routing.sample().map { ($0.revision, $0.queued) }, uniquingKeysWith: +)
+        return desiredRevisions.compactMap { service, revision -> RevisionScalingStatus? in
+            guard let scaler = scalers[revision] else { return nil }
+            let instances = supervisedInstances.filter { $0.instance.revision == revision && !$0.stopRequested }
+            let decision = scaler.lastDecision
+            return RevisionScalingStatus(
+                service: service, revision: revision, desired: scaler.desired,
+                ready: instances.filter { $0.instance.state == .ready }.count,
+                frozen: instances.filter { $0.instance.state == .frozen }.count,
+                starting: instances.filter { $0.instance.state == .starting }.count,
+                stableConcurrency: decision?.stableConcurrency ?? 0, panicConcurrency: decision?.panicConcurrency ?? 0,
+                inPanic: decision?.inPanic ?? false, queued: queued[revision] ?? 0)
+        }.sorted { $0.revision < $1.revision }
+    }
+}

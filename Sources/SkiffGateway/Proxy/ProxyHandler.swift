@@ -40,6 +40,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     private var queuedAt: NIODeadline?
     private var waited: TimeAmount = .zero
     private var thawed = false
+    private var thawDuration: TimeAmount = .zero
     private var timeouts = ExchangeTimeouts()
     /// One timer per connection, re-armed lazily: most requests finish long before it fires.
     private var timer: Scheduled<Void>?
@@ -276,8 +277,13 @@ final class ProxyHandler: ChannelDuplexHandler {
     /// Takes an instance whose capacity was acquired for this request; thaws it if frozen.
     private func use(_ slot: BackendSlot) {
         self.slot = slot
-        if slot.thawIfFrozen({ self.loop.table.thaw?(slot.backend.id) }) {
+        var thawStarted = NIODeadline.distantPast
+        if slot.thawIfFrozen({
+            thawStarted = .now()
+            self.loop.table.thaw?(slot.backend.id)
+        }) {
             self.thawed = true
+            self.thawDuration = NIODeadline.now() - thawStarted
         }
     }
 
@@ -547,6 +553,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
         let waited = self.waited
         let thawed = self.thawed
+        let revision = self.revision
         self.waited = .zero
         self.thawed = false
         self.revision = nil
@@ -557,12 +564,13 @@ final class ProxyHandler: ChannelDuplexHandler {
                 GatewayRequestRecord(
                     service: self.hostRoute?.service,
                     tag: self.hostRoute?.tag,
-                    revision: slot?.revision.name,
+                    revision: revision?.name,
                     backendID: slot?.backend.id,
                     status: self.responseStatus,
                     duration: .nanoseconds(nanoseconds),
                     queued: waited > .zero ? .nanoseconds(waited.nanoseconds) : nil,
-                    thawed: thawed
+                    thawed: thawed,
+                    thawDuration: thawed ? .nanoseconds(self.thawDuration.nanoseconds) : nil
                 )
             )
         }

@@ -16,10 +16,12 @@ public struct GatewayRequestRecord: Sendable {
     public var queued: Duration?
     /// Whether its instance was frozen and thawed for it.
     public var thawed: Bool
+    /// How long the thaw took, when it had one.
+    public var thawDuration: Duration?
 
     public init(
         service: String?, tag: String?, revision: String? = nil, backendID: String?, status: Int, duration: Duration,
-        queued: Duration? = nil, thawed: Bool = false
+        queued: Duration? = nil, thawed: Bool = false, thawDuration: Duration? = nil
     ) {
         self.service = service
         self.tag = tag
@@ -29,6 +31,7 @@ public struct GatewayRequestRecord: Sendable {
         self.duration = duration
         self.queued = queued
         self.thawed = thawed
+        self.thawDuration = thawDuration
     }
 }
 

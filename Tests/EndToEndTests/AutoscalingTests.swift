@@ -1,0 +1,175 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOHTTP1
+import Testing
+
+/// Autoscaling end to end, with real runc containers: from zero and back, under `wrk` load,
+/// counting every non-2xx answer and every socket error.
+@Suite struct AutoscalingTests {
+    /// Instances of `service` by state, straight from the API (cheaper than the CLI when polled).
+    static func states(_ server: ServerHarness, _ service: String) async throws -> [String] {
+        let response = try await server.get("/v1/services/\(service)/instances")
+        let parsed = try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [[String: Any]] ?? []
+        return parsed.compactMap { $0["state"] as? String }
+    }
+
+    @Test(.enabled(if: E2E.enabled)) func aServiceAtZeroAnswersItsFirstRequest() async throws {
+        try await E2E.withServer { server in
+            _ = try await server.skiffOK(["deploy", "lazy", "--image", "hello:v1", "--initial-instances", "0"])
+            #expect(try await Self.states(server, "lazy").isEmpty)
+            let first = try await server.gateway("/", host: "lazy.localhost")
+            #expect(first.status == .ok)
+            #expect(first.body.contains("Hello from Skiff"))
+            #expect(try await Self.states(server, "lazy").count == 1)
+        }
+    }
+
+    @Test(.enabled(if: E2E.enabled)) func scalesUpUnderLoadDownAfterItToZeroAndWakesWithoutAFailedRequest() async throws {
+        try await E2E.withServer { server in
+            _ = try await server.skiffOK([
+                "deploy", "web", "--image", "hello:v1", "--concurrency", "1", "--max-instances", "4", "--window", "6s",
+                "--scale-to-zero-grace", "2s", "--frozen-retention", "0s",
+            ])
+            let url = "http://127.0.0.1:\(server.httpPort)/"
+            let host = "web.localhost:\(server.httpPort)"
+
+            // Scale up: a step to 8 connections on a concurrency-1 service.
+            let peak = NIOLockedValueBox(0)
+            let step = try await withThrowingTaskGroup(of: WrkResult?.self) { group in
+                group.addTask { try await Wrk.run(url: url, host: host, connections: 8, duration: "8s") }
+                group.addTask {
+                    let deadline = ContinuousClock.now + .seconds(8)
+                    while ContinuousClock.now < deadline {
+                        let serving = try await Self.states(server, "web").filter { $0 == "ready" || $0 == "frozen" }.count
+                        peak.withLockedValue { $0 = max($0, serving) }
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                    return nil
+                }
+                var result: WrkResult?
+                for try await value in group where value != nil { result = value }
+                return try #require(result)
+            }
+            #expect(step.requests > 100)
+            #expect(step.failures == 0, "scale-up: \(step)")
+            #expect(peak.withLockedValue { $0 } > 1, "the load did not add instances")
+            #expect(peak.withLockedValue { $0 } <= 4, "max-instances was exceeded")
+
+            // Scale down: a light load while the extra instances go.
+            let light = try await Wrk.run(url: url, host: host, connections: 1, duration: "10s")
+            #expect(light.failures == 0, "scale-down: \(light)")
+            try await eventually("scaled down to at most two instances", within: .seconds(30)) {
+                try await Self.states(server, "web").count <= 2
+            }
+
+            // Scale to zero: a request sent the moment the last instance is stopping is served
+            // (by a new instance); then, left alone, the service reaches zero.
+            var raced = false
+            try await eventually("the last instance stopping", within: .seconds(60), every: .milliseconds(20)) {
+                let states = try await Self.states(server, "web")
+                guard states.contains("stopping"), !states.contains("ready"), !states.contains("frozen") else { return false }
+                let response = try await server.gateway("/", host: "web.localhost")
+                #expect(response.status == .ok, "a request during scale to zero got \(response.status)")
+                raced = true
+                return true
+            }
+            #expect(raced)
+            try await eventually("scaled to zero", within: .seconds(60)) { try await Self.states(server, "web").isEmpty }
+            #expect(runningContainers(server).isEmpty)
+
+            // Wake from nothing.
+            let woken = try await server.gateway("/", host: "web.localhost")
+            #expect(woken.status == .ok)
+            let metrics = try await server.get("/metrics")
+            #expect(metrics.body.contains(#"skiff_cold_start_duration_seconds_count{service="web",revision="web-00001",kind="new"}"#))
+            #expect(try Promtool.check(metrics.body) == "", "promtool check metrics")
+        }
+    }
+
+    @Test(.enabled(if: E2E.enabled)) func anIdleInstanceFreezesAndItsNextRequestThawsIt() async throws {
+        try await E2E.withServer { server in
+            _ = try await server.skiffOK(["deploy", "cold", "--image", "hello:v1", "--freeze-after", "200ms"])
+            try await eventually("the idle instance is frozen") { try await Self.states(server, "cold") == ["frozen"] }
+            let id = try #require(try await instancesJSON(server, "cold").first?["id"] as? String)
+            #expect(try cgroupValue("freezer", id, "freezer.state") == "FROZEN")
+            let response = try await server.gateway("/", host: "cold.localhost")
+            #expect(response.status == .ok)
+            // Thawed by the request itself, not restarted: the same instance answered.
+            #expect(try await instancesJSON(server, "cold").map { $0["id"] as? String } == [id])
+            let metrics = try await server.get("/metrics")
+            #expect(metrics.body.contains(#"skiff_cold_start_duration_seconds_count{service="cold",revision="cold-00001",kind="frozen"} 1"#))
+        }
+    }
+}
+
+/// What `wrk` reported: requests done, and failures of every kind it counts.
+struct WrkResult: CustomStringConvertible {
+    var requests: Int
+    var non2xx: Int
+    var socketErrors: Int
+    var output: String
+
+    var failures: Int { non2xx + socketErrors }
+    var description: String { "\(requests) requests, \(non2xx) non-2xx, \(socketErrors) socket errors\n\(output)" }
+}
+
+enum Wrk {
+    static func run(url: String, host: String, connections: Int, duration: String) async throws -> WrkResult {
+        let output = try await Command.run(
+            "/usr/bin/wrk", ["-t1", "-c\(connections)", "-d\(duration)", "-H", "Host: \(host)", "--timeout", "10s", url])
+        func number(after label: String) -> Int {
+            guard let range = output.range(of: label) else { return 0 }
+            return Int(output[range.upperBound...].prefix { $0.isNumber || $0 == " " }.trimmingCharacters(in: .whitespaces)) ?? 0
+        }
+        var socketErrors = 0
+        if let line = output.split(separator: "\n").first(where: { $0.contains("Socket errors:") }) {
+            socketErrors = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }.reduce(0, +)
+        }
+        guard let total = output.split(separator: "\n").first(where: { $0.contains("requests in") }),
+            let requests = Int(total.trimmingCharacters(in: .whitespaces).prefix { $0.isNumber })
+        else { throw HarnessError("wrk printed no request count:\n\(output)") }
+        return WrkResult(
+            requests: requests, non2xx: number(after: "Non-2xx or 3xx responses:"), socketErrors: socketErrors,
+            output: output)
+    }
+}
+
+enum Promtool {
+    /// `promtool check metrics` on `text`: empty when it finds nothing to complain about.
+    static func check(_ text: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+        process.arguments = ["check", "metrics"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let printed = String(decoding: data, as: UTF8.self)
+        return process.terminationStatus == 0 ? "" : "status \(process.terminationStatus): \(printed)"
+    }
+}
+
+enum Command {
+    /// Runs a program to completion and returns what it printed.
+    static func run(_ path: String, _ arguments: [String]) async throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw HarnessError("\(path) exited with \(process.terminationStatus): \(String(decoding: data, as: UTF8.self))")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
