@@ -8,7 +8,7 @@ import SystemPackage
 
 extension RuncRuntime {
     /// Starts an instance: bundle directory, network namespace, then CNI in parallel with
-    /// the overlay mount, user lookup, `config.json` and `runc create`; then `runc start`.
+    /// the overlay mount, user lookup and `config.json`; then `runc run --detach`.
     /// Returns once runc has started the process; the caller probes the port for readiness.
     /// On failure everything made is removed again and the error carries runc's or the
     /// plugin's own message.
@@ -46,9 +46,8 @@ extension RuncRuntime {
         }
     }
 
-    /// The network (CNI: two execs) is attached while the rootfs is mounted and `runc
-    /// create` sets the container up in the already existing namespace; `runc start` runs
-    /// the process once both are done, so it starts with its address in place.
+    /// The network (CNI: two execs) is attached while the rootfs is mounted and config.json
+    /// written; then `runc run --detach` starts the process with its address in place.
     private func makeInstance(_ spec: InstanceSpec, bundle: String) async throws(RuntimeError) -> StartedInstance {
         for name in ["upper", "work", "rootfs"] {
             guard mkdir("\(bundle)/\(name)", 0o755) == 0 else {
@@ -66,7 +65,6 @@ extension RuncRuntime {
         try await NetworkNamespace.create(netns)
 
         async let attachment = attachNetwork(netns: netns, containerID: containerID, bundle: bundle)
-        let pid: Int32
         let t1: ContinuousClock.Instant
         do throws(RuntimeError) {
             let identity = try prepareRootfs(spec, bundle: bundle)
@@ -83,12 +81,10 @@ extension RuncRuntime {
             }
             try write(String(decoding: json, as: UTF8.self), to: "\(bundle)/config.json")
             t1 = ContinuousClock.now
-            pid = try await createContainer(containerID: containerID, instanceID: spec.id, bundle: bundle)
         } catch {
             _ = try? await attachment
             throw error
         }
-        let t2 = ContinuousClock.now
         let address: String
         do {
             address = try await attachment
@@ -96,15 +92,15 @@ extension RuncRuntime {
             throw error as? RuntimeError
                 ?? RuntimeError(.network, "cannot attach \(spec.id) to the network", cause: error)
         }
-        // In place: the file is already bind-mounted into the container.
         try write(localhost + "\(address)\t\(spec.id)\n", to: hosts)
-        let t3 = ContinuousClock.now
-        try await startContainer(containerID: containerID, instanceID: spec.id, bundle: bundle)
+        let t2 = ContinuousClock.now
+        // One runc process creates and starts the container: every runc exec costs
+        // milliseconds, and a request may be waiting for this instance.
+        let pid = try await runContainer(containerID: containerID, instanceID: spec.id, bundle: bundle)
         logger.trace(
             "start phases",
             metadata: [
-                "rootfs+config": "\(t1 - t0)", "create": "\(t2 - t1)", "network wait": "\(t3 - t2)",
-                "start": "\(ContinuousClock.now - t3)",
+                "rootfs+config": "\(t1 - t0)", "network wait": "\(t2 - t1)", "run": "\(ContinuousClock.now - t2)",
             ])
 
         let logPath = logPath(for: spec.id)
@@ -153,10 +149,10 @@ extension RuncRuntime {
         }
     }
 
-    /// `runc create` with the container's stdout and stderr on the log file (the process
-    /// inherits them). Returns the init pid. runc's own log (`runc.log`, JSON) supplies the
-    /// error message on failure, e.g. an executable missing from the image.
-    private func createContainer(containerID: String, instanceID: String, bundle: String) async throws(RuntimeError)
+    /// `runc run --detach` with the container's stdout and stderr on the log file (the
+    /// process inherits them). Returns the init pid. runc's own log (`runc.log`, JSON)
+    /// supplies the error message on failure, e.g. an executable missing from the image.
+    private func runContainer(containerID: String, instanceID: String, bundle: String) async throws(RuntimeError)
         -> Int32
     {
         let logPath = logPath(for: instanceID)
@@ -167,8 +163,8 @@ extension RuncRuntime {
         let pidFile = "\(bundle)/init.pid"
         let arguments =
             runcGlobalArguments + [
-                "--log", runcLog, "--log-format", "json", "create", "--bundle", bundle, "--pid-file", pidFile,
-                containerID,
+                "--log", runcLog, "--log-format", "json", "run", "--detach", "--bundle", bundle, "--pid-file",
+                pidFile, containerID,
             ]
         let binary = configuration.runtimeBinary
         let executable: Executable = binary.contains("/") ? .path(FilePath(binary)) : .name(binary)
@@ -185,27 +181,14 @@ extension RuncRuntime {
         }
         guard status.isSuccess else {
             let message = Self.lastError(inRuncLog: runcLog) ?? "exit \(status), see \(logPath)"
-            throw RuntimeError(.runtime, "\(binary) could not create instance \(instanceID): \(message)")
+            throw RuntimeError(.runtime, "\(binary) could not start instance \(instanceID): \(message)")
         }
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
             let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
         else {
-            throw RuntimeError(.runtime, "\(binary) created instance \(instanceID) but wrote no pid to \(pidFile)")
+            throw RuntimeError(.runtime, "\(binary) started instance \(instanceID) but wrote no pid to \(pidFile)")
         }
         return pid
-    }
-
-    /// `runc start`: the created container's process execs the command.
-    private func startContainer(containerID: String, instanceID: String, bundle: String) async throws(RuntimeError) {
-        let runcLog = "\(bundle)/runc.log"
-        let output = try await HelperCommand.run(
-            configuration.runtimeBinary,
-            runcGlobalArguments + ["--log", runcLog, "--log-format", "json", "start", containerID])
-        guard output.succeeded else {
-            let message = Self.lastError(inRuncLog: runcLog) ?? output.diagnostic
-            throw RuntimeError(
-                .runtime, "\(configuration.runtimeBinary) could not start instance \(instanceID): \(message)")
-        }
     }
 
     /// The last error-level message of a runc JSON log.
