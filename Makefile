@@ -56,6 +56,8 @@ bench: deps
 	swift build -c release --product skiff
 	bench/gateway/run.sh
 	bench/registry/run.sh
+	bench/coldstart/run.sh
+	bench/burst/run.sh
 
 clean:
 	rm -rf .build

@@ -61,7 +61,12 @@ import Testing
         #expect(scaling.queueDepth == 10_000)
         scaling.concurrency = 4
         #expect(scaling.effectiveTarget == 4)
-        #expect(scaling.queueDepth == 40)
+        #expect(scaling.queueDepth == 4000)
+        scaling.maxInstances = 3
+        #expect(scaling.queueDepth == 120)
+        scaling.concurrency = 1000
+        #expect(scaling.queueDepth == 10_000)
+        scaling.concurrency = 4
         scaling.target = 10
         #expect(scaling.effectiveTarget == 4)
         scaling.target = 2

@@ -47,10 +47,16 @@ public struct ScalingSpec: Codable, Sendable, Hashable {
     }
 
     /// Requests the gateway may hold for this revision while capacity is short: ten per
-    /// concurrency slot, or 10 000 when concurrency is unlimited.
+    /// concurrency slot of the instances it may scale to (max-instances, or 100 when that is
+    /// unlimited), at most 10 000; 10 000 when concurrency is unlimited. Per slot of the
+    /// capacity being scaled to, not of one instance: a burst on a revision at zero must wait
+    /// for the instances the autoscaler is starting, not be turned away.
     public var queueDepth: Int {
-        concurrency > 0 ? 10 * concurrency : 10_000
+        guard concurrency > 0 else { return Self.maxQueueDepth }
+        return min(Self.maxQueueDepth, 10 * concurrency * (maxInstances > 0 ? maxInstances : 100))
     }
+
+    public static let maxQueueDepth = 10_000
 
     enum CodingKeys: String, CodingKey {
         case concurrency, target, targetUtilization, minInstances, maxInstances, initialInstances, window
