@@ -41,7 +41,7 @@ let package = Package(
         .target(
             name: "SkiffCLI",
             dependencies: [
-                "SkiffModel", "SkiffOCI", "SkiffServer", "SkiffArchive",
+                "SkiffAutoscaler", "SkiffModel", "SkiffOCI", "SkiffServer", "SkiffArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -240,7 +240,7 @@ let package = Package(
         .testTarget(
             name: "SkiffCLITests",
             dependencies: [
-                "SkiffCLI", "SkiffModel", "SkiffServer", "SkiffArchive",
+                "SkiffAutoscaler", "SkiffCLI", "SkiffModel", "SkiffServer", "SkiffArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -314,11 +314,13 @@ public actor Controller: ServiceLifecycle.Service {
                 if scaler.isReady { latestReady[name] = revision }
 
                 var want = scaler.desired
-                if want == 0, !current.isEmpty {
+                // Retention keeps frozen instances; without freezing there is nothing to keep.
+                let retains = wanted.revision.spec.scaling.freezeAfter.duration > .zero
+                if want == 0, !current.isEmpty, retains {
                     let until = retainedUntil[revision] ?? now + wanted.revision.spec.scaling.frozenRetention.duration
                     retainedUntil[revision] = until
                     if now < until, !underPressure { want = serving }
-                } else if want > 0 {
+                } else {
                     retainedUntil[revision] = nil
                 }
                 if current.count < want {

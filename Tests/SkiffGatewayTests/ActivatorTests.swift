@@ -232,3 +232,67 @@ struct ActivatorTests {
         }
     }
 }
+
+@Suite("Timeouts")
+struct TimeoutTests {
+    @Test func aResponseSlowerThanTheRequestTimeoutIsCutOff() async throws {
+        try await TestBackend.with(name: "slow") { backend in
+            let table = RoutingTable()
+            table.setRevision(
+                "hello-00001", settings: RevisionSettings(queueDepth: 10, requestTimeout: .milliseconds(300)),
+                backends: [backend.backend])
+            table.setTraffic("hello", to: "hello-00001")
+            try await withGateway(table: table) { fixture in
+                // /work answers after its delay; the head comes only then, so this is a 504.
+                let response = try await TestHTTPConnection.with(port: fixture.port) { connection in
+                    try await connection.request(.GET, "/work?ms=2000", host: fixture.host("hello"))
+                }
+                #expect(response.status == .gatewayTimeout)
+                #expect(response.body.contains("timeout (300ms)"))
+            }
+        }
+    }
+
+    @Test func aStreamThatStallsLongerThanTheIdleTimeoutIsClosed() async throws {
+        try await TestBackend.with(name: "stall") { backend in
+            let table = RoutingTable()
+            table.setRevision(
+                "hello-00001", settings: RevisionSettings(queueDepth: 10, idleTimeout: .milliseconds(300)),
+                backends: [backend.backend])
+            table.setTraffic("hello", to: "hello-00001")
+            try await withGateway(table: table) { fixture in
+                // /slow waits for `release`, which never comes: no byte moves.
+                let response = try await TestHTTPConnection.with(port: fixture.port) { connection in
+                    try await connection.request(.GET, "/slow", host: fixture.host("hello"))
+                }
+                #expect(response.status == .gatewayTimeout)
+                #expect(response.body.contains("idle timeout"))
+                #expect(table.inFlight(backendID: "stall") == 0)
+                backend.release.signal()
+            }
+        }
+    }
+
+    @Test func aFastRequestIsUntouchedByItsTimeouts() async throws {
+        try await TestBackend.with(name: "fast") { backend in
+            let table = RoutingTable()
+            table.setRevision(
+                "hello-00001",
+                settings: RevisionSettings(
+                    queueDepth: 10, responseStartTimeout: .milliseconds(500), requestTimeout: .milliseconds(500),
+                    idleTimeout: .milliseconds(500)),
+                backends: [backend.backend])
+            table.setTraffic("hello", to: "hello-00001")
+            try await withGateway(table: table) { fixture in
+                try await TestHTTPConnection.with(port: fixture.port) { connection in
+                    for _ in 0..<3 {
+                        #expect(try await connection.request(host: fixture.host("hello")).status == .ok)
+                    }
+                    // Keep-alive across the timers' deadlines: the connection stays usable.
+                    try await Task.sleep(for: .milliseconds(700))
+                    #expect(try await connection.request(host: fixture.host("hello")).status == .ok)
+                }
+            }
+        }
+    }
+}

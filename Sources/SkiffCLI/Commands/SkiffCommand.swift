@@ -20,7 +20,8 @@ public struct SkiffCommand: AsyncParsableCommand {
         version: Server.version,
         subcommands: [
             ServerCommand.self, LoginCommand.self, DeployCommand.self, ServicesCommand.self, InstancesCommand.self,
-            LogsCommand.self, ImagesCommand.self, PushCommand.self, RegistriesCommand.self, TokensCommand.self, VersionCommand.self,
+            LogsCommand.self, ImagesCommand.self, PushCommand.self, RegistriesCommand.self, TokensCommand.self, SimulateCommand.self,
+            VersionCommand.self,
         ]
     )
 
