@@ -29,8 +29,9 @@ public struct RevisionScaler: Sendable {
 
     public init(settings: ScalingSettings, initialInstances: Int, now: Duration) {
         var autoscaler = Autoscaler(settings: settings)
-        // The grace before scaling to zero counts from the revision's creation.
-        autoscaler.noteDemand(at: now)
+        // The grace before scaling the initial instances to zero counts from the revision's
+        // creation; a revision created at zero stays there until a request wakes it.
+        if initialInstances > 0 || settings.minInstances > 0 { autoscaler.noteDemand(at: now) }
         self.autoscaler = autoscaler
         // The minimum is part of the initial scale: a revision is ready once both are met.
         let initialInstances = max(initialInstances, settings.minInstances)

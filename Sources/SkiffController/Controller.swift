@@ -472,23 +472,6 @@ public actor Controller: ServiceLifecycle.Service {
     /// (service, latest revision) of every service.
     var desiredRevisions: [(String, String)] { desired.map { ($0.key.rawValue, $0.value.revision.name) } }
 
-    /// Records a freeze or thaw without waiting for the store.
-    func markState(_ id: String, _ state: InstanceState) {
-        guard var entry = supervised[id], entry.instance.state != state else { return }
-        entry.instance.state = state
-        supervised[id] = entry
-        let instance = entry.instance
-        let store = self.store
-        let logger = self.logger
-        Task {
-            do {
-                try await store.putInstance(instance)
-            } catch {
-                logger.error("cannot record instance \(id): \(error)")
-            }
-        }
-    }
-
     /// How long an instance of `revision` may idle before it is frozen; nil never freezes
     /// (older revisions, or `freezeAfter` 0).
     func freezeAfter(of revision: String) -> Duration? {

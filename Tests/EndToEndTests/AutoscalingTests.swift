@@ -26,9 +26,13 @@ import Testing
 
     @Test(.enabled(if: E2E.enabled)) func scalesUpUnderLoadDownAfterItToZeroAndWakesWithoutAFailedRequest() async throws {
         try await E2E.withServer { server in
+            // The instances take a second to stop after SIGTERM, so that the test can send a
+            // request while the last one is stopping.
+            let slowStop = #"httpd -f -p "$PORT" -h /www & pid=$!; trap 'sleep 1; kill $pid; exit 0' TERM; wait $pid"#
             _ = try await server.skiffOK([
                 "deploy", "web", "--image", "hello:v1", "--concurrency", "1", "--max-instances", "4", "--window", "6s",
-                "--scale-to-zero-grace", "2s", "--frozen-retention", "0s",
+                "--scale-to-zero-grace", "2s", "--frozen-retention", "0s", "--command", "/bin/sh", "--args", "-c",
+                "--args", slowStop,
             ])
             let url = "http://127.0.0.1:\(server.httpPort)/"
             let host = "web.localhost:\(server.httpPort)"
@@ -62,19 +66,20 @@ import Testing
                 try await Self.states(server, "web").count <= 2
             }
 
-            // Scale to zero: a request sent the moment the last instance is stopping is served
-            // (by a new instance); then, left alone, the service reaches zero.
-            var raced = false
-            try await eventually("the last instance stopping", within: .seconds(60), every: .milliseconds(20)) {
+            // Scale to zero. A request sent while the last instance is stopping is served (by a
+            // new instance); then, left alone, the service reaches zero.
+            var raced = 0
+            try await eventually("scaled to zero", within: .seconds(60), every: .milliseconds(10)) {
                 let states = try await Self.states(server, "web")
-                guard states.contains("stopping"), !states.contains("ready"), !states.contains("frozen") else { return false }
-                let response = try await server.gateway("/", host: "web.localhost")
-                #expect(response.status == .ok, "a request during scale to zero got \(response.status)")
-                raced = true
-                return true
+                if raced == 0, states.contains("stopping"), !states.contains("ready"), !states.contains("frozen") {
+                    let response = try await server.gateway("/", host: "web.localhost")
+                    #expect(response.status == .ok, "a request during scale to zero got \(response.status)")
+                    raced += 1
+                    return false
+                }
+                return states.isEmpty
             }
-            #expect(raced)
-            try await eventually("scaled to zero", within: .seconds(60)) { try await Self.states(server, "web").isEmpty }
+            #expect(raced == 1, "never saw the last instance stopping")
             #expect(runningContainers(server).isEmpty)
 
             // Wake from nothing.

@@ -42,6 +42,9 @@ import Testing
         var scaler = RevisionScaler(spec: Self.spec { $0.initialInstances = 0 }, now: .zero)
         #expect(scaler.desired == 0)
         #expect(scaler.isReady)
+        // No request yet: the ticks keep it at zero (the grace is not an instance's to keep).
+        let idle = scaler.tick(now: .seconds(2), readyInstances: 0)
+        #expect(idle.desired == 0)
         let woke = scaler.demand(at: .seconds(1))
         #expect(woke)
         #expect(scaler.desired == 1)

@@ -278,9 +278,10 @@ struct TimeoutTests {
             let table = RoutingTable()
             table.setRevision(
                 "hello-00001",
+                // Generous deadlines: a loaded CI machine may take a while to answer.
                 settings: RevisionSettings(
-                    queueDepth: 10, responseStartTimeout: .milliseconds(500), requestTimeout: .milliseconds(500),
-                    idleTimeout: .milliseconds(500)),
+                    queueDepth: 10, responseStartTimeout: .seconds(3), requestTimeout: .seconds(3),
+                    idleTimeout: .seconds(3)),
                 backends: [backend.backend])
             table.setTraffic("hello", to: "hello-00001")
             try await withGateway(table: table) { fixture in
@@ -289,7 +290,7 @@ struct TimeoutTests {
                         #expect(try await connection.request(host: fixture.host("hello")).status == .ok)
                     }
                     // Keep-alive across the timers' deadlines: the connection stays usable.
-                    try await Task.sleep(for: .milliseconds(700))
+                    try await Task.sleep(for: .milliseconds(3500))
                     #expect(try await connection.request(host: fixture.host("hello")).status == .ok)
                 }
             }

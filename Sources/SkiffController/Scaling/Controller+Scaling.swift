@@ -38,14 +38,14 @@ extension Controller {
         }
     }
 
-    func sampleOnce() {
+    func sampleOnce() async {
         let now = ContinuousClock.now
         let offset = clock(now)
         let loads = routing.sample()
         for load in loads where scalers[load.revision] != nil {
             scalers[load.revision]?.record(concurrency: Double(load.concurrency), at: offset)
         }
-        freezeIdleInstances(loads, now: now)
+        await freezeIdleInstances(loads, now: now)
 
         var changed = false
         if sampling.lastTick.map({ now - $0 >= RevisionScaler.tickInterval }) ?? true {
@@ -67,7 +67,8 @@ extension Controller {
                 }
             }
         }
-        if changed || !retainedUntil.isEmpty { reconcile() }
+        // Retention deadlines and memory pressure are checked by the resync pass.
+        if changed { reconcile() }
     }
 
     /// Ready and frozen instances of `revision` that are not being stopped.
@@ -78,7 +79,7 @@ extension Controller {
 
     /// Freezes instances of latest revisions that had nothing in flight for their
     /// `freezeAfter`, and notices instances the gateway thawed.
-    private func freezeIdleInstances(_ loads: [RevisionLoad], now: ContinuousClock.Instant) {
+    private func freezeIdleInstances(_ loads: [RevisionLoad], now: ContinuousClock.Instant) async {
         var seen = Set<String>()
         for load in loads {
             let freezeAfter = freezeAfter(of: load.revision)
@@ -87,7 +88,7 @@ extension Controller {
                 seen.insert(id)
                 guard let entry = entry(id), !entry.stopRequested else { continue }
                 if entry.instance.state == .frozen, !instance.frozen {
-                    markState(id, .ready)
+                    await update(id) { $0.state = .ready }
                 }
                 let busy = instance.inFlight > 0 || sampling.idle[id]?.served != instance.served
                 if busy || sampling.idle[id] == nil {
@@ -100,7 +101,7 @@ extension Controller {
                 do {
                     let runtime = self.runtime
                     if try routing.freeze(backendID: id, using: { try runtime.freezeNow(instanceID: id) }) {
-                        markState(id, .frozen)
+                        await update(id) { $0.state = .frozen }
                     }
                 } catch {
                     logger.warning("cannot freeze instance", metadata: ["instance": "\(id)", "error": "\(error)"])
