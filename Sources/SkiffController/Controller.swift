@@ -66,6 +66,8 @@ public actor Controller: ServiceLifecycle.Service {
     var retainedUntil: [String: ContinuousClock.Instant] = [:]
     /// The newest revision of each service that became ready.
     private var latestReady: [ServiceName: String] = [:]
+    /// Revisions held below their desired count by memory, warned about once.
+    private var memoryLimited: Set<String> = []
     /// The spec each published revision was routed with; older revisions keep theirs.
     private var revisionSpecs: [String: ServiceSpec] = [:]
     /// The scaling loop's state: per-second concurrency buckets and idle instances.
@@ -326,10 +328,12 @@ public actor Controller: ServiceLifecycle.Service {
                 if current.count < want {
                     let allowed = memory.instancesThatFit(
                         want - current.count, each: wanted.revision.spec.memory?.bytes, reserve: configuration.memoryReserve / 2)
-                    if allowed < want - current.count {
+                    if allowed < want - current.count, memoryLimited.insert(revision).inserted {
                         logger.warning(
                             "not enough memory for more instances",
                             metadata: ["service": "\(name)", "wanted": "\(want)", "running": "\(current.count)"])
+                    } else if allowed == want - current.count {
+                        memoryLimited.remove(revision)
                     }
                     for _ in 0..<allowed { create(wanted) }
                 } else if current.count > want {
