@@ -112,12 +112,13 @@ public struct Server: Sendable {
         logger.notice(
             "skiff server \(Self.version): API http://\(config.apiHost):\(config.apiPort), gateway http://\(config.httpHost):\(config.httpPort), data \(config.dataDir)"
         )
-        // Shutdown runs in reverse: the API stops first, then instances drain, then the gateway.
+        // Shutdown runs in reverse: the API stops first, then instances drain, then the pooled
+        // network namespaces go, then the gateway.
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: gateway), .init(service: controller), .init(service: prefetcher),
-                    .init(service: application),
+                    .init(service: gateway), .init(service: runtime.networkPool()), .init(service: controller),
+                    .init(service: prefetcher), .init(service: application),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

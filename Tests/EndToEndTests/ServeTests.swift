@@ -117,6 +117,8 @@ import Testing
             }
 
             // A crash (SIGKILL) leaves containers; the next start cleans them and runs one, not two.
+            let pooledBeforeCrash = pooledNamespaces(server)
+            #expect(!pooledBeforeCrash.isEmpty)
             await server.kill()
             #expect(!runningContainers(server).isEmpty)
             try await server.start()
@@ -125,8 +127,21 @@ import Testing
             }
             try await eventually("exactly one container after recovery") { runningContainers(server).count == 1 }
             #expect(try await instancesJSON(server, "hello").count == 1)
+            // The crashed run's pooled network namespaces, used or waiting, are gone.
+            try await eventually("the crashed run's pooled network namespaces removed") {
+                pooledNamespaces(server).isDisjoint(with: pooledBeforeCrash)
+            }
+            #expect(!pooledNamespaces(server).isEmpty, "the new run keeps namespaces ready")
         }
     }
+}
+
+/// The network namespaces this server attached ahead of time (waiting or in use).
+func pooledNamespaces(_ server: ServerHarness) -> Set<String> {
+    Set(
+        Leaks.run(["ip", "netns", "list"]).split(separator: "\n")
+            .compactMap { $0.split(separator: " ").first.map(String.init) }
+            .filter { $0.hasPrefix("skiffpool-\(server.bridge)-") })
 }
 
 func instancesJSON(_ server: ServerHarness, _ service: String) async throws -> [[String: Any]] {

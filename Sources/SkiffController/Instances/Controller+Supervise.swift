@@ -68,10 +68,13 @@ extension Controller {
         }
         logger.debug("started", metadata: ["address": "\(started.address):\(started.port)"])
 
-        // Readiness: a TCP connect to $PORT within the startup budget; every 2 ms at first,
-        // backing off to every 50 ms, since a request may be waiting for this instance.
-        let deadline = ContinuousClock.now + configuration.readinessBudget
-        var interval = Duration.milliseconds(2)
+        // Readiness: a TCP connect to $PORT within the startup budget; every millisecond for
+        // the first quarter second, since a request may be waiting for this instance and
+        // most apps listen within that, then backing off to every 50 ms. A refused connect
+        // costs microseconds.
+        let probingSince = ContinuousClock.now
+        let deadline = probingSince + configuration.readinessBudget
+        var interval = Duration.milliseconds(1)
         while true {
             if await entry(id)?.stopRequested != false { return .stopRequested }
             if await probe.check(host: started.address, port: started.port) { break }
@@ -89,7 +92,9 @@ extension Controller {
                 return .gaveUp
             }
             try? await Task.sleep(for: interval)
-            interval = min(interval * 2, TCPReadinessProbe.interval)
+            if ContinuousClock.now - probingSince > .milliseconds(250) {
+                interval = min(interval * 2, TCPReadinessProbe.interval)
+            }
         }
         await update(id) {
             $0.state = .ready

@@ -90,6 +90,16 @@ struct BridgeNetwork: Sendable {
         return false
     }
 
+    /// Container ids holding an address whose id starts with `prefix`.
+    func reservations(withPrefix prefix: String) -> [String] {
+        let directory = "\(ipamDir)/\(configuration.bridgeName)"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        return names.filter { $0.first?.isNumber == true }.compactMap { name in
+            (try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8))?
+                .split(whereSeparator: \.isNewline).first.map(String.init)
+        }.filter { $0.hasPrefix(prefix) }
+    }
+
     /// Sets the bridge port `isolated`: isolated ports forward only to non-isolated ones
     /// (the bridge itself), so instances cannot reach each other at layer 2.
     func isolate(port: String) throws(RuntimeError) {

@@ -8,7 +8,7 @@ import SystemPackage
 
 extension RuncRuntime {
     /// Starts an instance: bundle directory, network namespace, then CNI in parallel with
-    /// the overlay mount, user lookup and `config.json`; then `runc run --detach`.
+    /// the overlay mount, user lookup, `config.json` and `runc create`; then `runc start`.
     /// Returns once runc has started the process; the caller probes the port for readiness.
     /// On failure everything made is removed again and the error carries runc's or the
     /// plugin's own message.
@@ -46,25 +46,30 @@ extension RuncRuntime {
         }
     }
 
-    /// The network (CNI: two execs) is attached while the rootfs is mounted and config.json
-    /// written; then `runc run --detach` starts the process with its address in place.
+    /// The network (CNI: two execs) is attached while the rootfs is mounted and `runc
+    /// create` sets the container up in the already existing namespace; `runc start` runs
+    /// the process once both are done, so it starts with its address in place.
     private func makeInstance(_ spec: InstanceSpec, bundle: String) async throws(RuntimeError) -> StartedInstance {
         for name in ["upper", "work", "rootfs"] {
             guard mkdir("\(bundle)/\(name)", 0o755) == 0 else {
                 throw RuntimeError(.io, "cannot create \(bundle)/\(name): \(Errno.text(errno))")
             }
         }
-        let netns = networkNamespace(for: spec.id)
         let containerID = containerID(for: spec.id)
         let hosts = "\(bundle)/hosts"
         let hostname = "\(bundle)/hostname"
         let localhost = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-        try write(localhost, to: hosts)
         try write("\(spec.id)\n", to: hostname)
+        if let prepared = takePrepared() {
+            return try await makeInstance(spec, bundle: bundle, in: prepared, localhost: localhost)
+        }
+        try write(localhost, to: hosts)
+        let netns = networkNamespace(for: spec.id)
         let t0 = ContinuousClock.now
         try await NetworkNamespace.create(netns)
 
         async let attachment = attachNetwork(netns: netns, containerID: containerID, bundle: bundle)
+        let pid: Int32
         let t1: ContinuousClock.Instant
         do throws(RuntimeError) {
             let identity = try prepareRootfs(spec, bundle: bundle)
@@ -81,10 +86,12 @@ extension RuncRuntime {
             }
             try write(String(decoding: json, as: UTF8.self), to: "\(bundle)/config.json")
             t1 = ContinuousClock.now
+            pid = try await createContainer(containerID: containerID, instanceID: spec.id, bundle: bundle)
         } catch {
             _ = try? await attachment
             throw error
         }
+        let t2 = ContinuousClock.now
         let address: String
         do {
             address = try await attachment
@@ -92,15 +99,15 @@ extension RuncRuntime {
             throw error as? RuntimeError
                 ?? RuntimeError(.network, "cannot attach \(spec.id) to the network", cause: error)
         }
+        // In place: the file is already bind-mounted into the container.
         try write(localhost + "\(address)\t\(spec.id)\n", to: hosts)
-        let t2 = ContinuousClock.now
-        // One runc process creates and starts the container: every runc exec costs
-        // milliseconds, and a request may be waiting for this instance.
-        let pid = try await runContainer(containerID: containerID, instanceID: spec.id, bundle: bundle)
+        let t3 = ContinuousClock.now
+        try await startContainer(containerID: containerID, instanceID: spec.id, bundle: bundle)
         logger.trace(
             "start phases",
             metadata: [
-                "rootfs+config": "\(t1 - t0)", "network wait": "\(t2 - t1)", "run": "\(ContinuousClock.now - t2)",
+                "rootfs+config": "\(t1 - t0)", "create": "\(t2 - t1)", "network wait": "\(t3 - t2)",
+                "start": "\(ContinuousClock.now - t3)",
             ])
 
         let logPath = logPath(for: spec.id)
@@ -110,6 +117,45 @@ extension RuncRuntime {
         // An init that already exited is still a started instance; isRunning reports it.
         return StartedInstance(id: spec.id, address: address, port: spec.port, pid: pid, logPath: logPath)
     }
+
+    /// With a namespace from the ``NetworkPool`` the network is already there: the bundle
+    /// records which one (teardown detaches it), and one `runc run --detach` creates and
+    /// starts the container, one runc exec fewer than create and start.
+    private func makeInstance(
+        _ spec: InstanceSpec, bundle: String, in prepared: PreparedNetwork, localhost: String
+    ) async throws(RuntimeError) -> StartedInstance {
+        let t0 = ContinuousClock.now
+        try write(prepared.name, to: "\(bundle)/\(Self.networkNameFile)")
+        try write(prepared.result, to: "\(bundle)/network.json")
+        let hosts = "\(bundle)/hosts"
+        try write(localhost + "\(prepared.address)\t\(spec.id)\n", to: hosts)
+        let identity = try prepareRootfs(spec, bundle: bundle)
+        let runtimeSpec = try builder.build(
+            spec, user: identity, networkNamespace: NetworkNamespace.path(prepared.name),
+            files: .init(hosts: hosts, hostname: "\(bundle)/hostname"))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json: Data
+        do {
+            json = try encoder.encode(runtimeSpec)
+        } catch {
+            throw RuntimeError(.io, "cannot encode config.json for \(spec.id)", cause: error)
+        }
+        try write(String(decoding: json, as: UTF8.self), to: "\(bundle)/config.json")
+        let t1 = ContinuousClock.now
+        defer { refillPool() }
+        let pid = try await createContainer(
+            containerID: containerID(for: spec.id), instanceID: spec.id, bundle: bundle, run: true)
+        logger.trace(
+            "start phases", metadata: ["rootfs+config": "\(t1 - t0)", "run": "\(ContinuousClock.now - t1)", "network": "pooled"])
+        if let process = ProcessIdentity.current(pid: pid) {
+            processes.withLock { $0[spec.id] = process }
+        }
+        return StartedInstance(id: spec.id, address: prepared.address, port: spec.port, pid: pid, logPath: logPath(for: spec.id))
+    }
+
+    /// The file in a bundle naming the pooled network namespace the instance runs in.
+    static let networkNameFile = "network-name"
 
     /// Runs CNI ADD; the result goes to `network.json` for DEL.
     private func attachNetwork(netns: String, containerID: String, bundle: String) async throws(RuntimeError) -> String
@@ -149,11 +195,11 @@ extension RuncRuntime {
         }
     }
 
-    /// `runc run --detach` with the container's stdout and stderr on the log file (the
-    /// process inherits them). Returns the init pid. runc's own log (`runc.log`, JSON)
-    /// supplies the error message on failure, e.g. an executable missing from the image.
-    private func runContainer(containerID: String, instanceID: String, bundle: String) async throws(RuntimeError)
-        -> Int32
+    /// `runc create` (or `runc run --detach` when `run`) with the container's stdout and
+    /// stderr on the log file (the process inherits them). Returns the init pid. runc's own log (`runc.log`, JSON) supplies the
+    /// error message on failure, e.g. an executable missing from the image.
+    private func createContainer(containerID: String, instanceID: String, bundle: String, run: Bool = false)
+        async throws(RuntimeError) -> Int32
     {
         let logPath = logPath(for: instanceID)
         let logFD = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
@@ -163,8 +209,8 @@ extension RuncRuntime {
         let pidFile = "\(bundle)/init.pid"
         let arguments =
             runcGlobalArguments + [
-                "--log", runcLog, "--log-format", "json", "run", "--detach", "--bundle", bundle, "--pid-file",
-                pidFile, containerID,
+                "--log", runcLog, "--log-format", "json"] + (run ? ["run", "--detach"] : ["create"]) + [
+                "--bundle", bundle, "--pid-file", pidFile, containerID,
             ]
         let binary = configuration.runtimeBinary
         let executable: Executable = binary.contains("/") ? .path(FilePath(binary)) : .name(binary)
@@ -181,14 +227,27 @@ extension RuncRuntime {
         }
         guard status.isSuccess else {
             let message = Self.lastError(inRuncLog: runcLog) ?? "exit \(status), see \(logPath)"
-            throw RuntimeError(.runtime, "\(binary) could not start instance \(instanceID): \(message)")
+            throw RuntimeError(.runtime, "\(binary) could not create instance \(instanceID): \(message)")
         }
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
             let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
         else {
-            throw RuntimeError(.runtime, "\(binary) started instance \(instanceID) but wrote no pid to \(pidFile)")
+            throw RuntimeError(.runtime, "\(binary) created instance \(instanceID) but wrote no pid to \(pidFile)")
         }
         return pid
+    }
+
+    /// `runc start`: the created container's process execs the command.
+    private func startContainer(containerID: String, instanceID: String, bundle: String) async throws(RuntimeError) {
+        let runcLog = "\(bundle)/runc.log"
+        let output = try await HelperCommand.run(
+            configuration.runtimeBinary,
+            runcGlobalArguments + ["--log", runcLog, "--log-format", "json", "start", containerID])
+        guard output.succeeded else {
+            let message = Self.lastError(inRuncLog: runcLog) ?? output.diagnostic
+            throw RuntimeError(
+                .runtime, "\(configuration.runtimeBinary) could not start instance \(instanceID): \(message)")
+        }
     }
 
     /// The last error-level message of a runc JSON log.

@@ -33,13 +33,19 @@ extension RuncRuntime {
         }
         processes.withLock { _ = $0.removeValue(forKey: id) }
 
-        let netns = networkNamespace(for: id)
+        // An instance started in a pooled namespace names it in its bundle; the CNI container
+        // id is the namespace's name then.
+        let pooled = (try? String(contentsOfFile: "\(bundle)/\(Self.networkNameFile)", encoding: .utf8))
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            .flatMap { $0.hasPrefix(poolPrefix) && !$0.contains("/") ? $0 : nil }
+        let netns = pooled ?? networkNamespace(for: id)
+        let networkID = pooled ?? containerID
         let netnsPath = NetworkNamespace.path(netns)
         let bundleExists = access(bundle, F_OK) == 0
-        if NetworkNamespace.exists(netns) || bundleExists || network.holdsAddress(containerID: containerID) {
+        if NetworkNamespace.exists(netns) || bundleExists || network.holdsAddress(containerID: networkID) {
             let previous = try? String(contentsOfFile: "\(bundle)/network.json", encoding: .utf8)
             await attempt { () async throws(RuntimeError) in
-                try await network.detach(containerID: containerID, netnsPath: netnsPath, previousResult: previous)
+                try await network.detach(containerID: networkID, netnsPath: netnsPath, previousResult: previous)
             }
         }
         await attempt { () throws(RuntimeError) in try NetworkNamespace.delete(netns) }

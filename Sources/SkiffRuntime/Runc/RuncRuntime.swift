@@ -30,6 +30,11 @@ public final class RuncRuntime: ContainerRuntime {
     let builder: RuntimeSpecBuilder
     let firewallGate = OnceGate()
     let processes = Mutex<[String: ProcessIdentity]>([:])
+    /// Network namespaces attached ahead of time (see ``NetworkPool``).
+    let prepared = Mutex<[PreparedNetwork]>([])
+    let poolOpen = Atomic<Bool>(false)
+    let poolRefills: AsyncStream<Void>
+    let poolRefillsContinuation: AsyncStream<Void>.Continuation
 
     /// Creates the instances, logs and CNI state directories (mode 0700) if missing.
     public init(configuration: RuntimeConfiguration, logger: Logger = Logger(label: "skiff.runtime"))
@@ -37,6 +42,7 @@ public final class RuncRuntime: ContainerRuntime {
     {
         self.configuration = configuration
         self.logger = logger
+        (poolRefills, poolRefillsContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         network = BridgeNetwork(configuration: configuration.network)
         firewall = HostFirewall(configuration: configuration.network)
         builder = RuntimeSpecBuilder(cgroupParent: configuration.cgroupParent, openFilesLimit: Self.openFilesLimit())

@@ -52,6 +52,10 @@ enum Leaks {
             }
         }
         if let bridge {
+            // The network namespaces the server keeps attached ahead of time.
+            for line in netns.split(separator: "\n") where line.hasPrefix("skiffpool-\(bridge)-") {
+                leaks.append("pooled netns \(line.split(separator: " ").first ?? "")")
+            }
             if !run(["ip", "link", "show", bridge]).isEmpty { leaks.append("bridge \(bridge)") }
             if run(["iptables", "-S"]).contains(bridge) { leaks.append("iptables rules for \(bridge)") }
         }
