@@ -1,44 +1,19 @@
 #!/usr/bin/env python3
 """The burst measurement for bench/burst/run.sh (see there)."""
 import argparse
-import http.client
-import json
 import os
 import statistics
-import subprocess
+import sys
 import threading
 import time
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from skiffbench import get  # noqa: E402
+import skiffbench  # noqa: E402
 
 
-def get(address, host):
-    hostname, port = address.split(":")
-    connection = http.client.HTTPConnection(hostname, int(port), timeout=60)
-    try:
-        connection.request("GET", "/", headers={"Host": host, "Connection": "close"})
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    except OSError as error:
-        return f"socket error: {error}"
-    finally:
-        connection.close()
-
-
-class Bench:
-    def __init__(self, args):
-        self.args = args
-
-    def cli(self, *words):
-        env = dict(os.environ, XDG_CONFIG_HOME=self.args.config)
-        subprocess.run([self.args.skiff, *words, "--server", self.args.api], check=True, env=env,
-                       stdout=subprocess.DEVNULL)
-
-    def instances(self, service):
-        request = urllib.request.Request(f"{self.args.api}/v1/services/{service}/instances",
-                                         headers={"Authorization": f"Bearer {self.args.token}"})
-        with urllib.request.urlopen(request) as response:
-            return json.load(response)
+class Bench(skiffbench.Skiff):
+    """The server under test, plus the burst."""
 
     def burst(self, service):
         """CLIENTS clients released at once, one request each. Returns (seconds until the last

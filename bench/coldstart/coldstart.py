@@ -3,7 +3,6 @@
 network namespace and containers if a run was interrupted."""
 import argparse
 import glob
-import http.client
 import json
 import os
 import shutil
@@ -11,7 +10,10 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from skiffbench import get  # noqa: E402
+import skiffbench  # noqa: E402
 
 NETNS = "skbench-floor"
 VETH_HOST, VETH_NS = "skbfl-h", "skbfl-c"
@@ -23,40 +25,13 @@ def sh(*args, check=True):
     return subprocess.run(args, check=check, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def get(address, host, timeout=60):
-    """One GET /; returns the status (0 when the connection failed)."""
-    hostname, port = address.split(":")
-    connection = http.client.HTTPConnection(hostname, int(port), timeout=timeout)
-    try:
-        connection.request("GET", "/", headers={"Host": host, "Connection": "close"})
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    except OSError:
-        return 0
-    finally:
-        connection.close()
-
-
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-class Skiff:
-    def __init__(self, args):
-        self.args = args
-
-    def cli(self, *words):
-        env = dict(os.environ, XDG_CONFIG_HOME=self.args.config)
-        subprocess.run([self.args.skiff, *words, "--server", self.args.api], check=True, env=env,
-                       stdout=subprocess.DEVNULL)
-
-    def instances(self, service):
-        request = urllib.request.Request(f"{self.args.api}/v1/services/{service}/instances",
-                                         headers={"Authorization": f"Bearer {self.args.token}"})
-        with urllib.request.urlopen(request) as response:
-            return json.load(response)
+class Skiff(skiffbench.Skiff):
+    """The server under test, plus waiting on its instances."""
 
     def wait_for(self, service, predicate, what, timeout=30):
         deadline = time.monotonic() + timeout

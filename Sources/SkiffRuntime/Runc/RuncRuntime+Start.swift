@@ -72,19 +72,7 @@ extension RuncRuntime {
         let pid: Int32
         let t1: ContinuousClock.Instant
         do throws(RuntimeError) {
-            let identity = try prepareRootfs(spec, bundle: bundle)
-            let runtimeSpec = try builder.build(
-                spec, user: identity, networkNamespace: NetworkNamespace.path(netns),
-                files: .init(hosts: hosts, hostname: hostname))
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            let json: Data
-            do {
-                json = try encoder.encode(runtimeSpec)
-            } catch {
-                throw RuntimeError(.io, "cannot encode config.json for \(spec.id)", cause: error)
-            }
-            try write(String(decoding: json, as: UTF8.self), to: "\(bundle)/config.json")
+            try prepareBundle(spec, bundle: bundle, networkNamespace: netns)
             t1 = ContinuousClock.now
             pid = try await createContainer(containerID: containerID, instanceID: spec.id, bundle: bundle)
         } catch {
@@ -127,21 +115,8 @@ extension RuncRuntime {
         let t0 = ContinuousClock.now
         try write(prepared.name, to: "\(bundle)/\(Self.networkNameFile)")
         try write(prepared.result, to: "\(bundle)/network.json")
-        let hosts = "\(bundle)/hosts"
-        try write(localhost + "\(prepared.address)\t\(spec.id)\n", to: hosts)
-        let identity = try prepareRootfs(spec, bundle: bundle)
-        let runtimeSpec = try builder.build(
-            spec, user: identity, networkNamespace: NetworkNamespace.path(prepared.name),
-            files: .init(hosts: hosts, hostname: "\(bundle)/hostname"))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let json: Data
-        do {
-            json = try encoder.encode(runtimeSpec)
-        } catch {
-            throw RuntimeError(.io, "cannot encode config.json for \(spec.id)", cause: error)
-        }
-        try write(String(decoding: json, as: UTF8.self), to: "\(bundle)/config.json")
+        try write(localhost + "\(prepared.address)\t\(spec.id)\n", to: "\(bundle)/hosts")
+        try prepareBundle(spec, bundle: bundle, networkNamespace: prepared.name)
         let t1 = ContinuousClock.now
         defer { refillPool() }
         let pid = try await createContainer(
@@ -164,6 +139,23 @@ extension RuncRuntime {
             containerID: containerID, netnsPath: NetworkNamespace.path(netns))
         try write(result, to: "\(bundle)/network.json")
         return address
+    }
+
+    /// The root filesystem and `config.json`, for a container in `networkNamespace`.
+    private func prepareBundle(_ spec: InstanceSpec, bundle: String, networkNamespace: String) throws(RuntimeError) {
+        let identity = try prepareRootfs(spec, bundle: bundle)
+        let runtimeSpec = try builder.build(
+            spec, user: identity, networkNamespace: NetworkNamespace.path(networkNamespace),
+            files: .init(hosts: "\(bundle)/hosts", hostname: "\(bundle)/hostname"))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json: Data
+        do {
+            json = try encoder.encode(runtimeSpec)
+        } catch {
+            throw RuntimeError(.io, "cannot encode config.json for \(spec.id)", cause: error)
+        }
+        try write(String(decoding: json, as: UTF8.self), to: "\(bundle)/config.json")
     }
 
     /// Mounts the overlay and resolves the image's `User` against its /etc/passwd and /etc/group.
