@@ -50,6 +50,7 @@ public struct ControlPlaneAPI: Sendable {
         }
         let v1 = router.group("/v1").add(middleware: TokenAuthenticator(store: store))
         ServiceRoutes(controller: controller).register(on: v1)
+        RevisionRoutes(controller: controller).register(on: v1)
         ImageRoutes(
             store: store, loader: loader, uploadDirectory: uploadDirectory, collector: registry?.garbageCollector
         ).register(on: v1)

@@ -473,6 +473,15 @@ public actor Controller: ServiceLifecycle.Service {
 
     var supervisedInstances: Dictionary<String, Supervised>.Values { supervised.values }
 
+    func isKnown(_ service: ServiceName) -> Bool { desired[service] != nil }
+
+    func isLatest(_ revision: Revision) -> Bool { desired[revision.service]?.revision.name == revision.name }
+
+    /// The revision the gateway sends the service's requests to.
+    func routedRevision(of service: ServiceName) -> String? { published[service]?.traffic }
+
+    func readyRevision(of service: ServiceName) -> String? { latestReady[service] }
+
     /// (service, latest revision) of every service.
     var desiredRevisions: [(String, String)] { desired.map { ($0.key.rawValue, $0.value.revision.name) } }
 

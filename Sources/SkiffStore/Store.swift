@@ -164,6 +164,21 @@ public final class Store: Sendable {
         try await read("revision \(name)") { db in try RevisionRecord.fetchOne(db, key: name)?.revision() }
     }
 
+    /// Revisions of one service, or of all, oldest first.
+    public func revisions(service: ServiceName? = nil) async throws(StoreError) -> [Revision] {
+        try await read("revisions") { db in
+            var query = RevisionRecord.all()
+            if let service { query = query.filter(Column("service") == service.rawValue) }
+            return try query.order(Column("service"), Column("createdAt"), Column("name")).fetchAll(db)
+                .map { try $0.revision() }
+        }
+    }
+
+    /// Removes one revision's record; false if there was none.
+    public func deleteRevision(named name: String) async throws(StoreError) -> Bool {
+        try await write("revision \(name)") { db in try RevisionRecord.deleteOne(db, key: name) }
+    }
+
     /// Digests that revisions still run: a garbage collector must keep them.
     public func revisionImageDigests() async throws(StoreError) -> Set<String> {
         try await read("revisions") { db in

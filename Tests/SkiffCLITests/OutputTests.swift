@@ -123,3 +123,24 @@ struct OutputTests {
         #expect(SkiffCommand.report(for: CLIError(.api, "two\nlines")).text == "error: two lines")
     }
 }
+
+@Suite struct RevisionOutputTests {
+    @Test func revisionsTableShowsTrafficReadinessAndInstances() {
+        let revision = RevisionSummary(
+            name: "web-00002", service: "web", image: "hello:v2", imageDigest: "sha256:" + String(repeating: "ef", count: 32),
+            createdAt: Fixtures.now.addingTimeInterval(-120), trafficPercent: 100, ready: true, instances: 2,
+            spec: Fixtures.spec)
+        var old = revision
+        old.name = "web-00001"
+        old.trafficPercent = 0
+        old.ready = false
+        old.instances = 0
+        let table = Tables.revisions([old, revision], now: Fixtures.now)
+        #expect(table.hasPrefix("NAME        SERVICE   TRAFFIC   TAGS   READY   INSTANCES   IMAGE      DIGEST"))
+        #expect(table.contains("web-00001   web       0%        -      no      0"))
+        #expect(table.contains("web-00002   web       100%      -      yes     2           hello:v2   sha256:efefefefefef…   2m ago"))
+        let described = Tables.describe(revision, now: Fixtures.now)
+        #expect(described.contains("Traffic:   100%"))
+        #expect(described.contains("Scaling:   min 2"))
+    }
+}

@@ -89,6 +89,20 @@ struct APIClient: Sendable {
         return (try await decode(Service.self, from: response), created)
     }
 
+    func revisions(of service: ServiceName?) async throws(CLIError) -> [RevisionSummary] {
+        let query = service.map { Self.queryString([("service", $0.rawValue)]) } ?? ""
+        return try await decode([RevisionSummary].self, from: send(.GET, "/v1/revisions" + query))
+    }
+
+    func revision(_ name: String) async throws(CLIError) -> RevisionSummary {
+        try await decode(RevisionSummary.self, from: send(.GET, "/v1/revisions/\(name)"))
+    }
+
+    func deleteRevision(_ name: String) async throws(CLIError) {
+        let response = try await send(.DELETE, "/v1/revisions/\(name)")
+        _ = try await collect(response)
+    }
+
     func deleteService(_ name: ServiceName) async throws(CLIError) {
         let response = try await send(.DELETE, "/v1/services/\(name)")
         _ = try await collect(response)

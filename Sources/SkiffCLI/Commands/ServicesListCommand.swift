@@ -6,7 +6,8 @@ struct ServicesListCommand: AsyncParsableCommand {
         commandName: "list",
         abstract: "List the services with their readiness, revision and URL.",
         discussion: """
-            READY counts the ready instances of the latest revision out of --min-instances.
+            READY says whether the latest revision became ready; INSTANCES counts its ready and
+            frozen instances (a service scaled to zero has none and still serves).
 
               skiff services list
               skiff services list --output json

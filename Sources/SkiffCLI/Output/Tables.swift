@@ -32,6 +32,48 @@ enum Tables {
         return table.render()
     }
 
+    /// `NAME SERVICE TRAFFIC TAGS READY INSTANCES IMAGE DIGEST CREATED`.
+    static func revisions(_ revisions: [RevisionSummary], now: Date = Date()) -> String {
+        var table = TableRenderer(["NAME", "SERVICE", "TRAFFIC", "TAGS", "READY", "INSTANCES", "IMAGE", "DIGEST", "CREATED"])
+        for revision in revisions {
+            table.append([
+                revision.name, revision.service.rawValue, "\(revision.trafficPercent)%",
+                revision.tags.isEmpty ? "-" : revision.tags.joined(separator: ","), revision.ready ? "yes" : "no",
+                String(revision.instances), revision.image, Humanize.shortDigest(revision.imageDigest),
+                Humanize.age(of: revision.createdAt, now: now),
+            ])
+        }
+        return table.render()
+    }
+
+    /// A revision's settings and state as `Label: value` lines.
+    static func describe(_ revision: RevisionSummary, now: Date = Date()) -> String {
+        let spec = revision.spec
+        var lines: [(String, String)] = [
+            ("Name", revision.name), ("Service", revision.service.rawValue), ("Image", spec.image),
+            ("Digest", revision.imageDigest), ("Traffic", "\(revision.trafficPercent)%"),
+            ("Tags", revision.tags.isEmpty ? "-" : revision.tags.joined(separator: ", ")),
+            ("Ready", revision.ready ? "yes" : "no"), ("Instances", String(revision.instances)),
+            ("Port", String(spec.port)),
+        ]
+        if let command = spec.command { lines.append(("Command", shellWords(command))) }
+        if let args = spec.args { lines.append(("Args", shellWords(args))) }
+        for (index, variable) in spec.env.enumerated() {
+            lines.append((index == 0 ? "Env" : "", "\(variable.name)=\(variable.value)"))
+        }
+        lines += [
+            ("Memory", spec.memory?.description ?? "unlimited"), ("CPU", spec.cpu?.description ?? "unlimited"),
+            ("Scaling", scalingSummary(spec.scaling)),
+            ("Timeouts", "request \(spec.timeouts.request), response start \(spec.timeouts.responseStart), idle \(spec.timeouts.idle)"),
+            ("Created", "\(Humanize.timestamp(revision.createdAt)) (\(Humanize.age(of: revision.createdAt, now: now)))"),
+        ]
+        let width = (lines.map(\.0.count).max() ?? 0) + 2
+        return lines.map { label, value in
+            let head = label.isEmpty ? "" : label + ":"
+            return head + String(repeating: " ", count: width - head.count) + value + "\n"
+        }.joined()
+    }
+
     static func images(_ images: [ImageSummary], now: Date = Date()) -> String {
         var table = TableRenderer(["NAME", "DIGEST", "SIZE", "CREATED"])
         for image in images {
