@@ -87,7 +87,7 @@ import Testing
             #expect(woken.status == .ok)
             let metrics = try await server.get("/metrics")
             #expect(metrics.body.contains(#"skiff_cold_start_duration_seconds_count{service="web",revision="web-00001",kind="new"}"#))
-            #expect(try Promtool.check(metrics.body) == "", "promtool check metrics")
+            #expect(try await Promtool.check(metrics.body) == "", "promtool check metrics")
         }
     }
 
@@ -139,42 +139,45 @@ enum Wrk {
     }
 }
 
+/// Runs `path` to completion on a thread of its own and returns its status and output. The
+/// wait blocks that thread, never one of Swift concurrency's few shared ones: a wrk run lasts
+/// seconds, and other tests' tasks need those threads meanwhile.
+func runToCompletion(_ path: String, _ arguments: [String], input: String? = nil) async throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    let stdin = input.map { _ in Pipe() }
+    if let stdin { process.standardInput = stdin }
+    try process.run()
+    return await withCheckedContinuation { continuation in
+        Thread.detachNewThread {
+            if let stdin, let input {
+                stdin.fileHandleForWriting.write(Data(input.utf8))
+                try? stdin.fileHandleForWriting.close()
+            }
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
+        }
+    }
+}
+
 enum Promtool {
     /// `promtool check metrics` on `text`: empty when it finds nothing to complain about.
-    static func check(_ text: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
-        process.arguments = ["check", "metrics"]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(text.utf8))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let printed = String(decoding: data, as: UTF8.self)
-        return process.terminationStatus == 0 ? "" : "status \(process.terminationStatus): \(printed)"
+    static func check(_ text: String) async throws -> String {
+        let (status, printed) = try await runToCompletion("/usr/bin/promtool", ["check", "metrics"], input: text)
+        return status == 0 ? "" : "status \(status): \(printed)"
     }
 }
 
 enum Command {
     /// Runs a program to completion and returns what it printed.
     static func run(_ path: String, _ arguments: [String]) async throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw HarnessError("\(path) exited with \(process.terminationStatus): \(String(decoding: data, as: UTF8.self))")
-        }
-        return String(decoding: data, as: UTF8.self)
+        let (status, output) = try await runToCompletion(path, arguments)
+        guard status == 0 else { throw HarnessError("\(path) exited with \(status): \(output)") }
+        return output
     }
 }

@@ -44,7 +44,8 @@ private struct IdleRuntime: ContainerRuntime {
     }
 
     private static func poll(_ what: String, until condition: @Sendable () async -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Generous: at the start of a full run every suite competes for two cores.
+        let deadline = ContinuousClock.now + .seconds(60)
         while !(await condition()) {
             guard ContinuousClock.now < deadline else {
                 Issue.record("timed out waiting for \(what)")
