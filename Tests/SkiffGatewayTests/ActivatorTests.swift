@@ -18,8 +18,7 @@ struct ActivatorTests {
     @Test func aConcurrencyOneRevisionNeverSeesTwoRequestsAtOnce() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.setRevision("hello-00001", settings: Self.settings { $0.concurrency = 1 }, backends: [backend.backend])
-            table.setTraffic("hello", to: "hello-00001")
+            table.route("hello", to: "hello-00001", settings: Self.settings { $0.concurrency = 1 }, backends: [backend.backend])
             try await withGateway(table: table, threads: 2) { fixture in
                 let statuses = try await withThrowingTaskGroup(of: HTTPResponseStatus.self) { group in
                     for _ in 0..<20 {
@@ -42,8 +41,7 @@ struct ActivatorTests {
         // The counterpart of the test above: proves the backend can see concurrency at all.
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.setRevision("hello-00001", settings: Self.settings(), backends: [backend.backend])
-            table.setTraffic("hello", to: "hello-00001")
+            table.route("hello", to: "hello-00001", settings: Self.settings(), backends: [backend.backend])
             try await withGateway(table: table, threads: 2) { fixture in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for _ in 0..<20 {
@@ -67,8 +65,7 @@ struct ActivatorTests {
             demands.withLockedValue { $0.append(revision) }
             poked.signal()
         })
-        table.setRevision("hello-00001", settings: Self.settings(), backends: [])
-        table.setTraffic("hello", to: "hello-00001")
+        table.route("hello", to: "hello-00001", settings: Self.settings(), backends: [])
         try await TestBackend.with(name: "late") { backend in
             try await withGateway(table: table) { fixture in
                 try await withThrowingTaskGroup(of: TestResponse.self) { group in
@@ -93,8 +90,7 @@ struct ActivatorTests {
 
     @Test func aFullQueueAnswers429WithRetryAfter() async throws {
         let table = RoutingTable()
-        table.setRevision("hello-00001", settings: Self.settings { $0.queueDepth = 1 }, backends: [])
-        table.setTraffic("hello", to: "hello-00001")
+        table.route("hello", to: "hello-00001", settings: Self.settings { $0.queueDepth = 1 }, backends: [])
         try await withGateway(table: table) { fixture in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -116,9 +112,7 @@ struct ActivatorTests {
 
     @Test func aRequestQueuedPastTheResponseStartTimeoutGets504() async throws {
         let table = RoutingTable()
-        table.setRevision(
-            "hello-00001", settings: Self.settings { $0.responseStartTimeout = .milliseconds(200) }, backends: [])
-        table.setTraffic("hello", to: "hello-00001")
+        table.route("hello", to: "hello-00001", settings: Self.settings { $0.responseStartTimeout = .milliseconds(200) }, backends: [])
         try await withGateway(table: table) { fixture in
             let response = try await TestHTTPConnection.with(port: fixture.port) { connection in
                 try await connection.request(host: fixture.host("hello"))
@@ -132,10 +126,8 @@ struct ActivatorTests {
     @Test func aBackendSlowerThanTheResponseStartTimeoutGets504() async throws {
         try await TestBackend.with(name: "slow") { backend in
             let table = RoutingTable()
-            table.setRevision(
-                "hello-00001", settings: Self.settings { $0.responseStartTimeout = .milliseconds(200) },
+            table.route("hello", to: "hello-00001", settings: Self.settings { $0.responseStartTimeout = .milliseconds(200) },
                 backends: [backend.backend])
-            table.setTraffic("hello", to: "hello-00001")
             try await withGateway(table: table) { fixture in
                 let response = try await TestHTTPConnection.with(port: fixture.port) { connection in
                     try await connection.request(.GET, "/slow", host: fixture.host("hello"))
@@ -149,8 +141,7 @@ struct ActivatorTests {
 
     @Test func aRevisionWithoutAQueueAnswers503AtOnce() async throws {
         let table = RoutingTable()
-        table.setRevision("hello-00001", settings: RevisionSettings(), backends: [])
-        table.setTraffic("hello", to: "hello-00001")
+        table.route("hello", to: "hello-00001", settings: RevisionSettings(), backends: [])
         try await withGateway(table: table) { fixture in
             let response = try await TestHTTPConnection.with(port: fixture.port) { connection in
                 try await connection.request(host: fixture.host("hello"))
@@ -161,8 +152,7 @@ struct ActivatorTests {
 
     @Test func queuedRequestsFollowTrafficWhenTheirRevisionIsRemoved() async throws {
         let table = RoutingTable()
-        table.setRevision("hello-00001", settings: Self.settings(), backends: [])
-        table.setTraffic("hello", to: "hello-00001")
+        table.route("hello", to: "hello-00001", settings: Self.settings(), backends: [])
         try await TestBackend.with(name: "next") { backend in
             try await withGateway(table: table) { fixture in
                 try await withThrowingTaskGroup(of: TestResponse.self) { group in
@@ -172,8 +162,7 @@ struct ActivatorTests {
                         }
                     }
                     try await Self.waitUntil { table.sample().first { $0.revision == "hello-00001" }?.queued == 1 }
-                    table.setRevision("hello-00002", settings: Self.settings(), backends: [backend.backend])
-                    table.setTraffic("hello", to: "hello-00002")
+                    table.route("hello", to: "hello-00002", settings: Self.settings(), backends: [backend.backend])
                     table.removeRevision("hello-00001")
                     let response = try await group.next()
                     #expect(response?.status == .ok)
@@ -187,8 +176,7 @@ struct ActivatorTests {
         let thawed = NIOLockedValueBox<[String]>([])
         let table = RoutingTable(thaw: { id in thawed.withLockedValue { $0.append(id) } })
         try await TestBackend.with(name: "cold") { backend in
-            table.setRevision("hello-00001", settings: Self.settings(), backends: [backend.backend])
-            table.setTraffic("hello", to: "hello-00001")
+            table.route("hello", to: "hello-00001", settings: Self.settings(), backends: [backend.backend])
             var froze = 0
             #expect(table.freeze(backendID: "cold") { froze += 1 })
             #expect(froze == 1)
@@ -212,8 +200,7 @@ struct ActivatorTests {
 
     @Test func aBusyInstanceIsNotFrozen() throws {
         let table = RoutingTable()
-        table.setRevision("hello-00001", settings: Self.settings(), backends: [Backend(id: "a", host: "10.0.0.1", port: 1)])
-        table.setTraffic("hello", to: "hello-00001")
+        table.route("hello", to: "hello-00001", settings: Self.settings(), backends: [Backend(id: "a", host: "10.0.0.1", port: 1)])
         let slot = try #require(table.snapshot().routes["hello"]?.acquire(seed: 0))
         var froze = false
         #expect(!table.freeze(backendID: "a") { froze = true })
@@ -238,10 +225,8 @@ struct TimeoutTests {
     @Test func aResponseSlowerThanTheRequestTimeoutIsCutOff() async throws {
         try await TestBackend.with(name: "slow") { backend in
             let table = RoutingTable()
-            table.setRevision(
-                "hello-00001", settings: RevisionSettings(queueDepth: 10, requestTimeout: .milliseconds(300)),
+            table.route("hello", to: "hello-00001", settings: RevisionSettings(queueDepth: 10, requestTimeout: .milliseconds(300)),
                 backends: [backend.backend])
-            table.setTraffic("hello", to: "hello-00001")
             try await withGateway(table: table) { fixture in
                 // /work answers after its delay; the head comes only then, so this is a 504.
                 let response = try await TestHTTPConnection.with(port: fixture.port) { connection in
@@ -256,10 +241,8 @@ struct TimeoutTests {
     @Test func aStreamThatStallsLongerThanTheIdleTimeoutIsClosed() async throws {
         try await TestBackend.with(name: "stall") { backend in
             let table = RoutingTable()
-            table.setRevision(
-                "hello-00001", settings: RevisionSettings(queueDepth: 10, idleTimeout: .milliseconds(300)),
+            table.route("hello", to: "hello-00001", settings: RevisionSettings(queueDepth: 10, idleTimeout: .milliseconds(300)),
                 backends: [backend.backend])
-            table.setTraffic("hello", to: "hello-00001")
             try await withGateway(table: table) { fixture in
                 // /slow waits for `release`, which never comes: no byte moves.
                 let response = try await TestHTTPConnection.with(port: fixture.port) { connection in
@@ -295,5 +278,13 @@ struct TimeoutTests {
                 }
             }
         }
+    }
+}
+
+extension RoutingTable {
+    /// Creates or updates `revision` and sends `key`'s requests to it.
+    func route(_ key: String, to revision: String, settings: RevisionSettings, backends: [Backend]) {
+        self.setRevision(revision, settings: settings, backends: backends)
+        self.setTraffic(key, to: revision)
     }
 }

@@ -6,31 +6,18 @@
 # plus `skiff deploy` to first 200 and the server's idle RSS. Medians of ROUNDS runs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BIN=${SKIFF_BIN:-.build/release/skiff}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 for tool in wrk nginx curl umoci runc; do command -v $tool >/dev/null || { echo "bench/gateway needs $tool" >&2; exit 1; }; done
-[ -x "$BIN" ] || { echo "build first: swift build -c release --product skiff" >&2; exit 1; }
-
-work=$(mktemp -d /tmp/skiff-bench-XXXXXX)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-API=$(free_port) HTTP=$(free_port) PEER=$(free_port)
-server_pid="" nginx_pid=""
-cleanup() {
-    [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null || true
-    if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/lib/server.sh
+PEER=$(free_port)
+nginx_pid=""
+extra_cleanup='[ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null'
 
 bench/images/nginx/build.sh "$work/nginx-image" v1 >/dev/null
-XDG_CONFIG_HOME="$work/config" "$BIN" server --data-dir "$work/data" --http "127.0.0.1:$HTTP" --api "127.0.0.1:$API" \
-    --bridge skbench0 --subnet 10.251.7.0/24 --log-level warning >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$API/v1/health" >/dev/null && break; sleep 0.1; done
-skiff() { XDG_CONFIG_HOME="$work/config" "$BIN" "$@" --server "http://127.0.0.1:$API"; }
+start_server skbench0 10.251.7.0/24
 skiff images load "$work/nginx-image:v1" --tag nginx-bench:v1 >/dev/null
 
 start_ms=$(date +%s%3N)

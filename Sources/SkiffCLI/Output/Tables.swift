@@ -54,19 +54,37 @@ enum Tables {
             ("Digest", revision.imageDigest), ("Traffic", "\(revision.trafficPercent)%"),
             ("Tags", revision.tags.isEmpty ? "-" : revision.tags.joined(separator: ", ")),
             ("Ready", revision.ready ? "yes" : "no"), ("Instances", String(revision.instances)),
-            ("Port", String(spec.port)),
         ]
-        if let command = spec.command { lines.append(("Command", shellWords(command))) }
-        if let args = spec.args { lines.append(("Args", shellWords(args))) }
-        for (index, variable) in spec.env.enumerated() {
-            lines.append((index == 0 ? "Env" : "", "\(variable.name)=\(variable.value)"))
-        }
-        lines += [
-            ("Memory", spec.memory?.description ?? "unlimited"), ("CPU", spec.cpu?.description ?? "unlimited"),
-            ("Scaling", scalingSummary(spec.scaling)),
-            ("Timeouts", "request \(spec.timeouts.request), response start \(spec.timeouts.responseStart), idle \(spec.timeouts.idle)"),
+        lines += templateLines(spec) + [
+            ("Scaling", scalingSummary(spec.scaling)), ("Timeouts", timeoutsSummary(spec.timeouts)),
             ("Created", "\(Humanize.timestamp(revision.createdAt)) (\(Humanize.age(of: revision.createdAt, now: now)))"),
         ]
+        return labelled(lines)
+    }
+
+    /// Port, command, args, env, memory and CPU of a template.
+    private static func templateLines(_ spec: ServiceSpec) -> [(String, String)] {
+        var lines: [(String, String)] = [("Port", String(spec.port))]
+        if let command = spec.command { lines.append(("Command", shellWords(command))) }
+        if let args = spec.args { lines.append(("Args", shellWords(args))) }
+        if spec.env.isEmpty {
+            lines.append(("Env", "-"))
+        } else {
+            for (index, variable) in spec.env.enumerated() {
+                lines.append((index == 0 ? "Env" : "", "\(variable.name)=\(variable.value)"))
+            }
+        }
+        lines.append(("Memory", spec.memory?.description ?? "unlimited"))
+        lines.append(("CPU", spec.cpu?.description ?? "unlimited"))
+        return lines
+    }
+
+    static func timeoutsSummary(_ timeouts: RequestTimeouts) -> String {
+        "request \(timeouts.request), response start \(timeouts.responseStart), idle \(timeouts.idle)"
+    }
+
+    /// `Label: value` lines with the values aligned; an empty label continues the line above.
+    private static func labelled(_ lines: [(String, String)]) -> String {
         let width = (lines.map(\.0.count).max() ?? 0) + 2
         return lines.map { label, value in
             let head = label.isEmpty ? "" : label + ":"
@@ -94,34 +112,17 @@ enum Tables {
             ("Revision", service.latestRevision),
             ("Image", spec.image),
             ("Digest", service.imageDigest),
-            ("Port", String(spec.port)),
         ]
-        if let command = spec.command { lines.append(("Command", shellWords(command))) }
-        if let args = spec.args { lines.append(("Args", shellWords(args))) }
-        if spec.env.isEmpty {
-            lines.append(("Env", "-"))
-        } else {
-            for (index, variable) in spec.env.enumerated() {
-                lines.append((index == 0 ? "Env" : "", "\(variable.name)=\(variable.value)"))
-            }
-        }
-        lines += [
-            ("Memory", spec.memory?.description ?? "unlimited"),
-            ("CPU", spec.cpu?.description ?? "unlimited"),
+        lines += templateLines(spec) + [
             ("Ready", service.latestReadyRevision == service.latestRevision ? "yes" : "no"),
             ("Instances", "\(service.readyInstances) ready"),
             ("Scaling", scalingSummary(spec.scaling)),
-            ("Timeouts", "request \(spec.timeouts.request), response start \(spec.timeouts.responseStart), idle \(spec.timeouts.idle)"),
+            ("Timeouts", timeoutsSummary(spec.timeouts)),
             ("Created", "\(Humanize.timestamp(service.createdAt)) (\(Humanize.age(of: service.createdAt, now: now)))"),
             ("Updated", "\(Humanize.timestamp(service.updatedAt)) (\(Humanize.age(of: service.updatedAt, now: now)))"),
         ]
         if let message = service.message { lines.append(("Message", oneLine(message))) }
-        let width = (lines.map(\.0.count).max() ?? 0) + 2
-        var out = ""
-        for (label, value) in lines {
-            let head = label.isEmpty ? "" : label + ":"
-            out += head + String(repeating: " ", count: width - head.count) + value + "\n"
-        }
+        var out = labelled(lines)
         out += "\nInstances:\n"
         if instances.isEmpty {
             out += "  none\n"

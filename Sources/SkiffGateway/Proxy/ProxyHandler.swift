@@ -252,7 +252,8 @@ final class ProxyHandler: ChannelDuplexHandler {
             return .reject(.notFound, "no service for host \"\(host)\"\n")
         }
         self.revision = service.revision
-        self.timeouts.start(service.revision.settings)
+        // One clock read per request: the observer's start time serves the timeouts too.
+        self.timeouts.start(service.revision.settings, at: self.startedAt)
         if let slot = service.acquire(seed: self.loop.nextRandom()) {
             self.use(slot)
         } else {

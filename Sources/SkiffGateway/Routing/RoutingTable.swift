@@ -203,16 +203,6 @@ public final class RoutingTable: Sendable {
         return try slot.freezeIfIdle(freeze)
     }
 
-    /// Thaws a backend now (before stopping it, say); false if it was not frozen.
-    public func thawNow(backendID: String) -> Bool {
-        let slots = self.state.withLockedValue { state in
-            ([state.live[backendID]] + state.draining.values.filter { $0.backend.id == backendID }).compactMap { $0 }
-        }
-        var thawed = false
-        for slot in slots where slot.thawIfFrozen({ self.thaw?(backendID) }) { thawed = true }
-        return thawed
-    }
-
     // MARK: Data-plane access
 
     /// The generation of the newest snapshot; cheap enough to read on every request.
