@@ -59,44 +59,28 @@ final class PlatformMetrics: Sendable {
         let service = request.revision == nil ? "" : request.service ?? ""
         let revision = request.revision ?? ""
         let (counter, latency, coldStart) = state.withLockedValue { state in
-            let key = RequestKey(service: service, revision: revision, code: request.status)
-            let counter =
-                state.requests[key]
-                ?? {
-                    let made = registry.makeCounter(
-                        descriptor: Self.name("requests", "total", "Requests the gateway answered, by status code."),
-                        labels: [("service", service), ("revision", revision), ("code", String(request.status))])
-                    state.requests[key] = made
-                    return made
-                }()
-            let revisionKey = RevisionKey(service: service, revision: revision)
-            let latency =
-                state.latency[revisionKey]
-                ?? {
-                    let made = registry.makeDurationHistogram(
-                        descriptor: Self.name(
-                            "request_duration", "seconds", "Time from a request's head to the end of its response."),
-                        labels: [("service", service), ("revision", revision)], buckets: Self.latencyBuckets)
-                    state.latency[revisionKey] = made
-                    return made
-                }()
+            let labels = [("service", service), ("revision", revision)]
+            let counter = Self.cached(&state.requests, RequestKey(service: service, revision: revision, code: request.status)) {
+                registry.makeCounter(
+                    descriptor: Self.name("requests", "total", "Requests the gateway answered, by status code."),
+                    labels: labels + [("code", String(request.status))])
+            }
+            let latency = Self.cached(&state.latency, RevisionKey(service: service, revision: revision)) {
+                registry.makeDurationHistogram(
+                    descriptor: Self.name("request_duration", "seconds", "Time from a request's head to the end of its response."),
+                    labels: labels, buckets: Self.latencyBuckets)
+            }
             var coldStart: DurationHistogram?
             if request.thawed || request.queued != nil {
                 let kind = request.thawed ? "frozen" : "new"
-                let key = "\(service)\u{0}\(revision)\u{0}\(kind)"
-                coldStart =
-                    state.coldStarts[key]
-                    ?? {
-                        let made = registry.makeDurationHistogram(
-                            descriptor: Self.name(
-                                "cold_start_duration", "seconds",
-                                "Delay a request had because no running instance could take it: waiting for a new instance (kind=new) or thawing a frozen one (kind=frozen)."
-                            ),
-                            labels: [("service", service), ("revision", revision), ("kind", kind)],
-                            buckets: Self.coldStartBuckets)
-                        state.coldStarts[key] = made
-                        return made
-                    }()
+                coldStart = Self.cached(&state.coldStarts, "\(service)\u{0}\(revision)\u{0}\(kind)") {
+                    registry.makeDurationHistogram(
+                        descriptor: Self.name(
+                            "cold_start_duration", "seconds",
+                            "Delay a request had because no running instance could take it: waiting for a new instance (kind=new) or thawing a frozen one (kind=frozen)."
+                        ),
+                        labels: labels + [("kind", kind)], buckets: Self.coldStartBuckets)
+                }
             }
             return (counter, latency, coldStart)
         }
@@ -105,6 +89,14 @@ final class PlatformMetrics: Sendable {
         if let coldStart {
             coldStart.record(request.thawed ? request.thawDuration ?? .zero : request.queued ?? .zero)
         }
+    }
+
+    /// The metric made for `key` before, or a new one remembered under it.
+    private static func cached<Key: Hashable, Metric>(_ metrics: inout [Key: Metric], _ key: Key, make: () -> Metric) -> Metric {
+        if let metric = metrics[key] { return metric }
+        let metric = make()
+        metrics[key] = metric
+        return metric
     }
 
     // MARK: Scrape
