@@ -31,14 +31,31 @@ public actor Controller: ServiceLifecycle.Service {
         /// Frozen instances kept after scaling to zero go early when less than this share of
         /// the machine's memory is available, and no instance is started below half of it.
         public var memoryReserve: Double = 0.10
+        /// Revisions kept per service for rollback, besides those serving traffic.
+        public var revisionHistory: Int = Store.revisionHistory
 
         public init() {}
     }
 
-    struct Desired: Sendable {
-        var row: ServiceRow
+    /// A revision with its image resolved: what instances are made from.
+    struct Runnable: Sendable {
         var revision: Revision
         var image: ResolvedImage
+    }
+
+    struct Desired: Sendable {
+        var row: ServiceRow
+        /// The latest revision.
+        var revision: Revision
+        var image: ResolvedImage
+        /// Older revisions the traffic may route to (named by it, or the latest ready one).
+        var others: [String: Runnable] = [:]
+
+        var latest: Runnable { Runnable(revision: revision, image: image) }
+
+        func runnable(_ name: String) -> Runnable? {
+            name == revision.name ? latest : others[name]
+        }
     }
 
     struct Supervised: Sendable {
@@ -56,16 +73,18 @@ public actor Controller: ServiceLifecycle.Service {
     let probe: TCPReadinessProbe
     let logger: Logger
 
-    private var desired: [ServiceName: Desired] = [:]
+    var desired: [ServiceName: Desired] = [:]
     private var supervised: [String: Supervised] = [:]
     /// What the routing table was last told, per service: revision → backends, and traffic.
     private var published: [ServiceName: PublishedService] = [:]
-    /// The autoscaler of each service's latest revision, by revision name.
+    /// The autoscaler of each active revision (latest, or routed to), by revision name.
     var scalers: [String: RevisionScaler] = [:]
     /// Revisions scaled to zero whose last instances are kept frozen until then.
     var retainedUntil: [String: ContinuousClock.Instant] = [:]
-    /// The newest revision of each service that became ready.
-    private var latestReady: [ServiceName: String] = [:]
+    /// The newest revision of each service that became ready: where `latest` traffic goes.
+    var latestReady: [ServiceName: String] = [:]
+    /// Revisions that became ready and are not yet recorded as such in the store.
+    private var readyToRecord: [String] = []
     /// Revisions held below their desired count by memory, warned about once.
     private var memoryLimited: Set<String> = []
     /// The spec each published revision was routed with; older revisions keep theirs.
@@ -151,6 +170,7 @@ public actor Controller: ServiceLifecycle.Service {
             for await _ in wakeups {
                 if !shuttingDown, shutdownRequested.load(ordering: .relaxed) { beginShutdown() }
                 reconcile()
+                await recordReadiness()
                 if shuttingDown && supervised.isEmpty { break }
             }
             jobsContinuation.finish()
@@ -204,40 +224,99 @@ public actor Controller: ServiceLifecycle.Service {
             do {
                 let digest = try Digest(revision.imageDigest)
                 let image = try await resolver.resolve(digest, as: revision.spec.image)
-                desired[row.name] = Desired(row: row, revision: revision, image: image)
+                if let ready = row.latestReadyRevision { latestReady[row.name] = ready }
+                let others = try await runnables(for: row)
+                desired[row.name] = Desired(row: row, revision: revision, image: image, others: others)
             } catch {
                 logger.error("service \(row.name) cannot run: \(error)")
             }
         }
     }
 
+    /// Loads every revision besides the latest that `row`'s traffic may route to.
+    func runnables(for row: ServiceRow, keeping known: [String: Runnable] = [:]) async throws(ControllerError) -> [String: Runnable] {
+        var names = Set(row.traffic.revisionNames)
+        if let ready = latestReady[row.name] ?? row.latestReadyRevision { names.insert(ready) }
+        names.remove(row.latestRevision)
+        var result: [String: Runnable] = [:]
+        for name in names.sorted() {
+            if let loaded = known[name] {
+                result[name] = loaded
+                continue
+            }
+            let stored: Revision?
+            do {
+                stored = try await store.revision(named: name)
+            } catch {
+                throw ControllerError(.internalError, "cannot read revision \(name)", cause: error)
+            }
+            guard let revision = stored else {
+                throw ControllerError(.notFound, "revision \"\(name)\" not found")
+            }
+            do {
+                let image = try await resolver.resolve(try Digest(revision.imageDigest), as: revision.spec.image)
+                result[name] = Runnable(revision: revision, image: image)
+            } catch {
+                throw ControllerError(
+                    .conflict, "revision \(name) cannot run: its image \(revision.spec.image) is gone (\(error))")
+            }
+        }
+        return result
+    }
+
+    /// Writes readiness noted by reconcile passes to the store, so `latest` traffic and
+    /// rollbacks survive a restart.
+    private func recordReadiness() async {
+        while !readyToRecord.isEmpty {
+            let revision = readyToRecord.removeFirst()
+            do {
+                if let row = try await store.markReady(revision), desired[row.name] != nil {
+                    desired[row.name]?.row.latestReadyRevision = row.latestReadyRevision
+                }
+            } catch {
+                logger.error("cannot record that revision \(revision) is ready: \(error)")
+            }
+        }
+    }
+
     // MARK: Requests
 
-    /// Creates or updates a service. Validation and image resolution happen first, so a
-    /// rejected deploy changes nothing.
-    public func deploy(name: ServiceName, spec: ServiceSpec) async throws(ControllerError) -> (service: SkiffModel.Service, created: Bool) {
+    /// Creates or updates a service, and its traffic. Validation and image resolution happen
+    /// first, so a rejected deploy changes nothing.
+    public func deploy(
+        name: ServiceName, spec: ServiceSpec, options: DeployOptions = DeployOptions()
+    ) async throws(ControllerError) -> (service: SkiffModel.Service, created: Bool) {
         guard !shuttingDown else { throw ControllerError(.unavailable, "the server is shutting down") }
         do {
             try spec.validate()
+            try options.validate(service: name)
         } catch {
             throw ControllerError(.invalidArgument, error.message)
         }
         let digest = try await resolver.digest(for: spec.image)
         let image = try await resolver.resolve(digest, as: spec.image)
         let created = desired[name] == nil
-        do {
-            let (revision, isNew) = try await store.deploy(service: name, spec: spec, imageDigest: digest.description)
-            guard let (row, _) = try await store.service(name) else {
-                throw ControllerError(.internalError, "service \(name) vanished while it was deployed")
-            }
-            desired[name] = Desired(row: row, revision: revision, image: image)
-            logger.info(
-                "deployed", metadata: ["service": "\(name)", "revision": "\(revision.name)", "new": "\(isNew)"])
-        } catch let error as ControllerError {
-            throw error
+        let result: (revision: Revision, created: Bool, pruned: [String])
+        let stored: (record: ServiceRow, revision: Revision)?
+        do throws(StoreError) {
+            result = try await store.deploy(
+                service: name, spec: spec, imageDigest: digest.description, options: options,
+                latestReady: latestReady[name], keep: configuration.revisionHistory)
+            stored = try await store.service(name)
         } catch {
-            throw ControllerError(.internalError, "cannot store service \(name)", cause: error)
+            throw ControllerError(storeError: error, "cannot store service \(name)")
         }
+        guard let row = stored?.record else {
+            throw ControllerError(.internalError, "service \(name) vanished while it was deployed")
+        }
+        let revision = result.revision
+        logger.info(
+            "deployed", metadata: ["service": "\(name)", "revision": "\(revision.name)", "new": "\(result.created)"])
+        if !result.pruned.isEmpty {
+            logger.info("deleted old revisions", metadata: ["service": "\(name)", "revisions": "\(result.pruned)"])
+        }
+        let others = try await runnables(for: row, keeping: desired[name]?.others ?? [:])
+        desired[name] = Desired(row: row, revision: revision, image: image, others: others)
         reconcile()
         guard let view = view(of: name) else {
             throw ControllerError(.internalError, "service \(name) vanished while it was deployed")
@@ -281,81 +360,123 @@ public actor Controller: ServiceLifecycle.Service {
             .sorted { ($0.service, $0.startedAt ?? .distantFuture, $0.id) < ($1.service, $1.startedAt ?? .distantFuture, $1.id) }
     }
 
-    private func view(of name: ServiceName) -> SkiffModel.Service? {
+    func view(of name: ServiceName) -> SkiffModel.Service? {
         guard let wanted = desired[name] else { return nil }
         let current = supervised.values.filter { $0.instance.service == name && $0.instance.revision == wanted.revision.name }
-        let port = configuration.gatewayPort == 80 ? "" : ":\(configuration.gatewayPort)"
         return SkiffModel.Service(
             name: name, spec: wanted.row.spec, latestRevision: wanted.revision.name,
-            imageDigest: wanted.revision.imageDigest, url: "http://\(name).\(configuration.domain)\(port)/",
+            imageDigest: wanted.revision.imageDigest, url: url(of: name.rawValue),
             createdAt: wanted.row.createdAt, updatedAt: wanted.row.updatedAt,
             readyInstances: current.filter { $0.instance.state.isServing }.count,
-            latestReadyRevision: latestReady[name], message: current.compactMap(\.instance.message).first)
+            latestReadyRevision: latestReady[name], message: current.compactMap(\.instance.message).first,
+            traffic: wanted.row.traffic, trafficStatus: resolvedTraffic(of: name))
+    }
+
+    /// `http://KEY.DOMAIN:PORT/` for a routing key (`NAME` or `TAG---NAME`).
+    func url(of key: String) -> String {
+        let port = configuration.gatewayPort == 80 ? "" : ":\(configuration.gatewayPort)"
+        return "http://\(key).\(configuration.domain)\(port)/"
+    }
+
+    /// Where the service's requests go now: `latest` is the newest ready revision, or the
+    /// latest revision itself while none has been ready (its requests wait for it).
+    func resolvedTraffic(of name: ServiceName) -> [ResolvedTarget] {
+        guard let wanted = desired[name] else { return [] }
+        return wanted.row.traffic.resolved(latestReady: latestReady[name] ?? wanted.revision.name).map { target in
+            var target = target
+            if let tag = target.tag { target.url = url(of: "\(tag)---\(name)") }
+            return target
+        }
+    }
+
+    /// Revisions of the service that run: the latest (so it becomes ready), and every
+    /// revision with a share of the traffic or a tag.
+    func activeRevisions(of name: ServiceName) -> [Runnable] {
+        guard let wanted = desired[name] else { return [] }
+        var names = [wanted.revision.name]
+        for target in resolvedTraffic(of: name) where target.percent > 0 || target.tag != nil {
+            if !names.contains(target.revision) { names.append(target.revision) }
+        }
+        return names.compactMap { wanted.runnable($0) }
     }
 
     // MARK: Reconciling
 
     /// Decides which instances should exist; never waits.
     ///
-    /// The latest revision of each service runs as many instances as its autoscaler wants;
-    /// at zero, its last instances stay (frozen) for the retention period. Older revisions
-    /// keep serving until the latest is ready, then drain.
+    /// Each active revision (the latest, and those the traffic routes to) runs as many
+    /// instances as its autoscaler wants; at zero, its last instances stay (frozen) for the
+    /// retention period. Other revisions drain and stop: `latest` traffic keeps going to the
+    /// previous ready revision until the new one is ready, so it keeps running until then.
     func reconcile() {
         reconcilePasses += 1
         if !shuttingDown {
             let now = ContinuousClock.now
             let underPressure = memory.isUnderPressure(reserve: configuration.memoryReserve)
-            for (name, wanted) in desired {
-                let revision = wanted.revision.name
-                let live = supervised.values.filter { $0.instance.service == name && !$0.stopRequested }
-                let current = live.filter { $0.instance.revision == revision }
-                let serving = current.filter { $0.instance.state.isServing }.count
-                var scaler = scalers[revision] ?? RevisionScaler(spec: wanted.revision.spec.scaling, now: clock(now))
-                scaler.observe(readyInstances: serving)
-                scalers[revision] = scaler
-                if scaler.isReady { latestReady[name] = revision }
-
-                var want = scaler.desired
-                // Retention keeps frozen instances; without freezing there is nothing to keep.
-                let retains = wanted.revision.spec.scaling.freezeAfter.duration > .zero
-                if want == 0, !current.isEmpty, retains {
-                    let until = retainedUntil[revision] ?? now + wanted.revision.spec.scaling.frozenRetention.duration
-                    retainedUntil[revision] = until
-                    if now < until, !underPressure { want = serving }
-                } else {
-                    retainedUntil[revision] = nil
+            var active = Set<String>()
+            for name in desired.keys.sorted() {
+                let runnables = activeRevisions(of: name)
+                for runnable in runnables {
+                    active.insert(runnable.revision.name)
+                    reconcile(runnable, now: now, underPressure: underPressure)
                 }
-                if current.count < want {
-                    let allowed = memory.instancesThatFit(
-                        want - current.count, each: wanted.revision.spec.memory?.bytes, reserve: configuration.memoryReserve / 2)
-                    if allowed < want - current.count, memoryLimited.insert(revision).inserted {
-                        logger.warning(
-                            "not enough memory for more instances",
-                            metadata: ["service": "\(name)", "wanted": "\(want)", "running": "\(current.count)"])
-                    } else if allowed == want - current.count {
-                        memoryLimited.remove(revision)
-                    }
-                    for _ in 0..<allowed { create(wanted) }
-                } else if current.count > want {
-                    let extras = current.sorted { rank($0) < rank($1) }.prefix(current.count - want)
-                    for extra in extras { supervised[extra.instance.id]?.stopRequested = true }
-                }
-                if scaler.isReady {
-                    for old in live where old.instance.revision != revision {
-                        supervised[old.instance.id]?.stopRequested = true
-                    }
+                let running = Set(runnables.map(\.revision.name))
+                for (id, entry) in supervised where entry.instance.service == name && !running.contains(entry.instance.revision) {
+                    supervised[id]?.stopRequested = true
                 }
             }
             for (id, entry) in supervised where desired[entry.instance.service] == nil {
                 supervised[id]?.stopRequested = true
             }
-            let latest = Set(desired.values.map(\.revision.name))
-            for revision in scalers.keys where !latest.contains(revision) {
+            for revision in scalers.keys where !active.contains(revision) {
                 scalers[revision] = nil
                 retainedUntil[revision] = nil
             }
         }
         publishRoutes()
+    }
+
+    /// Brings one active revision to the instance count its autoscaler wants.
+    private func reconcile(_ runnable: Runnable, now: ContinuousClock.Instant, underPressure: Bool) {
+        let revision = runnable.revision.name
+        let spec = runnable.revision.spec
+        let service = runnable.revision.service
+        let current = supervised.values.filter { $0.instance.revision == revision && !$0.stopRequested }
+        let serving = current.filter { $0.instance.state.isServing }.count
+        var scaler = scalers[revision] ?? RevisionScaler(spec: spec.scaling, now: clock(now))
+        scaler.observe(readyInstances: serving)
+        scalers[revision] = scaler
+        if scaler.isReady, desired[service]?.revision.name == revision, latestReady[service] != revision {
+            latestReady[service] = revision
+            readyToRecord.append(revision)
+            logger.info("revision ready", metadata: ["service": "\(service)", "revision": "\(revision)"])
+        }
+
+        var want = scaler.desired
+        // Retention keeps frozen instances; without freezing there is nothing to keep.
+        let retains = spec.scaling.freezeAfter.duration > .zero
+        if want == 0, !current.isEmpty, retains {
+            let until = retainedUntil[revision] ?? now + spec.scaling.frozenRetention.duration
+            retainedUntil[revision] = until
+            if now < until, !underPressure { want = serving }
+        } else {
+            retainedUntil[revision] = nil
+        }
+        if current.count < want {
+            let allowed = memory.instancesThatFit(
+                want - current.count, each: spec.memory?.bytes, reserve: configuration.memoryReserve / 2)
+            if allowed < want - current.count, memoryLimited.insert(revision).inserted {
+                logger.warning(
+                    "not enough memory for more instances",
+                    metadata: ["revision": "\(revision)", "wanted": "\(want)", "running": "\(current.count)"])
+            } else if allowed == want - current.count {
+                memoryLimited.remove(revision)
+            }
+            for _ in 0..<allowed { create(runnable) }
+        } else if current.count > want {
+            let extras = current.sorted { rank($0) < rank($1) }.prefix(current.count - want)
+            for extra in extras { supervised[extra.instance.id]?.stopRequested = true }
+        }
     }
 
     /// The autoscalers' time: an offset from the controller's start.
@@ -372,12 +493,12 @@ public actor Controller: ServiceLifecycle.Service {
 
     struct PublishedService: Equatable {
         var revisions: [String: [Backend]] = [:]
-        var traffic: String?
+        /// Routing key (`NAME`, `TAG---NAME`) → revisions and weights.
+        var traffic: [String: [TrafficWeight]] = [:]
     }
 
-    /// Publishes every revision that has instances (and each latest revision, even at zero,
-    /// so its requests queue for it) and routes each service to its latest revision once
-    /// that is ready, until then to the revision still serving.
+    /// Publishes every active revision (even at zero, so its requests queue for it) and every
+    /// revision that still has instances, then the service's routing keys in one step.
     private func publishRoutes() {
         var services = Set(desired.keys)
         services.formUnion(published.keys)
@@ -385,10 +506,11 @@ public actor Controller: ServiceLifecycle.Service {
             let before = published[name] ?? PublishedService()
             var after = PublishedService()
             var specs: [String: ServiceSpec] = [:]
-            if let wanted = desired[name] {
-                let latest = wanted.revision.name
-                after.revisions[latest] = []
-                specs[latest] = wanted.revision.spec
+            if desired[name] != nil {
+                for runnable in activeRevisions(of: name) {
+                    after.revisions[runnable.revision.name] = []
+                    specs[runnable.revision.name] = runnable.revision.spec
+                }
                 for entry in supervised.values where entry.instance.service == name {
                     let revision = entry.instance.revision
                     if after.revisions[revision] == nil { after.revisions[revision] = [] }
@@ -397,12 +519,7 @@ public actor Controller: ServiceLifecycle.Service {
                     }
                 }
                 for revision in after.revisions.keys { after.revisions[revision]?.sort { $0.id < $1.id } }
-                if scalers[latest]?.isReady == true {
-                    after.traffic = latest
-                } else {
-                    let serving = after.revisions.filter { $0.key != latest && !$0.value.isEmpty }.keys.sorted()
-                    after.traffic = serving.last ?? latest
-                }
+                after.traffic = Self.routingKeys(name, resolvedTraffic(of: name))
             }
             guard before != after else { continue }
             for (revision, backends) in after.revisions where before.revisions[revision] != backends {
@@ -410,16 +527,36 @@ public actor Controller: ServiceLifecycle.Service {
                 routing.setRevision(revision, settings: Self.routeSettings(spec), backends: backends)
                 if let spec { revisionSpecs[revision] = spec }
             }
-            if let traffic = after.traffic, traffic != before.traffic {
-                routing.setTraffic(name.rawValue, to: traffic)
+            if after.traffic != before.traffic {
+                routing.setTraffic(service: name.rawValue, routes: after.traffic)
             }
-            if after.traffic == nil { routing.removeService(name.rawValue) }
             for revision in before.revisions.keys where after.revisions[revision] == nil {
                 routing.removeRevision(revision)
                 revisionSpecs[revision] = nil
             }
             published[name] = desired[name] == nil ? nil : after
         }
+    }
+
+    /// The gateway's keys for a service's traffic: `NAME` split by percent, and each tag's
+    /// `TAG---NAME` to its revision alone.
+    static func routingKeys(_ name: ServiceName, _ traffic: [ResolvedTarget]) -> [String: [TrafficWeight]] {
+        var shares: [TrafficWeight] = []
+        var keys: [String: [TrafficWeight]] = [:]
+        for target in traffic {
+            if target.percent > 0 {
+                if let index = shares.firstIndex(where: { $0.revision == target.revision }) {
+                    shares[index].weight += target.percent
+                } else {
+                    shares.append(TrafficWeight(revision: target.revision, weight: target.percent))
+                }
+            }
+            if let tag = target.tag {
+                keys["\(tag)---\(name)"] = [TrafficWeight(revision: target.revision, weight: 1)]
+            }
+        }
+        keys[name.rawValue] = shares
+        return keys
     }
 
     /// The data plane's view of a revision's settings.
@@ -439,10 +576,10 @@ public actor Controller: ServiceLifecycle.Service {
         return Backend(id: instance.id, host: String(address[..<colon]), port: port)
     }
 
-    private func create(_ wanted: Desired) {
-        let id = "\(wanted.revision.name)-\(Self.randomSuffix())"
+    private func create(_ runnable: Runnable) {
+        let id = "\(runnable.revision.name)-\(Self.randomSuffix())"
         supervised[id] = Supervised(
-            instance: Instance(id: id, service: wanted.row.name, revision: wanted.revision.name, state: .starting))
+            instance: Instance(id: id, service: runnable.revision.service, revision: runnable.revision.name, state: .starting))
         jobsContinuation.yield(id)
     }
 
@@ -477,19 +614,20 @@ public actor Controller: ServiceLifecycle.Service {
 
     func isLatest(_ revision: Revision) -> Bool { desired[revision.service]?.revision.name == revision.name }
 
-    /// The revision the gateway sends the service's requests to.
-    func routedRevision(of service: ServiceName) -> String? { published[service]?.traffic }
-
     func readyRevision(of service: ServiceName) -> String? { latestReady[service] }
 
-    /// (service, latest revision) of every service.
-    var desiredRevisions: [(String, String)] { desired.map { ($0.key.rawValue, $0.value.revision.name) } }
+    /// (service, revision) of every active revision.
+    var activeRevisions: [(service: String, revision: String)] {
+        desired.keys.flatMap { name in activeRevisions(of: name).map { (name.rawValue, $0.revision.name) } }
+    }
 
     /// How long an instance of `revision` may idle before it is frozen; nil never freezes
-    /// (older revisions, or `freezeAfter` 0).
+    /// (revisions being retired, or `freezeAfter` 0).
     func freezeAfter(of revision: String) -> Duration? {
-        guard let wanted = desired.values.first(where: { $0.revision.name == revision }) else { return nil }
-        let span = wanted.revision.spec.scaling.freezeAfter.duration
+        guard scalers[revision] != nil,
+            let runnable = desired.values.lazy.compactMap({ $0.runnable(revision) }).first
+        else { return nil }
+        let span = runnable.revision.spec.scaling.freezeAfter.duration
         return span > .zero ? span : nil
     }
 
@@ -501,10 +639,9 @@ public actor Controller: ServiceLifecycle.Service {
     }
 
     func spec(for id: String) -> InstanceSpec? {
-        guard let entry = supervised[id], let wanted = desired[entry.instance.service],
-            wanted.revision.name == entry.instance.revision
+        guard let entry = supervised[id], let runnable = desired[entry.instance.service]?.runnable(entry.instance.revision)
         else { return nil }
-        return InstanceSpec.make(id: id, revision: wanted.revision, image: wanted.image)
+        return InstanceSpec.make(id: id, revision: runnable.revision, image: runnable.image)
     }
 
     /// Asks for a reconcile pass now rather than at the next resync.

@@ -1,3 +1,5 @@
+import SkiffStore
+
 /// A control-plane request that cannot be carried out, with what the user can do about it.
 public struct ControllerError: Error, CustomStringConvertible, Sendable {
     /// Extensible error kinds; the API maps them to HTTP statuses.
@@ -22,4 +24,15 @@ public struct ControllerError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { message }
+
+    /// A store failure as the API should report it: rule violations are the caller's to fix,
+    /// anything else is the server's.
+    init(storeError error: StoreError, _ context: String) {
+        switch error.code {
+        case .invalid: self.init(.invalidArgument, error.message)
+        case .conflict: self.init(.conflict, error.message)
+        case .notFound: self.init(.notFound, error.message)
+        default: self.init(.internalError, context, cause: error)
+        }
+    }
 }

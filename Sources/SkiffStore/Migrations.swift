@@ -74,6 +74,17 @@ enum Migrations {
                 t.add(column: "repositories", .jsonText)
             }
         }
+        // Traffic splits and revision readiness. NULL traffic means all to the latest ready
+        // revision, as every service before this migration routed.
+        migrator.registerMigration("v5-traffic") { db in
+            try db.alter(table: "service") { t in
+                t.add(column: "traffic", .jsonText)
+                t.add(column: "latestReadyRevision", .text)
+            }
+            try db.alter(table: "revision") { t in
+                t.add(column: "readyAt", .datetime)
+            }
+        }
         return migrator
     }
 }

@@ -42,6 +42,8 @@ struct ServiceRecord: Codable, FetchableRecord, PersistableRecord {
     var generation: Int
     var createdAt: Date
     var updatedAt: Date
+    var traffic: [TrafficTarget]?
+    var latestReadyRevision: String?
 }
 
 struct RevisionRecord: Codable, FetchableRecord, PersistableRecord {
@@ -51,6 +53,7 @@ struct RevisionRecord: Codable, FetchableRecord, PersistableRecord {
     var spec: ServiceSpec
     var imageDigest: String
     var createdAt: Date
+    var readyAt: Date?
 
     init(_ revision: Revision) {
         self.name = revision.name
@@ -58,10 +61,13 @@ struct RevisionRecord: Codable, FetchableRecord, PersistableRecord {
         self.spec = revision.spec
         self.imageDigest = revision.imageDigest
         self.createdAt = revision.createdAt
+        self.readyAt = revision.readyAt
     }
 
     func revision() throws -> Revision {
-        Revision(name: name, service: try ServiceName(service), spec: spec, imageDigest: imageDigest, createdAt: createdAt)
+        Revision(
+            name: name, service: try ServiceName(service), spec: spec, imageDigest: imageDigest, createdAt: createdAt,
+            readyAt: readyAt)
     }
 }
 

@@ -94,41 +94,132 @@ public final class Store: Sendable {
 
     // MARK: Services and revisions
 
-    /// Creates the service or records a new revision of it, atomically.
+    /// Creates the service or records a new revision of it, and sets its traffic, atomically.
     ///
-    /// Returns the revision now serving and whether it is new: an unchanged spec resolving to
-    /// the same digest keeps the current revision, as Knative does.
+    /// An unchanged spec resolving to the same digest keeps the current revision, as Knative
+    /// does, unless `options` names a new revision. Traffic follows
+    /// ``Swift/Array/afterDeploy(of:options:latestReady:)``; every revision it names must
+    /// exist. Revisions beyond the `keep` newest that serve nothing are deleted.
+    ///
+    /// `latestReady` is the caller's newer knowledge of the latest ready revision, if any.
+    ///
+    /// Returns the latest revision, whether it is new, and the revisions pruned.
     public func deploy(
-        service name: ServiceName, spec: ServiceSpec, imageDigest: String, at now: Date = Date()
-    ) async throws(StoreError) -> (revision: Revision, created: Bool) {
+        service name: ServiceName, spec: ServiceSpec, imageDigest: String, options: DeployOptions = DeployOptions(),
+        latestReady: String? = nil, keep: Int = Store.revisionHistory, at now: Date = Date()
+    ) async throws(StoreError) -> (revision: Revision, created: Bool, pruned: [String]) {
         try await write("service \(name)") { db in
-            if var existing = try ServiceRecord.fetchOne(db, key: name.rawValue) {
-                if let current = try RevisionRecord.fetchOne(db, key: existing.latestRevision),
-                    current.spec == spec, current.imageDigest == imageDigest
-                {
-                    return (try current.revision(), false)
+            var record = try ServiceRecord.fetchOne(db, key: name.rawValue)
+            let current = try record.flatMap { try RevisionRecord.fetchOne(db, key: $0.latestRevision) }
+            let unchanged = current.map { $0.spec == spec && $0.imageDigest == imageDigest } ?? false
+            let revision: Revision
+            var created = false
+            if let current, unchanged, options.revisionName == nil || options.revisionName == current.name {
+                revision = try current.revision()
+            } else {
+                let generation = (record?.generation ?? 0) + 1
+                let revisionName = options.revisionName ?? Revision.name(service: name, generation: generation)
+                if try RevisionRecord.fetchOne(db, key: revisionName) != nil {
+                    throw StoreError(
+                        .conflict, "revision \(revisionName) already exists; revisions are immutable, so choose another suffix")
                 }
-                existing.generation += 1
-                let revision = Revision(
-                    name: Revision.name(service: name, generation: existing.generation), service: name, spec: spec,
-                    imageDigest: imageDigest, createdAt: now)
-                existing.spec = spec
-                existing.latestRevision = revision.name
-                existing.updatedAt = now
+                revision = Revision(name: revisionName, service: name, spec: spec, imageDigest: imageDigest, createdAt: now)
                 try RevisionRecord(revision).insert(db)
-                try existing.update(db)
-                return (revision, true)
+                created = true
+                if var existing = record {
+                    existing.generation = generation
+                    existing.spec = spec
+                    existing.latestRevision = revision.name
+                    existing.updatedAt = now
+                    record = existing
+                } else {
+                    record = ServiceRecord(
+                        name: name.rawValue, spec: spec, latestRevision: revision.name, generation: generation,
+                        createdAt: now, updatedAt: now)
+                }
             }
-            let revision = Revision(
-                name: Revision.name(service: name, generation: 1), service: name, spec: spec, imageDigest: imageDigest,
-                createdAt: now)
-            try RevisionRecord(revision).insert(db)
-            try ServiceRecord(
-                name: name.rawValue, spec: spec, latestRevision: revision.name, generation: 1, createdAt: now,
-                updatedAt: now
-            ).insert(db)
-            return (revision, true)
+            guard var record else { throw StoreError(.internalInvariant, "service \(name) has no record") }
+            if let latestReady { record.latestReadyRevision = latestReady }
+            let traffic: [TrafficTarget]
+            do throws(ModelError) {
+                traffic = try (record.traffic ?? TrafficTarget.allToLatest).afterDeploy(
+                    of: revision.name, options: options, latestReady: record.latestReadyRevision)
+            } catch {
+                throw StoreError(.invalid, error.message)
+            }
+            try Self.checkRevisionsExist(traffic, of: name, db)
+            record.traffic = traffic
+            record.updatedAt = now
+            try record.save(db)
+            let pruned = try Self.prune(record, keep: keep, db)
+            return (revision, created, pruned)
         }
+    }
+
+    /// How many revisions of a service are kept for rollback (those serving traffic are
+    /// kept whatever their age).
+    public static let revisionHistory = 20
+
+    /// Replaces a service's traffic; every revision it names must exist.
+    public func setTraffic(_ traffic: [TrafficTarget], of name: ServiceName, at now: Date = Date()) async throws(StoreError) -> ServiceRow {
+        try await write("traffic of \(name)") { db in
+            guard var record = try ServiceRecord.fetchOne(db, key: name.rawValue) else {
+                throw StoreError(.notFound, "service \"\(name)\" not found")
+            }
+            try Self.checkRevisionsExist(traffic, of: name, db)
+            record.traffic = traffic
+            record.updatedAt = now
+            try record.update(db)
+            return try ServiceRow(record)
+        }
+    }
+
+    /// Records that `revision` became ready; it becomes its service's latest ready revision
+    /// if it is newer than the one recorded. Returns the service's row when that changed.
+    public func markReady(_ revision: String, at now: Date = Date()) async throws(StoreError) -> ServiceRow? {
+        try await write("revision \(revision)") { db in
+            guard var stored = try RevisionRecord.fetchOne(db, key: revision) else { return nil }
+            if stored.readyAt == nil {
+                stored.readyAt = now
+                try stored.update(db)
+            }
+            guard var record = try ServiceRecord.fetchOne(db, key: stored.service),
+                record.latestReadyRevision != revision
+            else { return nil }
+            if let current = record.latestReadyRevision, let previous = try RevisionRecord.fetchOne(db, key: current),
+                (previous.createdAt, previous.name) > (stored.createdAt, stored.name)
+            {
+                return nil
+            }
+            record.latestReadyRevision = revision
+            try record.update(db)
+            return try ServiceRow(record)
+        }
+    }
+
+    private static func checkRevisionsExist(_ traffic: [TrafficTarget], of service: ServiceName, _ db: Database) throws {
+        for name in traffic.revisionNames {
+            guard let revision = try RevisionRecord.fetchOne(db, key: name), revision.service == service.rawValue else {
+                throw StoreError(.invalid, "traffic names revision \(name), which service \(service) does not have")
+            }
+        }
+    }
+
+    /// Deletes the oldest revisions beyond `keep` that nothing refers to.
+    private static func prune(_ record: ServiceRecord, keep: Int, _ db: Database) throws -> [String] {
+        let newestFirst = try RevisionRecord.filter(Column("service") == record.name)
+            .order(Column("createdAt").desc, Column("name").desc).fetchAll(db)
+        guard newestFirst.count > keep else { return [] }
+        var protected = Set((record.traffic ?? []).revisionNames)
+        protected.insert(record.latestRevision)
+        if let ready = record.latestReadyRevision { protected.insert(ready) }
+        var pruned: [String] = []
+        for revision in newestFirst.dropFirst(keep) where !protected.contains(revision.name) {
+            if try InstanceRecord.filter(Column("revision") == revision.name).fetchCount(db) > 0 { continue }
+            try revision.delete(db)
+            pruned.append(revision.name)
+        }
+        return pruned
     }
 
     /// A service with its latest revision, or nil.
@@ -213,6 +304,9 @@ public struct ServiceRow: Sendable, Hashable {
     public var generation: Int
     public var createdAt: Date
     public var updatedAt: Date
+    public var traffic: [TrafficTarget]
+    /// The newest revision that became ready; `latest` traffic goes there.
+    public var latestReadyRevision: String?
 
     init(_ record: ServiceRecord) throws {
         self.name = try ServiceName(record.name)
@@ -221,5 +315,7 @@ public struct ServiceRow: Sendable, Hashable {
         self.generation = record.generation
         self.createdAt = record.createdAt
         self.updatedAt = record.updatedAt
+        self.traffic = record.traffic ?? TrafficTarget.allToLatest
+        self.latestReadyRevision = record.latestReadyRevision
     }
 }

@@ -6,7 +6,11 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         public var description: String { raw }
         public static let notFound = Code(raw: "not found")
         public static let conflict = Code(raw: "conflict")
+        /// The write would break a rule only the stored data can check, e.g. traffic to a
+        /// revision that does not exist.
+        public static let invalid = Code(raw: "invalid")
         public static let corrupt = Code(raw: "corrupt record")
+        public static let internalInvariant = Code(raw: "internal invariant")
         public static let database = Code(raw: "database error")
     }
 

@@ -136,6 +136,6 @@ struct RoutingTableTests {
                 return slot?.backend.id
             })
         #expect(picked == ["a", "b"])
-        #expect(ServiceRoute(key: "x", revision: route.revision, slots: []).acquire(seed: 1) == nil)
+        #expect(RevisionTarget(revision: route.targets[0].revision, slots: [], cumulativeWeight: 1).acquire(seed: 1) == nil)
     }
 }

@@ -41,6 +41,78 @@ import Testing
         #expect(try await store.revision(named: "web-00001")?.imageDigest == "sha256:a")
     }
 
+    @Test func deployAppliesTrafficOptionsAtomically() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try open()
+        _ = try await store.deploy(service: "web", spec: ServiceSpec(image: "hello:v1"), imageDigest: "sha256:a")
+        // Nothing ready yet: --no-traffic has nothing to keep the traffic on, and changes nothing.
+        await #expect(throws: StoreError.self) {
+            try await store.deploy(
+                service: "web", spec: ServiceSpec(image: "hello:v2"), imageDigest: "sha256:b",
+                options: DeployOptions(noTraffic: true))
+        }
+        #expect(try await store.revisions(service: "web").map(\.name) == ["web-00001"])
+
+        #expect(try await store.markReady("web-00001")?.latestReadyRevision == "web-00001")
+        let second = try await store.deploy(
+            service: "web", spec: ServiceSpec(image: "hello:v2"), imageDigest: "sha256:b",
+            options: DeployOptions(revisionName: "web-blue", noTraffic: true, tag: "blue"))
+        #expect(second.revision.name == "web-blue" && second.created)
+        let row = try #require(try await store.service("web")).record
+        #expect(row.latestRevision == "web-blue")
+        #expect(row.traffic == [.revision("web-00001", 100), .revision("web-blue", 0, tag: "blue")])
+
+        // Revision names are never reused.
+        await #expect(throws: StoreError.self) {
+            try await store.deploy(
+                service: "web", spec: ServiceSpec(image: "hello:v3"), imageDigest: "sha256:c",
+                options: DeployOptions(revisionName: "web-00001"))
+        }
+    }
+
+    @Test func trafficMustNameExistingRevisions() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try open()
+        _ = try await store.deploy(service: "web", spec: ServiceSpec(image: "hello:v1"), imageDigest: "sha256:a")
+        await #expect(throws: StoreError.self) { try await store.setTraffic([.revision("web-00009", 100)], of: "web") }
+        let row = try await store.setTraffic([.revision("web-00001", 100)], of: "web")
+        #expect(row.traffic == [.revision("web-00001", 100)])
+    }
+
+    @Test func readinessOnlyMovesForward() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try open()
+        let t0 = Date(timeIntervalSince1970: 1_000)
+        _ = try await store.deploy(service: "web", spec: ServiceSpec(image: "hello:v1"), imageDigest: "sha256:a", at: t0)
+        _ = try await store.deploy(
+            service: "web", spec: ServiceSpec(image: "hello:v2"), imageDigest: "sha256:b", at: t0.addingTimeInterval(1))
+        #expect(try await store.markReady("web-00002")?.latestReadyRevision == "web-00002")
+        #expect(try await store.markReady("web-00001") == nil, "an older revision does not become the latest ready")
+        #expect(try await store.revision(named: "web-00001")?.readyAt != nil)
+    }
+
+    @Test func oldRevisionsBeyondTheHistoryArePrunedUnlessTheyServe() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try open()
+        let t0 = Date(timeIntervalSince1970: 1_000)
+        for version in 1...3 {
+            _ = try await store.deploy(
+                service: "web", spec: ServiceSpec(image: "hello:v\(version)"), imageDigest: "sha256:a",
+                keep: 2, at: t0.addingTimeInterval(Double(version)))
+        }
+        // web-00001 was pruned by the third deploy; pin traffic to web-00002, then deploy twice more.
+        #expect(try await store.revisions(service: "web").map(\.name) == ["web-00002", "web-00003"])
+        _ = try await store.setTraffic([.revision("web-00002", 100)], of: "web")
+        for version in 4...5 {
+            let result = try await store.deploy(
+                service: "web", spec: ServiceSpec(image: "hello:v\(version)"), imageDigest: "sha256:a",
+                options: DeployOptions(traffic: [.revision("web-00002", 100)]), keep: 2,
+                at: t0.addingTimeInterval(Double(version)))
+            #expect(!result.pruned.contains("web-00002"))
+        }
+        #expect(try await store.revisions(service: "web").map(\.name) == ["web-00002", "web-00004", "web-00005"])
+    }
+
     @Test func survivesReopen() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         do {

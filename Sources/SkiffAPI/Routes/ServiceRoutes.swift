@@ -16,9 +16,9 @@ struct ServiceRoutes {
         }
         group.put("services/:name") { request, context in
             let name = try serviceName(context)
-            let spec = try await JSONResponse.decode(ServiceSpec.self, from: request)
+            let deploy = try await JSONResponse.decode(DeployRequest.self, from: request)
             return try await call { () throws(ControllerError) in
-                let (service, created) = try await controller.deploy(name: name, spec: spec)
+                let (service, created) = try await controller.deploy(name: name, spec: deploy.spec, options: deploy.options)
                 return JSONResponse.make(service, status: created ? .created : .ok)
             }
         }
@@ -27,6 +27,20 @@ struct ServiceRoutes {
             return try await call { () throws(ControllerError) in
                 try await controller.delete(name: name)
                 return Response(status: .noContent)
+            }
+        }
+        group.put("services/:name/traffic") { request, context in
+            let name = try serviceName(context)
+            let traffic = try await JSONResponse.decode([TrafficTarget].self, from: request)
+            return try await call { () throws(ControllerError) in
+                JSONResponse.make(try await controller.setTraffic(of: name, to: traffic))
+            }
+        }
+        group.post("services/:name/rollback") { request, context in
+            let name = try serviceName(context)
+            let body = try await JSONResponse.decode(RollbackRequest.self, from: request, empty: RollbackRequest())
+            return try await call { () throws(ControllerError) in
+                JSONResponse.make(try await controller.rollback(name, to: body.revision))
             }
         }
         group.get("services/:name/instances") { _, context in

@@ -26,13 +26,17 @@ public enum JSONResponse {
     }
 
     /// Decodes a request body of at most `limit` bytes; a bad body is a 400 naming the problem.
-    public static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int = 1 << 20) async throws -> T {
+    /// An empty body is `empty` when given (for requests whose every field is optional).
+    public static func decode<T: Decodable>(
+        _ type: T.Type, from request: Request, limit: Int = 1 << 20, empty: T? = nil
+    ) async throws -> T {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limit)
         } catch {
             throw APIError(.contentTooLarge, code: "payload_too_large", "request body is larger than \(limit) bytes")
         }
+        if let empty, buffer.readableBytes == 0 { return empty }
         do {
             return try decoder.decode(T.self, from: Data(buffer.readableBytesView))
         } catch let DecodingError.dataCorrupted(context) {

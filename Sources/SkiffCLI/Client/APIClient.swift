@@ -76,17 +76,37 @@ struct APIClient: Sendable {
     }
 
     /// Creates or updates; `created` tells which (201 or 200).
-    func deploy(_ name: ServiceName, spec: ServiceSpec) async throws(CLIError) -> (service: Service, created: Bool) {
-        let body: Data
-        do {
-            body = try JSONEncoder().encode(spec)
-        } catch {
-            throw CLIError(.invalidInput, "cannot encode the service spec: \(error)", cause: error)
-        }
+    func deploy(
+        _ name: ServiceName, spec: ServiceSpec, options: DeployOptions = DeployOptions()
+    ) async throws(CLIError) -> (service: Service, created: Bool) {
         let response = try await send(
-            .PUT, "/v1/services/\(name)", body: .bytes(ByteBuffer(data: body)), contentType: "application/json")
+            .PUT, "/v1/services/\(name)", body: try Self.json(DeployRequest(spec: spec, options: options)),
+            contentType: "application/json")
         let created = response.status == .created
         return (try await decode(Service.self, from: response), created)
+    }
+
+    /// Replaces the service's traffic.
+    func setTraffic(_ name: ServiceName, _ traffic: [TrafficTarget]) async throws(CLIError) -> Service {
+        try await decode(
+            Service.self,
+            from: send(.PUT, "/v1/services/\(name)/traffic", body: try Self.json(traffic), contentType: "application/json"))
+    }
+
+    func rollback(_ name: ServiceName, to revision: String?) async throws(CLIError) -> Service {
+        try await decode(
+            Service.self,
+            from: send(
+                .POST, "/v1/services/\(name)/rollback", body: try Self.json(RollbackRequest(revision: revision)),
+                contentType: "application/json"))
+    }
+
+    private static func json(_ value: some Encodable) throws(CLIError) -> HTTPClientRequest.Body {
+        do {
+            return .bytes(ByteBuffer(data: try JSONEncoder().encode(value)))
+        } catch {
+            throw CLIError(.invalidInput, "cannot encode the request: \(error)", cause: error)
+        }
     }
 
     func revisions(of service: ServiceName?) async throws(CLIError) -> [RevisionSummary] {

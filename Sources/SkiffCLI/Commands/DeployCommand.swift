@@ -25,6 +25,13 @@ struct DeployCommand: AsyncParsableCommand {
               skiff deploy web --image hello:v2                # keeps env, memory and cpu
               skiff deploy web --command /bin/httpd --args -f --args -p --args 8080
               skiff deploy web --concurrency 1 --max-instances 10 --timeout 30s
+
+            Each deploy that changes something makes a revision. The latest ready revision \
+            gets all traffic unless --no-traffic keeps it where it is; --tag gives the new \
+            revision its own URL, TAG---NAME.DOMAIN, to try it before it takes traffic:
+
+              skiff deploy web --image hello:v3 --no-traffic --tag canary
+              skiff traffic web --to web-00003=10 --to web-00002=90
             """
     )
 
@@ -62,6 +69,15 @@ struct DeployCommand: AsyncParsableCommand {
     @OptionGroup(title: "Scaling and timeouts")
     var scaling: ScalingOptions
 
+    @Flag(help: "Keep the traffic on the revisions serving now; the new revision gets none until 'skiff traffic'.")
+    var noTraffic = false
+
+    @Option(help: ArgumentHelp("Give the new revision its own URL, TAG---NAME.DOMAIN, whatever its traffic.", valueName: "tag"))
+    var tag: String?
+
+    @Option(help: ArgumentHelp("Name the new revision NAME-SUFFIX instead of NAME-0000N.", valueName: "suffix"))
+    var revisionSuffix: String?
+
     @Flag(help: "Return after the server accepted the deploy, without waiting for instances.")
     var noWait = false
 
@@ -87,6 +103,7 @@ struct DeployCommand: AsyncParsableCommand {
             if let memory { _ = try MemoryQuantity(memory) }
             if let cpu { _ = try CPUQuantity(cpu) }
             try scaling.validateAlone()
+            try options.validate(service: try ServiceName(name))
             if command.contains(where: \.isEmpty) {
                 throw ModelError(.invalidValue, field: "command", "invalid --command: a word must not be empty")
             }
@@ -97,6 +114,11 @@ struct DeployCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
+    }
+
+    /// What to do with the traffic and how to name the revision.
+    var options: DeployOptions {
+        DeployOptions(revisionName: revisionSuffix.map { "\(name)-\($0)" }, noTraffic: noTraffic, tag: tag)
     }
 
     /// The spec to send: the deployed one (when there is one) with the given flags applied.
@@ -135,14 +157,14 @@ struct DeployCommand: AsyncParsableCommand {
         defer { progress.clear() }
         let service = try await global.withClient { client in
             let existing = try await client.serviceIfExists(name)
-            let (service, _) = try await client.deploy(name, spec: try spec(updating: existing?.spec))
+            let (service, _) = try await client.deploy(name, spec: try spec(updating: existing?.spec), options: options)
             let action = "Deploying \(name) (revision \(service.latestRevision))…"
-            guard !noWait else { return (service, "\(action) not waiting: \(service.url)") }
+            guard !noWait else { return (service, "\(action) not waiting: \(Self.where(service))") }
             progress.update(action, force: true)
             let ready = try await waitUntilReady(client, name: name, timeout: timeout) { ready, wanted in
                 progress.update("\(action) \(ready)/\(wanted) instances ready")
             }
-            return (ready, "\(action) ready: \(ready.url)")
+            return (ready, "\(action) ready: \(Self.where(ready))")
         }
         progress.clear()
         if let text = try global.output.encode(service.0) {
@@ -150,6 +172,16 @@ struct DeployCommand: AsyncParsableCommand {
         } else {
             Console.out(service.1 + "\n")
         }
+    }
+
+    /// The service's URL, the new revision's share when it is not all, and its tag URLs.
+    static func `where`(_ service: Service) -> String {
+        let latest = service.trafficStatus.filter { $0.revision == service.latestRevision }
+        var text = service.url
+        let percent = latest.reduce(0) { $0 + $1.percent }
+        if percent < 100, !service.trafficStatus.isEmpty { text += " (\(service.latestRevision) gets \(percent)% of it)" }
+        for target in latest { if let url = target.url { text += "\n  tag \(target.tag ?? ""): \(url)" } }
+        return text
     }
 
     /// Polls until the latest revision is ready (the server reports it as the latest ready

@@ -103,6 +103,18 @@ enum Tables {
         return table.render()
     }
 
+    /// `REVISION PERCENT TAG URL`, one line per traffic target, `latest` resolved.
+    static func traffic(_ service: Service) -> String {
+        var table = TableRenderer(["REVISION", "PERCENT", "TAG", "URL"])
+        for target in service.trafficStatus {
+            table.append([
+                target.revision + (target.latest ? " (latest)" : ""), "\(target.percent)%", target.tag ?? "-",
+                target.url ?? (target.percent > 0 ? service.url : "-"),
+            ])
+        }
+        return table.render()
+    }
+
     /// A service's spec and state as `Label: value` lines, then its instances.
     static func describe(_ service: Service, instances: [Instance], now: Date = Date()) -> String {
         let spec = service.spec
@@ -123,6 +135,8 @@ enum Tables {
         ]
         if let message = service.message { lines.append(("Message", oneLine(message))) }
         var out = labelled(lines)
+        out += "\nTraffic:\n"
+        for line in Self.traffic(service).split(separator: "\n") { out += "  " + line + "\n" }
         out += "\nInstances:\n"
         if instances.isEmpty {
             out += "  none\n"

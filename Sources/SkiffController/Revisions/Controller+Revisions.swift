@@ -36,7 +36,12 @@ extension Controller {
         let current = summary(of: revision)
         if current.trafficPercent > 0 {
             throw ControllerError(
-                .conflict, "revision \(name) still receives \(current.trafficPercent) % of \(revision.service)'s traffic")
+                .conflict,
+                "revision \(name) still receives \(current.trafficPercent) % of \(revision.service)'s traffic; move it first (skiff traffic)")
+        }
+        if let tag = current.tags.first {
+            throw ControllerError(
+                .conflict, "revision \(name) is tagged \(tag); remove the tag first (skiff traffic \(revision.service) --untag \(tag))")
         }
         do {
             _ = try await store.deleteRevision(named: name)
@@ -56,12 +61,17 @@ extension Controller {
 
     private func summary(of revision: Revision) -> RevisionSummary {
         let instances = supervisedInstances.filter { $0.instance.revision == revision.name && !$0.stopRequested }
-        let serving = instances.contains { $0.instance.state.isServing }
+        let routes = resolvedTraffic(of: revision.service).filter { $0.revision == revision.name }
         return RevisionSummary(
             name: revision.name, service: revision.service, image: revision.spec.image,
             imageDigest: revision.imageDigest, createdAt: revision.createdAt,
-            trafficPercent: routedRevision(of: revision.service) == revision.name ? 100 : 0,
-            ready: serving || readyRevision(of: revision.service) == revision.name, instances: instances.count,
-            spec: revision.spec)
+            trafficPercent: routes.reduce(0) { $0 + $1.percent }, tags: routes.compactMap(\.tag),
+            ready: hasBeenReady(revision), instances: instances.count, spec: revision.spec)
+    }
+
+    /// It reached its initial instances once, now or before a restart.
+    func hasBeenReady(_ revision: Revision) -> Bool {
+        revision.readyAt != nil || readyRevision(of: revision.service) == revision.name
+            || supervisedInstances.contains { $0.instance.revision == revision.name && $0.instance.state.isServing }
     }
 }

@@ -130,10 +130,10 @@ public struct RevisionScalingStatus: Sendable, Hashable {
 }
 
 extension Controller {
-    /// The autoscaler's view of every latest revision, for metrics.
+    /// The autoscaler's view of every active revision, for metrics.
     public func scalingStatus() -> [RevisionScalingStatus] {
         let queued = Dictionary(routing.sample().map { ($0.revision, $0.queued) }, uniquingKeysWith: +)
-        return desiredRevisions.compactMap { service, revision -> RevisionScalingStatus? in
+        return activeRevisions.compactMap { service, revision -> RevisionScalingStatus? in
             guard let scaler = scalers[revision] else { return nil }
             let instances = supervisedInstances.filter { $0.instance.revision == revision && !$0.stopRequested }
             let decision = scaler.lastDecision

@@ -251,13 +251,14 @@ final class ProxyHandler: ChannelDuplexHandler {
         guard let service = self.loop.route(for: hostRoute.key) else {
             return .reject(.notFound, "no service for host \"\(host)\"\n")
         }
-        self.revision = service.revision
+        let target = service.choose(random: self.loop.nextRandom)
+        self.revision = target.revision
         // One clock read per request: the observer's start time serves the timeouts too.
-        self.timeouts.start(service.revision.settings, at: self.startedAt)
-        if let slot = service.acquire(seed: self.loop.nextRandom()) {
+        self.timeouts.start(target.revision.settings, at: self.startedAt)
+        if let slot = target.acquire(seed: self.loop.nextRandom()) {
             self.use(slot)
         } else {
-            switch self.enqueue(on: service.revision) {
+            switch self.enqueue(on: target.revision) {
             case .queued:
                 break
             case .full:
@@ -322,13 +323,14 @@ final class ProxyHandler: ChannelDuplexHandler {
             self.run(self.stateMachine.upstreamFailed(status: .serviceUnavailable, "service is gone\n"))
             return
         }
-        self.revision = service.revision
-        if let slot = service.acquire(seed: self.loop.nextRandom()) {
+        let target = service.choose(random: self.loop.nextRandom)
+        self.revision = target.revision
+        if let slot = target.acquire(seed: self.loop.nextRandom()) {
             self.use(slot)
             self.acquireUpstream(fresh: false)
             return
         }
-        switch self.enqueue(on: service.revision) {
+        switch self.enqueue(on: target.revision) {
         case .queued:
             break
         case .full:

@@ -1,8 +1,8 @@
 import NIOConcurrencyHelpers
 import Synchronization
 
-/// Which revision each routing key serves and which ready instances each revision has;
-/// written by the control plane, read by every request.
+/// Which revisions each routing key serves, in what shares, and which ready instances each
+/// revision has; written by the control plane, read by every request.
 ///
 /// Writers take a lock and publish a new immutable snapshot plus a generation number. Readers
 /// (the proxy, once per request) load the generation atomically and only take the lock when it
@@ -26,8 +26,8 @@ public final class RoutingTable: Sendable {
     private struct State {
         /// The published routes, rebuilt from `traffic` and `revisions` on every change.
         var routes: [String: ServiceRoute] = [:]
-        /// Routing key → revision name.
-        var traffic: [String: String] = [:]
+        /// Routing key → revisions and their weights, in a stable order.
+        var traffic: [String: [TrafficWeight]] = [:]
         var revisions: [String: RevisionEntry] = [:]
         /// Slots referenced by at least one revision, by backend ID.
         var live: [String: BackendSlot] = [:]
@@ -90,12 +90,36 @@ public final class RoutingTable: Sendable {
 
     /// Sends the requests of `key` (a service name or `TAG---NAME`) to `revision`.
     public func setTraffic(_ key: String, to revision: String) {
+        self.setTraffic(key, to: [TrafficWeight(revision: revision, weight: 1)])
+    }
+
+    /// Splits the requests of `key` between revisions by weight.
+    public func setTraffic(_ key: String, to weights: [TrafficWeight]) {
         let key = key.lowercased()
         self.state.withLockedValue { state in
-            guard state.traffic[key] != revision else { return }
-            state.traffic[key] = revision
+            guard state.traffic[key] != weights else { return }
+            state.traffic[key] = weights
             self.rebuildRoutes(&state)
         }
+    }
+
+    /// Replaces every routing key of `service` (`NAME` and each `TAG---NAME`) at once: one
+    /// table generation, so no request sees half of a traffic change. Keys not in `routes`
+    /// answer 404 from now on.
+    public func setTraffic(service: String, routes: [String: [TrafficWeight]]) {
+        let service = service.lowercased()
+        let routes = Dictionary(routes.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { $1 })
+        self.state.withLockedValue { state in
+            var traffic = state.traffic.filter { !Self.key($0.key, belongsTo: service) }
+            traffic.merge(routes) { $1 }
+            guard traffic != state.traffic else { return }
+            state.traffic = traffic
+            self.rebuildRoutes(&state)
+        }
+    }
+
+    static func key(_ key: String, belongsTo service: String) -> Bool {
+        key == service || (key.hasSuffix(service) && key.dropLast(service.count).hasSuffix("---"))
     }
 
     /// Forgets a revision: its instances get no new requests (running ones finish), and its
@@ -111,7 +135,8 @@ public final class RoutingTable: Sendable {
     }
 
     /// Forgets `key`: its requests get 404 from now on; running ones finish. The revision a
-    /// ``setBackends(_:for:)`` made for it goes too.
+    /// ``setBackends(_:for:)`` made for it goes too. (Use ``setTraffic(service:routes:)``
+    /// with no routes to forget a service's tags as well.)
     public func removeService(_ service: String) {
         let key = service.lowercased()
         let implicit = self.state.withLockedValue { state -> Bool in
@@ -140,7 +165,13 @@ public final class RoutingTable: Sendable {
     /// The backends currently routed for `key`, or `nil` if the key is unknown.
     public func backends(for service: String) -> [Backend]? {
         let key = service.lowercased()
-        return self.state.withLockedValue { $0.routes[key]?.slots.map(\.backend) }
+        return self.state.withLockedValue { $0.routes[key]?.targets.flatMap { $0.slots.map(\.backend) } }
+    }
+
+    /// The revisions `key` splits its requests between, with their weights.
+    public func traffic(for key: String) -> [TrafficWeight]? {
+        let key = key.lowercased()
+        return self.state.withLockedValue { $0.traffic[key] }
     }
 
     /// Requests sent to the backend with this ID that have not finished, including requests
@@ -167,11 +198,11 @@ public final class RoutingTable: Sendable {
         }
     }
 
-    /// Requests in flight on the revision `key` routes to (or last routed to).
+    /// Requests in flight on the revisions `key` routes to (or last routed to).
     public func inFlight(service: String) -> Int {
         let key = service.lowercased()
-        let revision = self.state.withLockedValue { $0.traffic[key] } ?? Self.implicitRevision(key)
-        return self.inFlight(revision: revision)
+        let revisions = self.state.withLockedValue { $0.traffic[key]?.map(\.revision) } ?? [Self.implicitRevision(key)]
+        return revisions.reduce(0) { $0 + self.inFlight(revision: $1) }
     }
 
     /// The load of every revision and of each of its instances, right now: what the
@@ -218,15 +249,24 @@ public final class RoutingTable: Sendable {
 
     private func rebuildRoutes(_ state: inout State) {
         var routes: [String: ServiceRoute] = [:]
-        for (key, name) in state.traffic {
-            guard let entry = state.revisions[name] else { continue }
-            if let current = state.routes[key], current.revision === entry.route,
-                current.slots.count == entry.slots.count, zip(current.slots, entry.slots).allSatisfy({ $0 === $1 })
-            {
-                routes[key] = current
-            } else {
-                routes[key] = ServiceRoute(key: key, revision: entry.route, slots: entry.slots)
+        for (key, weights) in state.traffic {
+            // A revision not (yet) in the table gets no share; a key with none is unknown.
+            let targets = weights.compactMap { weight -> (route: RevisionRoute, slots: [BackendSlot], weight: Int)? in
+                guard weight.weight > 0, let entry = state.revisions[weight.revision] else { return nil }
+                return (entry.route, entry.slots, weight.weight)
             }
+            guard !targets.isEmpty else { continue }
+            if let current = state.routes[key], current.matches(targets) {
+                routes[key] = current
+                continue
+            }
+            var cumulative = 0
+            routes[key] = ServiceRoute(
+                key: key,
+                targets: targets.map { target in
+                    cumulative += target.weight
+                    return RevisionTarget(revision: target.route, slots: target.slots, cumulativeWeight: cumulative)
+                })
         }
         state.routes = routes
         state.generation += 1
@@ -291,5 +331,17 @@ public struct InstanceLoad: Sendable, Hashable {
         self.served = slot.served.load(ordering: .relaxed)
         self.frozen = slot.isFrozen
         self.draining = draining
+    }
+}
+
+/// One revision's share of a routing key's requests.
+public struct TrafficWeight: Sendable, Hashable {
+    public var revision: String
+    /// Relative weight (a percentage, for traffic splits); 0 gets nothing.
+    public var weight: Int
+
+    public init(revision: String, weight: Int) {
+        self.revision = revision
+        self.weight = weight
     }
 }

@@ -4,7 +4,7 @@ public import Foundation
 public struct Service: Codable, Sendable, Hashable {
     public var name: ServiceName
     public var spec: ServiceSpec
-    /// The revision that receives all traffic.
+    /// The newest revision: the template new instances are made from.
     public var latestRevision: String
     /// The image digest the latest revision runs.
     public var imageDigest: String
@@ -19,11 +19,15 @@ public struct Service: Codable, Sendable, Hashable {
     public var latestReadyRevision: String?
     /// Why the service is not ready, when it is not (e.g. the last instance failure).
     public var message: String?
+    /// The traffic as asked for (Knative's `spec.traffic`).
+    public var traffic: [TrafficTarget]
+    /// Where requests go now, `latest` resolved, with each tag's URL (Knative's `status.traffic`).
+    public var trafficStatus: [ResolvedTarget]
 
     public init(
         name: ServiceName, spec: ServiceSpec, latestRevision: String, imageDigest: String, url: String,
         createdAt: Date, updatedAt: Date, readyInstances: Int = 0, latestReadyRevision: String? = nil,
-        message: String? = nil
+        message: String? = nil, traffic: [TrafficTarget] = TrafficTarget.allToLatest, trafficStatus: [ResolvedTarget] = []
     ) {
         self.name = name
         self.spec = spec
@@ -35,6 +39,8 @@ public struct Service: Codable, Sendable, Hashable {
         self.readyInstances = readyInstances
         self.latestReadyRevision = latestReadyRevision
         self.message = message
+        self.traffic = traffic
+        self.trafficStatus = trafficStatus
     }
 }
 
@@ -49,13 +55,18 @@ public struct Revision: Codable, Sendable, Hashable {
     /// The manifest digest the image reference resolved to when the revision was made.
     public var imageDigest: String
     public var createdAt: Date
+    /// When it first became ready; a revision that never did cannot be rolled back to.
+    public var readyAt: Date?
 
-    public init(name: String, service: ServiceName, spec: ServiceSpec, imageDigest: String, createdAt: Date) {
+    public init(
+        name: String, service: ServiceName, spec: ServiceSpec, imageDigest: String, createdAt: Date, readyAt: Date? = nil
+    ) {
         self.name = name
         self.service = service
         self.spec = spec
         self.imageDigest = imageDigest
         self.createdAt = createdAt
+        self.readyAt = readyAt
     }
 
     /// Knative's revision naming: the service name and a five-digit generation.

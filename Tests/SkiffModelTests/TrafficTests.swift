@@ -1,0 +1,134 @@
+import Foundation
+import SkiffModel
+import Testing
+
+@Suite struct TrafficTests {
+    func invalid(_ traffic: [TrafficTarget], _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            try traffic.validate(service: "web")
+            Issue.record("expected an error containing \"\(fragment)\"", sourceLocation: sourceLocation)
+        } catch {
+            #expect(error.message.contains(fragment), "\(error.message)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func validTrafficPasses() throws {
+        try TrafficTarget.allToLatest.validate(service: "web")
+        try [TrafficTarget.revision("web-00001", 90), .latest(10, tag: "next"), .revision("web-00001", 0, tag: "old")]
+            .validate(service: "web")
+    }
+
+    @Test func invalidTrafficIsExplained() {
+        invalid([], "at least one target")
+        invalid([.revision("web-00001", 90)], "sum to 100, not 90 (web-00001=90)")
+        invalid([.revision("web-00001", 101), .latest(-1)], "between 0 and 100")
+        invalid([.revision("api-00001", 100)], "must start with the service name")
+        invalid([.revision("web-00001", 50, tag: "a"), .latest(50, tag: "a")], "tag a is given twice")
+        invalid([.latest(100, tag: "Canary")], "invalid tag \"Canary\"")
+        invalid([.latest(100, tag: String(repeating: "t", count: 58))], "longer than the 63 characters")
+        invalid([TrafficTarget(revisionName: nil, latestRevision: false, percent: 100)], "needs a revisionName")
+        invalid([TrafficTarget(revisionName: "web-00001", latestRevision: true, percent: 100)], "one or the other")
+    }
+
+    /// Knative's defaults: no revisionName means latest; no percent means 0.
+    @Test func decodesKnativeDefaults() throws {
+        let json = #"[{"percent": 100}, {"revisionName": "web-00001", "tag": "old"}]"#
+        let traffic = try JSONDecoder().decode([TrafficTarget].self, from: Data(json.utf8))
+        #expect(traffic == [.latest(100), .revision("web-00001", 0, tag: "old")])
+    }
+
+    @Test func resolvesLatestToTheReadyRevision() {
+        let traffic: [TrafficTarget] = [.latest(90), .revision("web-00001", 10, tag: "old")]
+        #expect(
+            traffic.resolved(latestReady: "web-00003") == [
+                ResolvedTarget(revision: "web-00003", percent: 90, latest: true),
+                ResolvedTarget(revision: "web-00001", percent: 10, tag: "old"),
+            ])
+    }
+
+    // MARK: Deploys
+
+    @Test func deployGivesLatestEverythingAndKeepsTags() throws {
+        let current: [TrafficTarget] = [.revision("web-00001", 90), .revision("web-00002", 10, tag: "canary")]
+        let after = try current.afterDeploy(of: "web-00003", options: DeployOptions(), latestReady: "web-00002")
+        #expect(after == [.latest(100), .revision("web-00002", 0, tag: "canary")])
+    }
+
+    @Test func deployWithNoTrafficPinsLatestAndTagsTheNewRevision() throws {
+        let after = try TrafficTarget.allToLatest.afterDeploy(
+            of: "web-00003", options: DeployOptions(noTraffic: true, tag: "canary"), latestReady: "web-00002")
+        #expect(after == [.revision("web-00002", 100), .revision("web-00003", 0, tag: "canary")])
+        try after.validate(service: "web")
+    }
+
+    @Test func noTrafficNeedsAReadyRevision() {
+        #expect(throws: ModelError.self) {
+            try TrafficTarget.allToLatest.afterDeploy(of: "web-00001", options: DeployOptions(noTraffic: true), latestReady: nil)
+        }
+    }
+
+    @Test func tagMovesToTheNewRevision() throws {
+        let current: [TrafficTarget] = [.latest(100), .revision("web-00001", 0, tag: "canary")]
+        let after = try current.afterDeploy(of: "web-00002", options: DeployOptions(tag: "canary"), latestReady: "web-00001")
+        #expect(after == [.latest(100), .revision("web-00002", 0, tag: "canary")])
+    }
+
+    @Test func deployRequestIsATemplateWithOptionsBeside() throws {
+        let request = DeployRequest(spec: ServiceSpec(image: "hello:v1"), options: DeployOptions(revisionName: "web-blue", noTraffic: true))
+        let data = try JSONEncoder().encode(request)
+        #expect(try JSONDecoder().decode(DeployRequest.self, from: data) == request)
+        #expect(try JSONDecoder().decode(ServiceSpec.self, from: data) == request.spec)
+        let bare = try JSONDecoder().decode(DeployRequest.self, from: Data(#"{"image":"hello:v1"}"#.utf8))
+        #expect(bare.options == DeployOptions())
+    }
+
+    @Test func deployOptionsAreValidated() {
+        #expect(throws: ModelError.self) { try DeployOptions(revisionName: "other-v2").validate(service: "web") }
+        #expect(throws: ModelError.self) { try DeployOptions(tag: "-x").validate(service: "web") }
+        #expect(throws: ModelError.self) {
+            try DeployOptions(noTraffic: true, traffic: TrafficTarget.allToLatest).validate(service: "web")
+        }
+        #expect(throws: Never.self) { try DeployOptions(revisionName: "web-blue", tag: "blue").validate(service: "web") }
+    }
+
+    // MARK: skiff traffic
+
+    @Test func sharesReplaceEveryPercentAndKeepTags() throws {
+        let current: [TrafficTarget] = [.latest(100), .revision("web-00001", 0, tag: "old")]
+        let edit = TrafficEdit(shares: [.init(.revision("web-00003"), 10), .init(.revision("web-00002"), 90)])
+        let after = try edit.applied(to: current)
+        #expect(after == [.revision("web-00001", 0, tag: "old"), .revision("web-00003", 10), .revision("web-00002", 90)])
+        try after.validate(service: "web")
+    }
+
+    @Test func sharesGoToTheUntaggedTargetOfTheRevision() throws {
+        let current: [TrafficTarget] = [.revision("web-00002", 0, tag: "b"), .revision("web-00002", 100)]
+        let after = try TrafficEdit(shares: [.init(.revision("web-00002"), 100)]).applied(to: current)
+        #expect(after == current)
+    }
+
+    @Test func tagAndUntag() throws {
+        let current: [TrafficTarget] = [.revision("web-00002", 100, tag: "old")]
+        let edit = TrafficEdit(tags: [.init(.revision("web-00003"), tag: "canary"), .init(.latest, tag: "current")], untags: ["old"])
+        let after = try edit.applied(to: current)
+        #expect(after == [.revision("web-00002", 100), .revision("web-00003", 0, tag: "canary"), .latest(0, tag: "current")])
+    }
+
+    @Test func movingATagTakesItFromItsRevision() throws {
+        let current: [TrafficTarget] = [.latest(100), .revision("web-00001", 0, tag: "canary")]
+        let after = try TrafficEdit(tags: [.init(.revision("web-00002"), tag: "canary")]).applied(to: current)
+        #expect(after == [.latest(100), .revision("web-00002", 0, tag: "canary")])
+    }
+
+    @Test func badEditsAreExplained() {
+        #expect(throws: ModelError.self) { try TrafficEdit(untags: ["nope"]).applied(to: TrafficTarget.allToLatest) }
+        #expect(throws: ModelError.self) {
+            try TrafficEdit(shares: [.init(.latest, 50), .init(.latest, 50)]).applied(to: TrafficTarget.allToLatest)
+        }
+    }
+
+    @Test func subjects() {
+        #expect(TrafficEdit.Subject("@latest") == .latest)
+        #expect(TrafficEdit.Subject("web-00002") == .revision("web-00002"))
+    }
+}
