@@ -20,6 +20,8 @@ public struct ServiceSpec: Codable, Sendable, Hashable {
     public var scaling: ScalingSpec
     /// How long a request may take.
     public var timeouts: RequestTimeouts
+    /// Startup, readiness and liveness checks.
+    public var probes: Probes
 
     /// Instances kept running at all times.
     public var minInstances: Int {
@@ -38,7 +40,7 @@ public struct ServiceSpec: Codable, Sendable, Hashable {
         image: String, port: Int = ServiceSpec.defaultPort, env: [EnvVar] = [], command: [String]? = nil,
         args: [String]? = nil, memory: MemoryQuantity? = nil, cpu: CPUQuantity? = nil,
         minInstances: Int = ServiceSpec.defaultMinInstances, scaling: ScalingSpec = ScalingSpec(),
-        timeouts: RequestTimeouts = RequestTimeouts()
+        timeouts: RequestTimeouts = RequestTimeouts(), probes: Probes = Probes()
     ) {
         self.image = image
         self.port = port
@@ -49,11 +51,12 @@ public struct ServiceSpec: Codable, Sendable, Hashable {
         self.cpu = cpu
         self.scaling = scaling
         self.timeouts = timeouts
+        self.probes = probes
         self.scaling.minInstances = minInstances
     }
 
     enum CodingKeys: String, CodingKey {
-        case image, port, env, command, args, memory, cpu, scaling, timeouts
+        case image, port, env, command, args, memory, cpu, scaling, timeouts, probes
         /// Written by servers before autoscaling; read so their databases still load.
         case minInstances
     }
@@ -69,6 +72,8 @@ public struct ServiceSpec: Codable, Sendable, Hashable {
         try container.encodeIfPresent(cpu, forKey: .cpu)
         try container.encode(scaling, forKey: .scaling)
         try container.encode(timeouts, forKey: .timeouts)
+        // Left out when unset, so specs stored before probes existed compare equal.
+        if !probes.isEmpty { try container.encode(probes, forKey: .probes) }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -82,6 +87,7 @@ public struct ServiceSpec: Codable, Sendable, Hashable {
         self.cpu = try container.decodeIfPresent(CPUQuantity.self, forKey: .cpu)
         self.scaling = try container.decodeIfPresent(ScalingSpec.self, forKey: .scaling) ?? ScalingSpec()
         self.timeouts = try container.decodeIfPresent(RequestTimeouts.self, forKey: .timeouts) ?? RequestTimeouts()
+        self.probes = try container.decodeIfPresent(Probes.self, forKey: .probes) ?? Probes()
         if let legacy = try container.decodeIfPresent(Int.self, forKey: .minInstances),
             !container.contains(.scaling)
         {
@@ -100,6 +106,7 @@ public struct ServiceSpec: Codable, Sendable, Hashable {
         }
         try scaling.validate()
         try timeouts.validate()
+        try probes.validate()
         var seen = Set<String>()
         for variable in env {
             try variable.validate()
