@@ -85,6 +85,10 @@ public actor Controller: ServiceLifecycle.Service {
     var latestReady: [ServiceName: String] = [:]
     /// Revisions that became ready and are not yet recorded as such in the store.
     private var readyToRecord: [String] = []
+    /// Instances of never-ready revisions that crashed or could not start, per revision.
+    var neverReadyStrikes: [String: Int] = [:]
+    /// What happened to each service lately.
+    var events = EventLog()
     /// Revisions held below their desired count by memory, warned about once.
     private var memoryLimited: Set<String> = []
     /// The spec each published revision was routed with; older revisions keep theirs.
@@ -335,6 +339,7 @@ public actor Controller: ServiceLifecycle.Service {
             throw ControllerError(.internalError, "cannot delete service \(name)", cause: error)
         }
         desired[name] = nil
+        events.forget(name)
         reconcile()
         // Stopping drains in-flight requests for up to the drain timeout, then kills.
         let deadline = ContinuousClock.now + configuration.drainTimeout + .seconds(20)
@@ -368,8 +373,11 @@ public actor Controller: ServiceLifecycle.Service {
             imageDigest: wanted.revision.imageDigest, url: url(of: name.rawValue),
             createdAt: wanted.row.createdAt, updatedAt: wanted.row.updatedAt,
             readyInstances: current.filter { $0.instance.state.isServing }.count,
-            latestReadyRevision: latestReady[name], message: current.compactMap(\.instance.message).first,
-            traffic: wanted.row.traffic, trafficStatus: resolvedTraffic(of: name))
+            latestReadyRevision: latestReady[name],
+            message: wanted.revision.failure.map { "revision \(wanted.revision.name) failed: \($0)" }
+                ?? current.compactMap(\.instance.message).first,
+            traffic: wanted.row.traffic, trafficStatus: resolvedTraffic(of: name),
+            latestRevisionFailure: wanted.revision.failure)
     }
 
     /// `http://KEY.DOMAIN:PORT/` for a routing key (`NAME` or `TAG---NAME`).
@@ -397,7 +405,7 @@ public actor Controller: ServiceLifecycle.Service {
         for target in resolvedTraffic(of: name) where target.percent > 0 || target.tag != nil {
             if !names.contains(target.revision) { names.append(target.revision) }
         }
-        return names.compactMap { wanted.runnable($0) }
+        return names.compactMap { wanted.runnable($0) }.filter { $0.revision.failure == nil }
     }
 
     // MARK: Reconciling
@@ -450,6 +458,7 @@ public actor Controller: ServiceLifecycle.Service {
             latestReady[service] = revision
             readyToRecord.append(revision)
             logger.info("revision ready", metadata: ["service": "\(service)", "revision": "\(revision)"])
+            events.record(ServiceEvent(kind: .normal, reason: "RevisionReady", message: "\(revision) is ready", service: service, revision: revision))
         }
 
         var want = scaler.desired
@@ -506,10 +515,17 @@ public actor Controller: ServiceLifecycle.Service {
             let before = published[name] ?? PublishedService()
             var after = PublishedService()
             var specs: [String: ServiceSpec] = [:]
+            var failedRoutes = Set<String>()
             if desired[name] != nil {
                 for runnable in activeRevisions(of: name) {
                     after.revisions[runnable.revision.name] = []
                     specs[runnable.revision.name] = runnable.revision.spec
+                }
+                // A failed revision that traffic still names (no revision was ever ready)
+                // answers 503 at once rather than queueing for instances that never come.
+                for target in resolvedTraffic(of: name) where after.revisions[target.revision] == nil {
+                    after.revisions[target.revision] = []
+                    failedRoutes.insert(target.revision)
                 }
                 for entry in supervised.values where entry.instance.service == name {
                     let revision = entry.instance.revision
@@ -522,9 +538,11 @@ public actor Controller: ServiceLifecycle.Service {
                 after.traffic = Self.routingKeys(name, resolvedTraffic(of: name))
             }
             guard before != after else { continue }
-            for (revision, backends) in after.revisions where before.revisions[revision] != backends {
+            for (revision, backends) in after.revisions where before.revisions[revision] != backends || failedRoutes.contains(revision) {
                 let spec = specs[revision] ?? revisionSpecs[revision]
-                routing.setRevision(revision, settings: Self.routeSettings(spec), backends: backends)
+                var settings = Self.routeSettings(spec)
+                if failedRoutes.contains(revision) { settings.queueDepth = 0 }
+                routing.setRevision(revision, settings: settings, backends: backends)
                 if let spec { revisionSpecs[revision] = spec }
             }
             if after.traffic != before.traffic {

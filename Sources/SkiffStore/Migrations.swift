@@ -85,6 +85,12 @@ enum Migrations {
                 t.add(column: "readyAt", .datetime)
             }
         }
+        // Why a revision never became ready.
+        migrator.registerMigration("v6-revision-failure") { db in
+            try db.alter(table: "revision") { t in
+                t.add(column: "failure", .jsonText)
+            }
+        }
         return migrator
     }
 }

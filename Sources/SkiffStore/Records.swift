@@ -54,6 +54,7 @@ struct RevisionRecord: Codable, FetchableRecord, PersistableRecord {
     var imageDigest: String
     var createdAt: Date
     var readyAt: Date?
+    var failure: RevisionFailure?
 
     init(_ revision: Revision) {
         self.name = revision.name
@@ -62,12 +63,13 @@ struct RevisionRecord: Codable, FetchableRecord, PersistableRecord {
         self.imageDigest = revision.imageDigest
         self.createdAt = revision.createdAt
         self.readyAt = revision.readyAt
+        self.failure = revision.failure
     }
 
     func revision() throws -> Revision {
         Revision(
             name: name, service: try ServiceName(service), spec: spec, imageDigest: imageDigest, createdAt: createdAt,
-            readyAt: readyAt)
+            readyAt: readyAt, failure: failure)
     }
 }
 

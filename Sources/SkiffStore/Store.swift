@@ -197,6 +197,15 @@ public final class Store: Sendable {
         }
     }
 
+    /// Records why a revision never became ready.
+    public func markFailed(_ revision: String, _ failure: RevisionFailure) async throws(StoreError) {
+        try await write("revision \(revision)") { db in
+            guard var stored = try RevisionRecord.fetchOne(db, key: revision) else { return }
+            stored.failure = failure
+            try stored.update(db)
+        }
+    }
+
     private static func checkRevisionsExist(_ traffic: [TrafficTarget], of service: ServiceName, _ db: Database) throws {
         for name in traffic.revisionNames {
             guard let revision = try RevisionRecord.fetchOne(db, key: name), revision.service == service.rawValue else {

@@ -138,9 +138,20 @@ import Testing
 
             try await underLoad("a revision whose entrypoint crashes") {
                 let crashing = try await server.skiff(
-                    ["deploy", "web", "--command", "/bin/sh", "--args", "-c", "--args", "echo boom >&2; exit 3", "--wait-timeout", "3s"])
+                    ["deploy", "web", "--command", "/bin/sh", "--args", "-c", "--args", "echo boom >&2; exit 3"])
                 #expect(crashing.status != 0)
-                #expect(crashing.stderr.contains("web-00003"), "\(crashing.stderr)")
+                #expect(crashing.stderr.contains("revision web-00003 of web failed: crash"), "\(crashing.stderr)")
+                #expect(crashing.stderr.contains("boom"), "the last log lines: \(crashing.stderr)")
+            }
+            #expect(try await Self.split(server, "web") == ["web-00002": 100])
+
+            try await underLoad("a revision whose readiness probe never passes") {
+                let never = try await server.skiff([
+                    "deploy", "web", "--command", "", "--args", "", "--readiness-probe",
+                    "httpGet.path=/missing,periodSeconds=1,failureThreshold=2",
+                ])
+                #expect(never.status != 0)
+                #expect(never.stderr.contains("failed: probe"), "\(never.stderr)")
             }
             #expect(try await Self.split(server, "web") == ["web-00002": 100])
             let main = try await server.gateway("/cgi-bin/hello", host: "web.localhost")

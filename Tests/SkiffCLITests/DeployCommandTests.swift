@@ -21,7 +21,9 @@ struct DeployCommandTests {
         }
     }
 
-    static func route(readyAfter polls: Int, instances: [Instance], existing: Service?) -> StubAPIServer.Route {
+    static func route(
+        readyAfter polls: Int, instances: [Instance], existing: Service?, failure: RevisionFailure? = nil
+    ) -> StubAPIServer.Route {
         let counter = Polls()
         return { request in
             switch (request.method, request.uri) {
@@ -33,6 +35,8 @@ struct DeployCommandTests {
                 var service = existing
                 service.readyInstances = poll > polls ? service.spec.minInstances : 0
                 service.latestReadyRevision = poll > polls ? service.latestRevision : nil
+                if poll > 0 { service.latestRevisionFailure = failure }
+                service.trafficStatus = [ResolvedTarget(revision: "web-00001", percent: 100, latest: true)]
                 return .init(.ok, APIClientTests.json(service))
             case (.PUT, "/v1/services/web"):
                 var service = Fixtures.service
@@ -73,17 +77,20 @@ struct DeployCommandTests {
         }
     }
 
-    @Test func failedInstanceOfTheNewRevisionEndsTheWaitWithItsMessage() async throws {
-        var instances = Fixtures.instances
-        instances[1].state = .failed
-        instances[1].message = "exec /bin/httpd: no such file or directory"
-        try await StubAPIServer.with(route: Self.route(readyAfter: 100, instances: instances, existing: nil)) { stub in
+    @Test func failedRevisionEndsTheWaitWithItsReasonLogAndWhereTrafficStays() async throws {
+        let failure = RevisionFailure(reason: .crash, message: "the process exited before it became ready", logTail: ["boom"])
+        let route = Self.route(readyAfter: 100, instances: Fixtures.instances, existing: nil, failure: failure)
+        try await StubAPIServer.with(route: route) { stub in
             let error = await #expect(throws: CLIError.self) {
                 try await Self.command(["--image", "hello:v1"], server: stub.url).run()
             }
             #expect(
-                error?.message
-                    == "service web revision web-00002 failed: instance web-00002-d3e4f: exec /bin/httpd: no such file or directory")
+                error?.message == """
+                    revision web-00002 of web failed: crash: the process exited before it became ready
+                    last log lines:
+                      boom
+                    traffic stays on web-00001 100%
+                    """)
         }
     }
 

@@ -132,3 +132,42 @@ import Testing
         #expect(TrafficEdit.Subject("web-00002") == .revision("web-00002"))
     }
 }
+
+@Suite struct ProbeTests {
+    @Test func parsesGcloudSyntax() throws {
+        let probe = try Probe(parsing: "httpGet.path=/ready,httpGet.port=9000,periodSeconds=2,failureThreshold=5", kind: .readiness)
+        #expect(probe.httpGet == HTTPGetAction(path: "/ready", port: 9000))
+        #expect(probe.periodSeconds == 2 && probe.failureThreshold == 5 && probe.timeoutSeconds == 1)
+        #expect(try Probe(parsing: "exec.command=cat /tmp/ready", kind: .liveness).exec?.command == ["cat", "/tmp/ready"])
+        #expect(try Probe(parsing: "failureThreshold=30", kind: .startup).tcpSocket == TCPSocketAction())
+    }
+
+    @Test func badProbesAreExplained() {
+        func message(_ text: String, _ kind: Probe.Kind) -> String {
+            do {
+                _ = try Probe(parsing: text, kind: kind)
+                return ""
+            } catch {
+                return error.message
+            }
+        }
+        #expect(message("httpGet.path=ready", .readiness).contains("must start with /"))
+        #expect(message("periodSeconds=x", .readiness).contains("periodSeconds must be a whole number"))
+        #expect(message("grpc.port=1", .readiness).contains("unknown key grpc.port"))
+        #expect(message("successThreshold=2", .liveness).contains("successThreshold must be 1 for a liveness probe"))
+        #expect(message("httpGet.path=/,tcpSocket.port=80", .startup).contains("only one of"))
+        #expect(message("failureThreshold=0", .startup).contains("failureThreshold must be at least 1"))
+    }
+
+    @Test func probesRoundTripInTheSpecAndStayOutWhenUnset() throws {
+        var spec = ServiceSpec(image: "hello:v1")
+        let bare = try JSONEncoder().encode(spec)
+        #expect(!String(decoding: bare, as: UTF8.self).contains("probes"))
+        spec.probes.readiness = Probe(httpGet: HTTPGetAction(path: "/ready", httpHeaders: [HTTPHeader(name: "X-Probe", value: "1")]))
+        let decoded = try JSONDecoder().decode(ServiceSpec.self, from: try JSONEncoder().encode(spec))
+        #expect(decoded == spec)
+        // Kubernetes' defaults for what a manifest leaves out.
+        let minimal = try JSONDecoder().decode(Probe.self, from: Data(#"{"tcpSocket":{}}"#.utf8))
+        #expect(minimal == Probe(tcpSocket: TCPSocketAction()))
+    }
+}

@@ -22,7 +22,7 @@ root="$work/bundle/rootfs"
 mkdir -p "$root"/{bin,etc,tmp,www/cgi-bin,proc,sys,dev}
 chmod 1777 "$root/tmp"
 cp "$busybox" "$root/bin/busybox"
-for applet in sh httpd cat env ls sleep echo id hostname wget nc ps kill uname mkdir rm grep; do
+for applet in sh httpd cat env ls sleep echo id hostname wget nc ps kill uname mkdir rm grep test; do
     ln -sf busybox "$root/bin/$applet"
 done
 cat > "$root/etc/passwd" <<'PASSWD'

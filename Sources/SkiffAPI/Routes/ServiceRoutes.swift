@@ -43,6 +43,13 @@ struct ServiceRoutes {
                 JSONResponse.make(try await controller.rollback(name, to: body.revision))
             }
         }
+        group.get("services/:name/events") { request, context in
+            let name = try serviceName(context)
+            let revision = request.uri.queryParameters.get("revision")
+            return try await call { () throws(ControllerError) in
+                JSONResponse.make(try await controller.events(of: name, revision: revision))
+            }
+        }
         group.get("services/:name/instances") { _, context in
             let name = try serviceName(context)
             return try await call { () throws(ControllerError) in

@@ -114,6 +114,12 @@ struct APIClient: Sendable {
         return try await decode([RevisionSummary].self, from: send(.GET, "/v1/revisions" + query))
     }
 
+    /// The service's recent events, oldest first; only one revision's when given.
+    func events(of service: ServiceName, revision: String? = nil) async throws(CLIError) -> [ServiceEvent] {
+        let query = revision.map { Self.queryString([("revision", $0)]) } ?? ""
+        return try await decode([ServiceEvent].self, from: send(.GET, "/v1/services/\(service)/events" + query))
+    }
+
     func revision(_ name: String) async throws(CLIError) -> RevisionSummary {
         try await decode(RevisionSummary.self, from: send(.GET, "/v1/revisions/\(name)"))
     }

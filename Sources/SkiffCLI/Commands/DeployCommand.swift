@@ -52,12 +52,14 @@ struct DeployCommand: AsyncParsableCommand {
 
     @Option(
         parsing: .unconditionalSingleValue,
-        help: ArgumentHelp("Replace the image's entrypoint; repeat for each word.", valueName: "word"))
+        help: ArgumentHelp("Replace the image's entrypoint; repeat for each word; \"\" restores the image's.", valueName: "word"))
     var command: [String] = []
 
     @Option(
         parsing: .unconditionalSingleValue,
-        help: ArgumentHelp("Replace the image's arguments; repeat for each (values may start with '-').", valueName: "arg"))
+        help: ArgumentHelp(
+            "Replace the image's arguments; repeat for each (values may start with '-'); \"\" restores the image's.",
+            valueName: "arg"))
     var args: [String] = []
 
     @Option(help: ArgumentHelp("Memory limit per instance, e.g. 128Mi, 1Gi.", valueName: "quantity"))
@@ -68,6 +70,19 @@ struct DeployCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Scaling and timeouts")
     var scaling: ScalingOptions
+
+    @Option(help: ArgumentHelp(
+        "Startup probe, in gcloud's syntax, e.g. httpGet.path=/healthz,failureThreshold=30 (default: TCP on $PORT, 240s).",
+        valueName: "spec"))
+    var startupProbe: String?
+
+    @Option(help: ArgumentHelp(
+        "Readiness probe: failing instances leave the balancer, e.g. httpGet.path=/ready,periodSeconds=2.", valueName: "spec"))
+    var readinessProbe: String?
+
+    @Option(help: ArgumentHelp(
+        "Liveness probe: failing instances restart, e.g. exec.command=cat /tmp/alive,failureThreshold=3.", valueName: "spec"))
+    var livenessProbe: String?
 
     @Flag(help: "Keep the traffic on the revisions serving now; the new revision gets none until 'skiff traffic'.")
     var noTraffic = false
@@ -104,7 +119,8 @@ struct DeployCommand: AsyncParsableCommand {
             if let cpu { _ = try CPUQuantity(cpu) }
             try scaling.validateAlone()
             try options.validate(service: try ServiceName(name))
-            if command.contains(where: \.isEmpty) {
+            _ = try probes(updating: Probes())
+            if command != [""], command.contains(where: \.isEmpty) {
                 throw ModelError(.invalidValue, field: "command", "invalid --command: a word must not be empty")
             }
             guard try DurationText.parse(waitTimeout, field: "wait-timeout") > .zero else {
@@ -114,6 +130,16 @@ struct DeployCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
+    }
+
+    /// The deployed probes with the given flags applied.
+    func probes(updating current: Probes) throws(ModelError) -> Probes {
+        var probes = current
+        for (kind, text) in [(Probe.Kind.startup, startupProbe), (.readiness, readinessProbe), (.liveness, livenessProbe)] {
+            guard let text else { continue }
+            probes[kind] = text == "default" ? nil : try Probe(parsing: text, kind: kind)
+        }
+        return probes
     }
 
     /// What to do with the traffic and how to name the revision.
@@ -138,11 +164,13 @@ struct DeployCommand: AsyncParsableCommand {
                     spec.env.append(variable)
                 }
             }
-            if !command.isEmpty { spec.command = command }
-            if !args.isEmpty { spec.args = args }
+            // An empty value, as with gcloud, goes back to the image's entrypoint or cmd.
+            if !command.isEmpty { spec.command = command == [""] ? nil : command }
+            if !args.isEmpty { spec.args = args == [""] ? nil : args }
             if let memory { spec.memory = try MemoryQuantity(memory) }
             if let cpu { spec.cpu = try CPUQuantity(cpu) }
             try scaling.apply(to: &spec)
+            spec.probes = try probes(updating: spec.probes)
             try spec.validate()
         } catch {
             throw CLIError(.invalidInput, error.message)
@@ -192,11 +220,10 @@ struct DeployCommand: AsyncParsableCommand {
         let deadline = ContinuousClock.now + timeout
         while true {
             let service = try await client.service(name)
-            let instances = try await client.instances(of: name).filter { $0.revision == service.latestRevision }
-            if let failed = instances.first(where: { $0.state == .failed }) {
-                throw CLIError(
-                    .notReady,
-                    "service \(name) revision \(service.latestRevision) failed: instance \(failed.id): \(failed.message ?? "no reason given")")
+            if let failure = service.latestRevisionFailure {
+                let serving = service.trafficStatus.filter { $0.percent > 0 }.map { "\($0.revision) \($0.percent)%" }
+                let kept = serving.isEmpty ? "" : "\ntraffic stays on \(serving.joined(separator: ", "))"
+                throw CLIError(.notReady, "revision \(service.latestRevision) of \(name) failed: \(failure)\(kept)")
             }
             let wanted = max(service.spec.scaling.initialInstances, service.spec.minInstances)
             if service.latestReadyRevision == service.latestRevision { return service }

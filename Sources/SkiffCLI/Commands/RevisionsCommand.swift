@@ -56,8 +56,14 @@ struct RevisionsDescribeCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let revision = try await global.withClient { try await $0.revision(name) }
-        Console.out(try global.output.encode(revision) ?? Tables.describe(revision))
+        let output = global.output
+        let text = try await global.withClient { client in
+            let revision = try await client.revision(name)
+            if let text = try output.encode(revision) { return text }
+            let events = try await client.events(of: revision.service, revision: revision.name)
+            return Tables.describe(revision) + Tables.events(events)
+        }
+        Console.out(text)
     }
 }
 

@@ -35,7 +35,8 @@ struct ServicesDescribeCommand: AsyncParsableCommand {
             let service = try await client.service(name)
             if let text = try output.encode(service) { return text }
             let instances = try await client.instances(of: name)
-            return Tables.describe(service, instances: instances)
+            let events = try await client.events(of: name)
+            return Tables.describe(service, instances: instances) + Tables.events(events)
         }
         Console.out(text)
     }

@@ -19,17 +19,42 @@ enum Tables {
     /// and `MESSAGE` when any instance has one.
     static func instances(_ instances: [Instance], showService: Bool = false, now: Date = Date()) -> String {
         var table = TableRenderer(
-            (showService ? ["SERVICE"] : []) + ["ID", "STATE", "ADDRESS", "STARTED", "RESTARTS", "MESSAGE"])
+            (showService ? ["SERVICE"] : []) + ["ID", "STATE", "ADDRESS", "STARTED", "RESTARTS", "PROBES", "MESSAGE"])
         for instance in instances {
             table.append(
                 (showService ? [instance.service.rawValue] : []) + [
                     instance.id, instance.state.rawValue, instance.address ?? "-",
                     instance.startedAt.map { Humanize.age(of: $0, now: now) } ?? "-", String(instance.restarts),
-                    instance.message.map(oneLine) ?? "",
+                    probes(instance.probes), instance.message.map(oneLine) ?? "",
                 ])
         }
-        table.dropEmptyColumns(["MESSAGE"])
+        table.dropEmptyColumns(["PROBES", "MESSAGE"])
         return table.render()
+    }
+
+    /// `startup ok, readiness failing 2/3` — the latest outcome of each probe.
+    static func probes(_ results: [ProbeResult]) -> String {
+        results.map { result in
+            result.passing
+                ? "\(result.kind) ok" + (result.message != nil ? " (last: \(oneLine(result.message!)))" : "")
+                : "\(result.kind) failing \(result.consecutive)x: \(oneLine(result.message ?? ""))"
+        }.joined(separator: ", ")
+    }
+
+    /// `Events:` and one line per event, newest last: age, type, reason, object, message.
+    static func events(_ events: [ServiceEvent], limit: Int = 20, now: Date = Date()) -> String {
+        var out = "\nEvents:\n"
+        guard !events.isEmpty else { return out + "  none\n" }
+        var table = TableRenderer(["AGE", "TYPE", "REASON", "OBJECT", "MESSAGE"])
+        for event in events.suffix(limit) {
+            let age = Humanize.age(of: event.lastAt, now: now) + (event.count > 1 ? " (x\(event.count))" : "")
+            table.append([
+                age, event.kind.rawValue, event.reason, event.instance ?? event.revision ?? event.service.rawValue,
+                oneLine(event.message),
+            ])
+        }
+        for line in table.render().split(separator: "\n") { out += "  " + line + "\n" }
+        return out
     }
 
     /// `NAME SERVICE TRAFFIC TAGS READY INSTANCES IMAGE DIGEST CREATED`.
@@ -53,10 +78,16 @@ enum Tables {
             ("Name", revision.name), ("Service", revision.service.rawValue), ("Image", spec.image),
             ("Digest", revision.imageDigest), ("Traffic", "\(revision.trafficPercent)%"),
             ("Tags", revision.tags.isEmpty ? "-" : revision.tags.joined(separator: ", ")),
-            ("Ready", revision.ready ? "yes" : "no"), ("Instances", String(revision.instances)),
+            ("Ready", revision.ready ? "yes" : revision.failure != nil ? "failed" : "no"),
+            ("Instances", String(revision.instances)),
         ]
+        if let failure = revision.failure {
+            lines.append(("Failure", "\(failure.reason.rawValue): \(oneLine(failure.message))"))
+            for (index, line) in failure.logTail.enumerated() { lines.append((index == 0 ? "Last log" : "", line)) }
+        }
         lines += templateLines(spec) + [
             ("Scaling", scalingSummary(spec.scaling)), ("Timeouts", timeoutsSummary(spec.timeouts)),
+        ] + probeLines(spec.probes) + [
             ("Created", "\(Humanize.timestamp(revision.createdAt)) (\(Humanize.age(of: revision.createdAt, now: now)))"),
         ]
         return labelled(lines)
@@ -77,6 +108,25 @@ enum Tables {
         lines.append(("Memory", spec.memory?.description ?? "unlimited"))
         lines.append(("CPU", spec.cpu?.description ?? "unlimited"))
         return lines
+    }
+
+    /// One line per configured probe, in gcloud's flag syntax.
+    static func probeLines(_ probes: Probes) -> [(String, String)] {
+        Probe.Kind.allCases.compactMap { kind in
+            guard let probe = probes[kind] else { return nil }
+            var parts: [String] = []
+            switch probe.action {
+            case .httpGet(let get)?:
+                parts.append("httpGet.path=\(get.path)")
+                if let port = get.port { parts.append("httpGet.port=\(port)") }
+            case .tcpSocket(let socket)?: parts.append("tcpSocket.port=\(socket.port.map(String.init) ?? "$PORT")")
+            case .exec(let exec)?: parts.append("exec.command=\(exec.command.joined(separator: " "))")
+            case nil: break
+            }
+            parts.append(
+                "initialDelaySeconds=\(probe.initialDelaySeconds),periodSeconds=\(probe.periodSeconds),timeoutSeconds=\(probe.timeoutSeconds),failureThreshold=\(probe.failureThreshold),successThreshold=\(probe.successThreshold)")
+            return ("\(kind.rawValue.prefix(1).uppercased())\(kind.rawValue.dropFirst()) probe", parts.joined(separator: ","))
+        }
     }
 
     static func timeoutsSummary(_ timeouts: RequestTimeouts) -> String {
@@ -130,6 +180,7 @@ enum Tables {
             ("Instances", "\(service.readyInstances) ready"),
             ("Scaling", scalingSummary(spec.scaling)),
             ("Timeouts", timeoutsSummary(spec.timeouts)),
+        ] + probeLines(spec.probes) + [
             ("Created", "\(Humanize.timestamp(service.createdAt)) (\(Humanize.age(of: service.createdAt, now: now)))"),
             ("Updated", "\(Humanize.timestamp(service.updatedAt)) (\(Humanize.age(of: service.updatedAt, now: now)))"),
         ]

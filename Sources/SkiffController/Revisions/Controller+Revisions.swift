@@ -66,7 +66,8 @@ extension Controller {
             name: revision.name, service: revision.service, image: revision.spec.image,
             imageDigest: revision.imageDigest, createdAt: revision.createdAt,
             trafficPercent: routes.reduce(0) { $0 + $1.percent }, tags: routes.compactMap(\.tag),
-            ready: hasBeenReady(revision), instances: instances.count, spec: revision.spec)
+            ready: hasBeenReady(revision), instances: instances.count, spec: revision.spec,
+            failure: revision.failure ?? desired[revision.service]?.runnable(revision.name)?.revision.failure)
     }
 
     /// It reached its initial instances once, now or before a restart.

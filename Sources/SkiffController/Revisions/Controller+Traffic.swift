@@ -16,6 +16,11 @@ extension Controller {
         proposed.traffic = traffic
         // Load the revisions first: one whose image is gone fails here and changes nothing.
         let others = try await runnables(for: proposed, keeping: wanted.others)
+        for name in traffic.revisionNames {
+            if let failure = (name == wanted.revision.name ? wanted.revision : others[name]?.revision)?.failure {
+                throw ControllerError(.conflict, "revision \(name) failed and cannot take traffic: \(failure.reason.rawValue): \(failure.message)")
+            }
+        }
         let row: ServiceRow
         do {
             row = try await store.setTraffic(traffic, of: name)
@@ -26,6 +31,7 @@ extension Controller {
         desired[name]?.row.traffic = row.traffic
         desired[name]?.others = others
         logger.info("traffic changed", metadata: ["service": "\(name)", "traffic": "\(Self.describe(traffic))"])
+        recordEvent(service: name, .normal, "TrafficChanged", Self.describe(traffic))
         reconcile()
         return try service(name)
     }

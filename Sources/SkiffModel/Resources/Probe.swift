@@ -198,3 +198,41 @@ public struct Probes: Codable, Sendable, Hashable {
     /// How long a startup probe may fail before the instance is given up on, by default.
     public static let defaultStartupBudget: Duration = .seconds(240)
 }
+
+extension Probe {
+    /// Parses gcloud's flag syntax: comma-separated `KEY=VALUE` with the keys
+    /// `httpGet.path`, `httpGet.port`, `tcpSocket.port`, `exec.command` (words separated by
+    /// spaces), `initialDelaySeconds`, `periodSeconds`, `timeoutSeconds`, `failureThreshold`
+    /// and `successThreshold`. `httpGet.path=/ready,periodSeconds=2`; `tcpSocket.port=8080`.
+    public init(parsing text: String, kind: Kind) throws(ModelError) {
+        let flag = "--\(kind.rawValue)-probe"
+        func fail(_ why: String) -> ModelError { ModelError(.invalidValue, field: "\(kind.rawValue)Probe", "invalid \(flag) \"\(text)\": \(why)") }
+        self.init()
+        for item in text.split(separator: ",", omittingEmptySubsequences: true) {
+            guard let equals = item.firstIndex(of: "=") else { throw fail("expected KEY=VALUE, e.g. httpGet.path=/ready") }
+            let key = String(item[..<equals])
+            let value = String(item[item.index(after: equals)...])
+            func number() throws(ModelError) -> Int {
+                guard let number = Int(value) else { throw fail("\(key) must be a whole number") }
+                return number
+            }
+            switch key {
+            case "httpGet.path": httpGet = HTTPGetAction(path: value, port: httpGet?.port)
+            case "httpGet.port": httpGet = HTTPGetAction(path: httpGet?.path ?? "/", port: try number())
+            case "tcpSocket.port": tcpSocket = TCPSocketAction(port: try number())
+            case "exec.command": exec = ExecAction(command: value.split(separator: " ").map(String.init))
+            case "initialDelaySeconds": initialDelaySeconds = try number()
+            case "periodSeconds": periodSeconds = try number()
+            case "timeoutSeconds": timeoutSeconds = try number()
+            case "failureThreshold": failureThreshold = try number()
+            case "successThreshold": successThreshold = try number()
+            default:
+                throw fail(
+                    "unknown key \(key); use httpGet.path, httpGet.port, tcpSocket.port, exec.command, initialDelaySeconds, periodSeconds, timeoutSeconds, failureThreshold or successThreshold")
+            }
+        }
+        // Only numbers given: a TCP check on the container's port, as the default startup probe.
+        if httpGet == nil, tcpSocket == nil, exec == nil { tcpSocket = TCPSocketAction() }
+        try validate(kind)
+    }
+}

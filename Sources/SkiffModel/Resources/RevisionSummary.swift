@@ -19,10 +19,12 @@ public struct RevisionSummary: Codable, Sendable, Hashable {
     public var instances: Int
     /// The settings it runs with, immutable.
     public var spec: ServiceSpec
+    /// Why it never became ready, if it did not.
+    public var failure: RevisionFailure?
 
     public init(
         name: String, service: ServiceName, image: String, imageDigest: String, createdAt: Date, trafficPercent: Int,
-        tags: [String] = [], ready: Bool, instances: Int, spec: ServiceSpec
+        tags: [String] = [], ready: Bool, instances: Int, spec: ServiceSpec, failure: RevisionFailure? = nil
     ) {
         self.name = name
         self.service = service
@@ -34,5 +36,6 @@ public struct RevisionSummary: Codable, Sendable, Hashable {
         self.ready = ready
         self.instances = instances
         self.spec = spec
+        self.failure = failure
     }
 }

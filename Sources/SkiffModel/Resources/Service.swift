@@ -23,11 +23,14 @@ public struct Service: Codable, Sendable, Hashable {
     public var traffic: [TrafficTarget]
     /// Where requests go now, `latest` resolved, with each tag's URL (Knative's `status.traffic`).
     public var trafficStatus: [ResolvedTarget]
+    /// Why the latest revision never became ready, when it did not.
+    public var latestRevisionFailure: RevisionFailure?
 
     public init(
         name: ServiceName, spec: ServiceSpec, latestRevision: String, imageDigest: String, url: String,
         createdAt: Date, updatedAt: Date, readyInstances: Int = 0, latestReadyRevision: String? = nil,
-        message: String? = nil, traffic: [TrafficTarget] = TrafficTarget.allToLatest, trafficStatus: [ResolvedTarget] = []
+        message: String? = nil, traffic: [TrafficTarget] = TrafficTarget.allToLatest, trafficStatus: [ResolvedTarget] = [],
+        latestRevisionFailure: RevisionFailure? = nil
     ) {
         self.name = name
         self.spec = spec
@@ -41,6 +44,7 @@ public struct Service: Codable, Sendable, Hashable {
         self.message = message
         self.traffic = traffic
         self.trafficStatus = trafficStatus
+        self.latestRevisionFailure = latestRevisionFailure
     }
 }
 
@@ -57,9 +61,12 @@ public struct Revision: Codable, Sendable, Hashable {
     public var createdAt: Date
     /// When it first became ready; a revision that never did cannot be rolled back to.
     public var readyAt: Date?
+    /// Set when it never became ready; it then runs nothing.
+    public var failure: RevisionFailure?
 
     public init(
-        name: String, service: ServiceName, spec: ServiceSpec, imageDigest: String, createdAt: Date, readyAt: Date? = nil
+        name: String, service: ServiceName, spec: ServiceSpec, imageDigest: String, createdAt: Date, readyAt: Date? = nil,
+        failure: RevisionFailure? = nil
     ) {
         self.name = name
         self.service = service
@@ -67,6 +74,7 @@ public struct Revision: Codable, Sendable, Hashable {
         self.imageDigest = imageDigest
         self.createdAt = createdAt
         self.readyAt = readyAt
+        self.failure = failure
     }
 
     /// Knative's revision naming: the service name and a five-digit generation.

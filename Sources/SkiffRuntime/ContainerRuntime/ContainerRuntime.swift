@@ -17,6 +17,16 @@ public protocol ContainerRuntime: Sendable {
     func freezeNow(instanceID: String) throws(RuntimeError)
     /// Resumes a frozen instance. Quick and synchronous: a request waits on it.
     func thawNow(instanceID: String)
+    /// Runs `command` inside the running instance, as its own process runs (user,
+    /// environment, working directory, limits), for an exec probe. Returns the exit status;
+    /// a command still running after `timeout` is killed and reported as ``ExecOutcome/timedOut``.
+    func exec(instanceID: String, command: [String], timeout: Duration) async throws(RuntimeError) -> ExecOutcome
+}
+
+/// How a command run inside an instance ended.
+public enum ExecOutcome: Sendable, Hashable {
+    case exited(Int32, output: String)
+    case timedOut
 }
 
 extension ContainerRuntime {
@@ -26,4 +36,8 @@ extension ContainerRuntime {
     }
 
     public func thawNow(instanceID: String) {}
+
+    public func exec(instanceID: String, command: [String], timeout: Duration) async throws(RuntimeError) -> ExecOutcome {
+        throw RuntimeError(.runtime, "this runtime cannot run commands in instances")
+    }
 }
