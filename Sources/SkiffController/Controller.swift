@@ -89,6 +89,8 @@ public actor Controller: ServiceLifecycle.Service {
     var neverReadyStrikes: [String: Int] = [:]
     /// What happened to each service lately.
     var events = EventLog()
+    /// The latest gradual rollout of each service that had one.
+    var rollouts: [ServiceName: RolloutProgress] = [:]
     /// Revisions held below their desired count by memory, warned about once.
     private var memoryLimited: Set<String> = []
     /// The spec each published revision was routed with; older revisions keep theirs.
@@ -300,6 +302,11 @@ public actor Controller: ServiceLifecycle.Service {
         let digest = try await resolver.digest(for: spec.image)
         let image = try await resolver.resolve(digest, as: spec.image)
         let created = desired[name] == nil
+        // A gradual rollout starts with the traffic pinned where it is; with nothing ready
+        // to pin it to, the deploy is an ordinary one.
+        let rollingFrom = options.rollout == nil ? nil : latestReady[name]
+        var options = options
+        if rollingFrom != nil { options.noTraffic = true }
         let result: (revision: Revision, created: Bool, pruned: [String])
         let stored: (record: ServiceRow, revision: Revision)?
         do throws(StoreError) {
@@ -321,6 +328,11 @@ public actor Controller: ServiceLifecycle.Service {
         }
         let others = try await runnables(for: row, keeping: desired[name]?.others ?? [:])
         desired[name] = Desired(row: row, revision: revision, image: image, others: others)
+        if let from = rollingFrom, let policy = options.rollout, from != revision.name {
+            startRollout(name, from: from, to: revision.name, policy: policy)
+        } else {
+            cancelRollout(name, because: "superseded by the deploy of \(revision.name)")
+        }
         reconcile()
         guard let view = view(of: name) else {
             throw ControllerError(.internalError, "service \(name) vanished while it was deployed")
@@ -340,6 +352,7 @@ public actor Controller: ServiceLifecycle.Service {
         }
         desired[name] = nil
         events.forget(name)
+        rollouts[name] = nil
         reconcile()
         // Stopping drains in-flight requests for up to the drain timeout, then kills.
         let deadline = ContinuousClock.now + configuration.drainTimeout + .seconds(20)
@@ -377,7 +390,7 @@ public actor Controller: ServiceLifecycle.Service {
             message: wanted.revision.failure.map { "revision \(wanted.revision.name) failed: \($0)" }
                 ?? current.compactMap(\.instance.message).first,
             traffic: wanted.row.traffic, trafficStatus: resolvedTraffic(of: name),
-            latestRevisionFailure: wanted.revision.failure)
+            latestRevisionFailure: wanted.revision.failure, rollout: rollouts[name]?.status)
     }
 
     /// `http://KEY.DOMAIN:PORT/` for a routing key (`NAME` or `TAG---NAME`).

@@ -10,6 +10,30 @@ struct DeploySpecTests {
         try #require(try SkiffCommand.parseAsRoot(["deploy", "web"] + arguments) as? DeployCommand)
     }
 
+    @Test func rolloutFlagsMakeAPolicy() throws {
+        let gradual = try Self.deploy([
+            "--rollout", "gradual", "--rollout-step", "25", "--rollout-interval", "10s", "--rollback-on-error-rate", "2.5%",
+        ])
+        #expect(try gradual.options.rollout == RolloutPolicy(step: 25, interval: .seconds(10), maxErrorRate: 2.5))
+        #expect(try Self.deploy(["--rollout", "gradual"]).options.rollout == RolloutPolicy())
+        #expect(try Self.deploy([]).options.rollout == nil)
+        #expect(throws: (any Error).self) { try Self.deploy(["--rollout-step", "20"]) }
+        #expect(throws: (any Error).self) { try Self.deploy(["--rollout", "canary"]) }
+        #expect(throws: (any Error).self) { try Self.deploy(["--rollout", "gradual", "--rollout-step", "0"]) }
+    }
+
+    @Test func probeFlagsAndEmptyCommandRestoreTheImages() throws {
+        var deployed = ServiceSpec(image: "hello:v1", command: ["/bin/sh"], args: ["-c", "exit 3"])
+        deployed.probes.liveness = Probe(exec: ExecAction(command: ["true"]))
+        let spec = try Self.deploy([
+            "--command", "", "--args", "", "--readiness-probe", "httpGet.path=/ready,periodSeconds=2", "--liveness-probe", "default",
+        ]).spec(updating: deployed)
+        #expect(spec.command == nil && spec.args == nil)
+        #expect(spec.probes.readiness?.httpGet?.path == "/ready" && spec.probes.readiness?.periodSeconds == 2)
+        #expect(spec.probes.liveness == nil)
+        #expect(throws: (any Error).self) { try Self.deploy(["--startup-probe", "httpGet.path=nope"]) }
+    }
+
     @Test func createStartsFromDefaults() throws {
         let spec = try Self.deploy(["--image", "hello:v1"]).spec(updating: nil)
         #expect(spec == ServiceSpec(image: "hello:v1"))

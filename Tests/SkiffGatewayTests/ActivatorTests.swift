@@ -172,6 +172,33 @@ struct ActivatorTests {
         }
     }
 
+    /// A rollback leaves the new revision in the table (it is still the latest), but its
+    /// queued requests must follow the traffic rather than wait for it.
+    @Test func queuedRequestsFollowTrafficAwayFromARevisionThatStays() async throws {
+        let table = RoutingTable()
+        table.route("hello", to: "hello-00002", settings: Self.settings(), backends: [])
+        try await TestBackend.with(name: "old") { backend in
+            try await withGateway(table: table) { fixture in
+                try await withThrowingTaskGroup(of: TestResponse.self) { group in
+                    group.addTask {
+                        try await TestHTTPConnection.with(port: fixture.port) { connection in
+                            try await connection.request(host: fixture.host("hello"))
+                        }
+                    }
+                    try await Self.waitUntil { table.sample().first { $0.revision == "hello-00002" }?.queued == 1 }
+                    table.route("hello", to: "hello-00001", settings: Self.settings(), backends: [backend.backend])
+                    let response = try await group.next()
+                    #expect(response?.status == .ok)
+                    #expect(response?.echoedField("backend") == "old")
+                    #expect(table.sample().first { $0.revision == "hello-00002" }?.queued == 0)
+                }
+            }
+        }
+        // Each revision counts its answers for the rollout checks.
+        let counts = table.sample().first { $0.revision == "hello-00001" }
+        #expect(counts?.responses == 1 && counts?.serverErrors == 0)
+    }
+
     @Test func aFrozenInstanceIsThawedByTheRequestThatPicksIt() async throws {
         let thawed = NIOLockedValueBox<[String]>([])
         let table = RoutingTable(thaw: { id in thawed.withLockedValue { $0.append(id) } })

@@ -171,3 +171,28 @@ import Testing
         #expect(minimal == Probe(tcpSocket: TCPSocketAction()))
     }
 }
+
+@Suite struct RolloutTests {
+    @Test func errorsAreJudgedOnlyOnEnoughAnswers() {
+        var status = RolloutStatus(from: "web-00001", to: "web-00002", policy: RolloutPolicy(step: 30, maxErrorRate: 5))
+        status.responses = RolloutPolicy.minimumSample - 1
+        status.serverErrors = 10
+        #expect(!status.errorsExceeded, "too few answers to judge")
+        status.responses = 100
+        status.serverErrors = 5
+        #expect(!status.errorsExceeded, "5 % is not over 5 %")
+        status.serverErrors = 6
+        #expect(status.errorsExceeded)
+        #expect(status.nextPercent == 30)
+        status.percent = 90
+        #expect(status.nextPercent == 100)
+    }
+
+    @Test func policiesAreValidated() {
+        #expect(throws: ModelError.self) { try RolloutPolicy(step: 0).validate() }
+        #expect(throws: ModelError.self) { try RolloutPolicy(interval: .milliseconds(500)).validate() }
+        #expect(throws: ModelError.self) { try RolloutPolicy(maxErrorRate: 101).validate() }
+        #expect(throws: ModelError.self) { try DeployOptions(noTraffic: true, rollout: RolloutPolicy()).validate(service: "web") }
+        #expect(throws: Never.self) { try DeployOptions(tag: "next", rollout: RolloutPolicy()).validate(service: "web") }
+    }
+}

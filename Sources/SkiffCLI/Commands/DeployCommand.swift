@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SkiffModel
 
 /// `skiff deploy`: creates a service or updates it to a new revision, then waits until it
@@ -32,6 +33,12 @@ struct DeployCommand: AsyncParsableCommand {
 
               skiff deploy web --image hello:v3 --no-traffic --tag canary
               skiff traffic web --to web-00003=10 --to web-00002=90
+
+            --rollout gradual moves the traffic in steps once the new revision is ready, and \
+            sends it all back to the previous revision if the new one answers more 5xx than \
+            --rollback-on-error-rate or an instance of it fails a probe:
+
+              skiff deploy web --image hello:v4 --rollout gradual --rollout-step 20 --rollout-interval 1m
             """
     )
 
@@ -84,6 +91,21 @@ struct DeployCommand: AsyncParsableCommand {
         "Liveness probe: failing instances restart, e.g. exec.command=cat /tmp/alive,failureThreshold=3.", valueName: "spec"))
     var livenessProbe: String?
 
+    @Option(help: ArgumentHelp(
+        "immediate: the new revision takes all traffic once ready; gradual: in steps, rolled back on errors.",
+        valueName: "immediate|gradual"))
+    var rollout = "immediate"
+
+    @Option(help: ArgumentHelp("Percent of traffic each gradual step moves (default: 10).", valueName: "percent"))
+    var rolloutStep: Int?
+
+    @Option(help: ArgumentHelp("Time between gradual steps, e.g. 30s (default), 2m.", valueName: "duration"))
+    var rolloutInterval: String?
+
+    @Option(help: ArgumentHelp(
+        "Roll back when more than this share of the new revision's answers are 5xx (default: 5%).", valueName: "percent"))
+    var rollbackOnErrorRate: String?
+
     @Flag(help: "Keep the traffic on the revisions serving now; the new revision gets none until 'skiff traffic'.")
     var noTraffic = false
 
@@ -120,6 +142,7 @@ struct DeployCommand: AsyncParsableCommand {
             try scaling.validateAlone()
             try options.validate(service: try ServiceName(name))
             _ = try probes(updating: Probes())
+            try rolloutPolicy()?.validate()
             if command != [""], command.contains(where: \.isEmpty) {
                 throw ModelError(.invalidValue, field: "command", "invalid --command: a word must not be empty")
             }
@@ -142,9 +165,39 @@ struct DeployCommand: AsyncParsableCommand {
         return probes
     }
 
+    /// The gradual rollout the flags ask for, or nil for an immediate one.
+    func rolloutPolicy() throws(ModelError) -> RolloutPolicy? {
+        switch rollout {
+        case "immediate":
+            guard rolloutStep == nil, rolloutInterval == nil, rollbackOnErrorRate == nil else {
+                throw ModelError(
+                    .invalidValue, field: "rollout", "--rollout-step, --rollout-interval and --rollback-on-error-rate need --rollout gradual")
+            }
+            return nil
+        case "gradual":
+            var policy = RolloutPolicy()
+            if let rolloutStep { policy.step = rolloutStep }
+            if let rolloutInterval { policy.interval = TimeSpan(try DurationText.parse(rolloutInterval, field: "rollout-interval")) }
+            if let rollbackOnErrorRate {
+                let digits = rollbackOnErrorRate.hasSuffix("%") ? String(rollbackOnErrorRate.dropLast()) : rollbackOnErrorRate
+                guard let rate = Double(digits) else {
+                    throw ModelError(
+                        .invalidValue, field: "rollbackOnErrorRate", "invalid --rollback-on-error-rate \(rollbackOnErrorRate): expected a percentage, e.g. 5%")
+                }
+                policy.maxErrorRate = rate
+            }
+            return policy
+        default:
+            throw ModelError(.invalidValue, field: "rollout", "invalid --rollout \(rollout): use immediate or gradual")
+        }
+    }
+
     /// What to do with the traffic and how to name the revision.
     var options: DeployOptions {
-        DeployOptions(revisionName: revisionSuffix.map { "\(name)-\($0)" }, noTraffic: noTraffic, tag: tag)
+        get throws(ModelError) {
+            DeployOptions(
+                revisionName: revisionSuffix.map { "\(name)-\($0)" }, noTraffic: noTraffic, tag: tag, rollout: try rolloutPolicy())
+        }
     }
 
     /// The spec to send: the deployed one (when there is one) with the given flags applied.
@@ -185,6 +238,8 @@ struct DeployCommand: AsyncParsableCommand {
         defer { progress.clear() }
         let service = try await global.withClient { client in
             let existing = try await client.serviceIfExists(name)
+            let options: DeployOptions
+            do throws(ModelError) { options = try self.options } catch { throw CLIError(.invalidInput, error.message) }
             let (service, _) = try await client.deploy(name, spec: try spec(updating: existing?.spec), options: options)
             let action = "Deploying \(name) (revision \(service.latestRevision))…"
             guard !noWait else { return (service, "\(action) not waiting: \(Self.where(service))") }
@@ -209,6 +264,10 @@ struct DeployCommand: AsyncParsableCommand {
         let percent = latest.reduce(0) { $0 + $1.percent }
         if percent < 100, !service.trafficStatus.isEmpty { text += " (\(service.latestRevision) gets \(percent)% of it)" }
         for target in latest { if let url = target.url { text += "\n  tag \(target.tag ?? ""): \(url)" } }
+        if let rollout = service.rollout, rollout.isActive {
+            text += "\n  rolling out \(rollout.to): \(rollout.policy.step)% every \(rollout.policy.interval), "
+                + "back to \(rollout.from) above \(rollout.policy.maxErrorRate.formatted())% 5xx; follow it with: skiff services describe \(service.name)"
+        }
         return text
     }
 

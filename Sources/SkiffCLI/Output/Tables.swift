@@ -185,6 +185,13 @@ enum Tables {
             ("Updated", "\(Humanize.timestamp(service.updatedAt)) (\(Humanize.age(of: service.updatedAt, now: now)))"),
         ]
         if let message = service.message { lines.append(("Message", oneLine(message))) }
+        if let rollout = service.rollout {
+            var text = "\(rollout.from) → \(rollout.to): \(rollout.state.rawValue), \(rollout.percent)% "
+                + "(step \(rollout.policy.step)% every \(rollout.policy.interval); \(rollout.serverErrors)/\(rollout.responses) 5xx, "
+                + "limit \(rollout.policy.maxErrorRate.formatted())%)"
+            if let message = rollout.message { text += ": " + oneLine(message) }
+            lines.append(("Rollout", text))
+        }
         var out = labelled(lines)
         out += "\nTraffic:\n"
         for line in Self.traffic(service).split(separator: "\n") { out += "  " + line + "\n" }

@@ -6,6 +6,11 @@ extension Controller {
     /// Replaces a service's traffic (Knative's `spec.traffic`). The change reaches the gateway
     /// as one routing-table update, so every request sees either the old split or the new.
     public func setTraffic(of name: ServiceName, to traffic: [TrafficTarget]) async throws(ControllerError) -> SkiffModel.Service {
+        try await setTraffic(of: name, to: traffic, byRollout: false)
+    }
+
+    /// A change by hand ends a gradual rollout where it stands; the rollout's own do not.
+    func setTraffic(of name: ServiceName, to traffic: [TrafficTarget], byRollout: Bool) async throws(ControllerError) -> SkiffModel.Service {
         guard let wanted = desired[name] else { throw ControllerError(.notFound, "service \"\(name)\" not found") }
         do {
             try traffic.validate(service: name)
@@ -30,6 +35,7 @@ extension Controller {
         guard desired[name] != nil else { throw ControllerError(.notFound, "service \"\(name)\" was deleted meanwhile") }
         desired[name]?.row.traffic = row.traffic
         desired[name]?.others = others
+        if !byRollout { cancelRollout(name, because: "the traffic was changed by hand") }
         logger.info("traffic changed", metadata: ["service": "\(name)", "traffic": "\(Self.describe(traffic))"])
         recordEvent(service: name, .normal, "TrafficChanged", Self.describe(traffic))
         reconcile()

@@ -46,6 +46,7 @@ extension Controller {
             scalers[load.revision]?.record(concurrency: Double(load.concurrency), at: offset)
         }
         await freezeIdleInstances(loads, now: now)
+        await advanceRollouts(loads, now: now)
 
         var changed = false
         if sampling.lastTick.map({ now - $0 >= RevisionScaler.tickInterval }) ?? true {

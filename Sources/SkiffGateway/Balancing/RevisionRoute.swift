@@ -63,13 +63,19 @@ final class RevisionRoute: Sendable {
 
     let name: String
     let settings: RevisionSettings
+    /// Shared by every route object the revision has had, so counts survive settings changes.
+    let counters: ResponseCounters
     private let state = NIOLockedValueBox(State())
     private let waiting = Atomic<Int>(0)
     private let onDemand: (@Sendable (String) -> Void)?
 
-    init(name: String, settings: RevisionSettings, onDemand: (@Sendable (String) -> Void)?) {
+    init(
+        name: String, settings: RevisionSettings, counters: ResponseCounters = ResponseCounters(),
+        onDemand: (@Sendable (String) -> Void)?
+    ) {
         self.name = name
         self.settings = settings
+        self.counters = counters
         self.onDemand = onDemand
     }
 
@@ -146,6 +152,18 @@ final class RevisionRoute: Sendable {
         for request in orphans { request.hand(nil) }
     }
 
+    /// No routing key sends requests here any more (a traffic change): queued requests are
+    /// routed again by their host's new split, rather than waiting for this revision.
+    func rerouteWaiters() {
+        let orphans = self.state.withLockedValue { state -> [QueuedRequest] in
+            let orphans = Array(state.queue)
+            state.queue.removeAll()
+            self.waiting.store(0, ordering: .sequentiallyConsistent)
+            return orphans
+        }
+        for request in orphans { request.hand(nil) }
+    }
+
     /// The least-loaded slot under `limit`, with its capacity taken; nil when all are full.
     static func acquireLeastLoaded(_ slots: [BackendSlot], limit: Int, seed: UInt64 = 0) -> BackendSlot? {
         let count = slots.count
@@ -170,5 +188,21 @@ final class RevisionRoute: Sendable {
             if best.tryAcquire(limit: limit) { return best }
         }
         return nil
+    }
+}
+
+/// Answers a revision gave, counted for the controller's rollout checks: one relaxed atomic
+/// increment per request, two for a 5xx.
+final class ResponseCounters: Sendable {
+    let responses = Atomic<Int>(0)
+    let serverErrors = Atomic<Int>(0)
+
+    init() {}
+
+    @inline(__always)
+    func record(status: Int) {
+        guard status > 0 else { return }
+        self.responses.wrappingAdd(1, ordering: .relaxed)
+        if status >= 500 { self.serverErrors.wrappingAdd(1, ordering: .relaxed) }
     }
 }

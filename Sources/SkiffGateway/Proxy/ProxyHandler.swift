@@ -560,6 +560,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         self.waited = .zero
         self.thawed = false
         self.revision = nil
+        revision?.counters.record(status: self.responseStatus)
         if let observer = self.observer, let startedAt = self.startedAt {
             self.startedAt = nil
             let nanoseconds = (NIODeadline.now() - startedAt).nanoseconds

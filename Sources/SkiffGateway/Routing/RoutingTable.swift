@@ -29,6 +29,8 @@ public final class RoutingTable: Sendable {
         /// Routing key → revisions and their weights, in a stable order.
         var traffic: [String: [TrafficWeight]] = [:]
         var revisions: [String: RevisionEntry] = [:]
+        /// Response counts per revision name, kept across its route objects.
+        var counters: [String: ResponseCounters] = [:]
         /// Slots referenced by at least one revision, by backend ID.
         var live: [String: BackendSlot] = [:]
         /// Slots that left every revision; kept while requests may still be running on them.
@@ -62,8 +64,11 @@ public final class RoutingTable: Sendable {
                 entry = existing
             } else {
                 if let existing = state.revisions[name] { existing.route.markRemoved() }
+                let counters = state.counters[name] ?? ResponseCounters()
+                state.counters[name] = counters
                 entry = RevisionEntry(
-                    route: RevisionRoute(name: name, settings: settings, onDemand: self.onDemand), slots: [])
+                    route: RevisionRoute(name: name, settings: settings, counters: counters, onDemand: self.onDemand),
+                    slots: [])
             }
             var slots: [BackendSlot] = []
             slots.reserveCapacity(backends.count)
@@ -127,6 +132,7 @@ public final class RoutingTable: Sendable {
     public func removeRevision(_ name: String) {
         let removed = self.state.withLockedValue { state -> RevisionRoute? in
             guard let entry = state.revisions.removeValue(forKey: name) else { return nil }
+            state.counters[name] = nil
             Self.retireUnreferenced(entry.slots, in: &state)
             self.rebuildRoutes(&state)
             return entry.route
@@ -214,7 +220,9 @@ public final class RoutingTable: Sendable {
             for (name, entry) in state.revisions {
                 loads[name] = RevisionLoad(
                     revision: name, queued: entry.route.queued,
-                    instances: entry.slots.map { InstanceLoad($0, draining: false) })
+                    instances: entry.slots.map { InstanceLoad($0, draining: false) },
+                    responses: entry.route.counters.responses.load(ordering: .relaxed),
+                    serverErrors: entry.route.counters.serverErrors.load(ordering: .relaxed))
             }
             for slot in state.draining.values {
                 loads[slot.revision.name, default: RevisionLoad(revision: slot.revision.name, queued: 0, instances: [])]
@@ -268,9 +276,14 @@ public final class RoutingTable: Sendable {
                     return RevisionTarget(revision: target.route, slots: target.slots, cumulativeWeight: cumulative)
                 })
         }
+        var abandoned: [ObjectIdentifier: RevisionRoute] = [:]
+        for route in state.routes.values { for target in route.targets { abandoned[ObjectIdentifier(target.revision)] = target.revision } }
+        for route in routes.values { for target in route.targets { abandoned[ObjectIdentifier(target.revision)] = nil } }
         state.routes = routes
         state.generation += 1
         self.publishedGeneration.store(state.generation, ordering: .releasing)
+        // After the new generation is visible, so the requests find the new split.
+        for revision in abandoned.values { revision.rerouteWaiters() }
     }
 
     private static func takeDraining(_ backend: Backend, of revision: RevisionRoute, from state: inout State) -> BackendSlot? {
@@ -310,6 +323,10 @@ public struct RevisionLoad: Sendable, Hashable {
     /// Requests waiting in the activator's queue.
     public var queued: Int
     public var instances: [InstanceLoad]
+    /// Answers it gave since it entered the table, and how many of them were 5xx (the
+    /// gateway's own 502/503/504 for it included).
+    public var responses: Int = 0
+    public var serverErrors: Int = 0
 
     /// In flight on its instances plus queued: the concurrency the autoscaler averages.
     public var concurrency: Int { queued + instances.reduce(0) { $0 + $1.inFlight } }

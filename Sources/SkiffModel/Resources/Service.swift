@@ -25,12 +25,14 @@ public struct Service: Codable, Sendable, Hashable {
     public var trafficStatus: [ResolvedTarget]
     /// Why the latest revision never became ready, when it did not.
     public var latestRevisionFailure: RevisionFailure?
+    /// The gradual rollout of the latest deploy, in progress or how it ended.
+    public var rollout: RolloutStatus?
 
     public init(
         name: ServiceName, spec: ServiceSpec, latestRevision: String, imageDigest: String, url: String,
         createdAt: Date, updatedAt: Date, readyInstances: Int = 0, latestReadyRevision: String? = nil,
         message: String? = nil, traffic: [TrafficTarget] = TrafficTarget.allToLatest, trafficStatus: [ResolvedTarget] = [],
-        latestRevisionFailure: RevisionFailure? = nil
+        latestRevisionFailure: RevisionFailure? = nil, rollout: RolloutStatus? = nil
     ) {
         self.name = name
         self.spec = spec
@@ -45,6 +47,7 @@ public struct Service: Codable, Sendable, Hashable {
         self.traffic = traffic
         self.trafficStatus = trafficStatus
         self.latestRevisionFailure = latestRevisionFailure
+        self.rollout = rollout
     }
 }
 

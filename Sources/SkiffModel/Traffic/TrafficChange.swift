@@ -10,16 +10,22 @@ public struct DeployOptions: Codable, Sendable, Hashable {
     public var tag: String?
     /// The traffic to set along with the template (Knative's `spec.traffic`), replacing it.
     public var traffic: [TrafficTarget]?
+    /// Move traffic to the new revision in steps, watching its errors, instead of at once.
+    public var rollout: RolloutPolicy?
 
-    public init(revisionName: String? = nil, noTraffic: Bool = false, tag: String? = nil, traffic: [TrafficTarget]? = nil) {
+    public init(
+        revisionName: String? = nil, noTraffic: Bool = false, tag: String? = nil, traffic: [TrafficTarget]? = nil,
+        rollout: RolloutPolicy? = nil
+    ) {
         self.revisionName = revisionName
         self.noTraffic = noTraffic
         self.tag = tag
         self.traffic = traffic
+        self.rollout = rollout
     }
 
     enum CodingKeys: String, CodingKey {
-        case revisionName, noTraffic, tag, traffic
+        case revisionName, noTraffic, tag, traffic, rollout
     }
 
     public init(from decoder: any Decoder) throws {
@@ -28,6 +34,7 @@ public struct DeployOptions: Codable, Sendable, Hashable {
         self.noTraffic = try container.decodeIfPresent(Bool.self, forKey: .noTraffic) ?? false
         self.tag = try container.decodeIfPresent(String.self, forKey: .tag)
         self.traffic = try container.decodeIfPresent([TrafficTarget].self, forKey: .traffic)
+        self.rollout = try container.decodeIfPresent(RolloutPolicy.self, forKey: .rollout)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -36,11 +43,19 @@ public struct DeployOptions: Codable, Sendable, Hashable {
         if noTraffic { try container.encode(noTraffic, forKey: .noTraffic) }
         try container.encodeIfPresent(tag, forKey: .tag)
         try container.encodeIfPresent(traffic, forKey: .traffic)
+        try container.encodeIfPresent(rollout, forKey: .rollout)
     }
 
     public func validate(service: ServiceName) throws(ModelError) {
         if let revisionName { try Revision.validateName(revisionName, service: service) }
         if let tag { try TrafficTag.validate(tag, service: service) }
+        if let rollout {
+            try rollout.validate()
+            guard !noTraffic, traffic == nil else {
+                throw ModelError(
+                    .invalidValue, field: "rollout", "a gradual rollout moves the traffic itself; drop --no-traffic")
+            }
+        }
         if let traffic {
             guard !noTraffic, tag == nil else {
                 throw ModelError(

@@ -1,0 +1,89 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOHTTP1
+import Testing
+
+/// Gradual rollouts with real containers: steps to the new revision, and automatic rollbacks
+/// on a probe failure (under wrk, without a failed request) and on 5xx answers.
+@Suite struct RolloutTests {
+    static func rollout(_ server: ServerHarness, _ name: String) async throws -> [String: Any] {
+        try await TrafficTests.service(server, name)["rollout"] as? [String: Any] ?? [:]
+    }
+
+    /// Serves /www like the image does, after running `before` (a shell snippet).
+    static func serving(after before: String) -> [String] {
+        ["--command", "/bin/sh", "--args", "-c", "--args", before + #"; exec httpd -f -p "$PORT" -h /www"#]
+    }
+
+    @Test(.enabled(if: E2E.enabled)) func stepsToTheNewRevisionThenRollsBackWhenItFailsAProbe() async throws {
+        try await E2E.withServer { server in
+            _ = try await server.skiffOK(["deploy", "web", "--image", "hello:v1", "--min-instances", "1"])
+            let deployed = try await server.skiffOK([
+                "deploy", "web", "--env", "GREETING=v2", "--rollout", "gradual", "--rollout-step", "50", "--rollout-interval", "2s",
+            ])
+            #expect(deployed.contains("rolling out web-00002"), "\(deployed)")
+            try await eventually("half the traffic on web-00002", within: .seconds(20), every: .milliseconds(50)) {
+                try await TrafficTests.split(server, "web") == ["web-00001": 50, "web-00002": 50]
+            }
+            try await eventually("all traffic on web-00002", within: .seconds(20)) {
+                try await TrafficTests.split(server, "web") == ["web-00002": 100]
+            }
+            #expect(try await Self.rollout(server, "web")["state"] as? String == "finished")
+
+            // web-00003 turns unready four seconds after it starts: the rollout must send its
+            // share back to web-00002 while wrk runs, and no request may fail.
+            let url = "http://127.0.0.1:\(server.httpPort)/"
+            let host = "web.localhost:\(server.httpPort)"
+            let result = try await withThrowingTaskGroup(of: WrkResult?.self) { group in
+                group.addTask { try await Wrk.run(url: url, host: host, connections: 4, duration: "12s") }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(500))
+                    _ = try await server.skiffOK(
+                        ["deploy", "web", "--rollout", "gradual", "--rollout-step", "50", "--rollout-interval", "30s",
+                         "--readiness-probe", "httpGet.path=/cgi-bin/health,periodSeconds=1,failureThreshold=1"]
+                            + Self.serving(after: "(sleep 4; : >/tmp/unhealthy) & true"))
+                    try await eventually("rolled back to web-00002", within: .seconds(10), every: .milliseconds(50)) {
+                        try await Self.rollout(server, "web")["state"] as? String == "rolledBack"
+                    }
+                    return nil
+                }
+                var result: WrkResult?
+                for try await value in group where value != nil { result = value }
+                return try #require(result)
+            }
+            #expect(result.requests > 100, "\(result)")
+            #expect(result.failures == 0, "rollout and rollback under load: \(result)")
+            #expect(try await TrafficTests.split(server, "web") == ["web-00002": 100])
+            let message = try await Self.rollout(server, "web")["message"] as? String ?? ""
+            #expect(message.contains("readiness probe"), "\(message)")
+            let described = try await server.skiffOK(["services", "describe", "web"])
+            #expect(described.contains("RolledBack"), "\(described)")
+        }
+    }
+
+    @Test(.enabled(if: E2E.enabled)) func rollsBackWhenTheNewRevisionAnswersTooMany5xx() async throws {
+        try await E2E.withServer { server in
+            _ = try await server.skiffOK(["deploy", "web", "--image", "hello:v1", "--min-instances", "1"])
+            _ = try await server.skiffOK(
+                ["deploy", "web", "--rollout", "gradual", "--rollout-step", "50", "--rollout-interval", "1m",
+                 "--rollback-on-error-rate", "5%"] + Self.serving(after: ": >/tmp/unhealthy"))
+            try await eventually("half the traffic on web-00002", within: .seconds(20), every: .milliseconds(50)) {
+                try await TrafficTests.split(server, "web") == ["web-00001": 50, "web-00002": 50]
+            }
+            var errors = 0
+            for _ in 0..<200 {
+                if try await server.gateway("/cgi-bin/health", host: "web.localhost").status == .internalServerError { errors += 1 }
+                if try await Self.rollout(server, "web")["state"] as? String == "rolledBack" { break }
+            }
+            #expect(errors >= 1)
+            try await eventually("rolled back") { try await Self.rollout(server, "web")["state"] as? String == "rolledBack" }
+            #expect(try await TrafficTests.split(server, "web") == ["web-00001": 100])
+            let message = try await Self.rollout(server, "web")["message"] as? String ?? ""
+            #expect(message.contains("with 5xx"), "\(message)")
+            // After the rollback every request is served by the good revision.
+            for _ in 0..<20 {
+                #expect(try await server.gateway("/cgi-bin/health", host: "web.localhost").status == .ok)
+            }
+        }
+    }
+}
