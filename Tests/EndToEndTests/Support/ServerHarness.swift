@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Synchronization
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -31,8 +32,16 @@ final class ServerHarness: @unchecked Sendable {
         apiPort = try Self.freePort()
         httpPort = try Self.freePort()
         bridge = "skt\(id.prefix(8))"
-        subnet = "10.\(Int.random(in: 200...250)).\(Int.random(in: 0...255)).0/24"
+        subnet = Self.nextSubnet()
         logPath = dataDir + ".log"
+    }
+
+    /// Servers of one test run get distinct subnets: two bridges with the same /24 would
+    /// fight over its route, and one server's instances would become unreachable.
+    private static let subnets = Atomic<Int>(Int.random(in: 0..<256))
+    static func nextSubnet() -> String {
+        let index = subnets.wrappingAdd(1, ordering: .relaxed).newValue
+        return "10.\(200 + (Int(getpid()) % 51)).\(index % 256).0/24"
     }
 
     var apiURL: String { "http://127.0.0.1:\(apiPort)" }
