@@ -10,7 +10,7 @@ SAMPLE_DIR ?= .build/images/hello
 # System tools Skiff runs (runc, CNI plugins, iptables) and the ones tests use to build
 # images offline (umoci, skopeo, busybox-static). Installed only when missing.
 APT_PACKAGES := runc containernetworking-plugins iptables iproute2 umoci skopeo busybox-static \
-	libsqlite3-dev file curl wrk docker-registry podman python3-cryptography prometheus
+	libsqlite3-dev file curl wrk docker-registry podman python3-cryptography prometheus python3-yaml python3-jsonschema
 BENCH_PACKAGES := nginx-light hyperfine
 
 .PHONY: all deps build run stop test bench clean sample-image

@@ -26,9 +26,10 @@ import Testing
 
     @Test(.enabled(if: E2E.enabled)) func scalesUpUnderLoadDownAfterItToZeroAndWakesWithoutAFailedRequest() async throws {
         try await E2E.withServer { server in
-            // The instances take a second to stop after SIGTERM, so that the test can send a
-            // request while the last one is stopping.
-            let slowStop = #"httpd -f -p "$PORT" -h /www & pid=$!; trap 'sleep 1; kill $pid; exit 0' TERM; wait $pid"#
+            // The instances take three seconds to stop after SIGTERM, so that the test can send
+            // a request while the last one is stopping, even when a busy machine answers its
+            // polls slowly.
+            let slowStop = #"httpd -f -p "$PORT" -h /www & pid=$!; trap 'sleep 3; kill $pid; exit 0' TERM; wait $pid"#
             _ = try await server.skiffOK([
                 "deploy", "web", "--image", "hello:v1", "--concurrency", "1", "--max-instances", "4", "--window", "6s",
                 "--scale-to-zero-grace", "2s", "--frozen-retention", "0s", "--command", "/bin/sh", "--args", "-c",
