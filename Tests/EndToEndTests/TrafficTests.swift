@@ -136,11 +136,18 @@ import Testing
             }
             #expect(try await Self.split(server, "web") == ["web-00002": 100])
 
+            try await underLoad("a revision whose entrypoint is not in the image") {
+                let missing = try await server.skiff(["deploy", "web", "--command", "/bin/nonexistent"])
+                #expect(missing.status != 0)
+                #expect(missing.stderr.contains("revision web-00003 of web failed: image"), "\(missing.stderr)")
+            }
+            #expect(try await Self.split(server, "web") == ["web-00002": 100])
+
             try await underLoad("a revision whose entrypoint crashes") {
                 let crashing = try await server.skiff(
                     ["deploy", "web", "--command", "/bin/sh", "--args", "-c", "--args", "echo boom >&2; exit 3"])
                 #expect(crashing.status != 0)
-                #expect(crashing.stderr.contains("revision web-00003 of web failed: crash"), "\(crashing.stderr)")
+                #expect(crashing.stderr.contains("revision web-00004 of web failed: crash"), "\(crashing.stderr)")
                 #expect(crashing.stderr.contains("boom"), "the last log lines: \(crashing.stderr)")
             }
             #expect(try await Self.split(server, "web") == ["web-00002": 100])
