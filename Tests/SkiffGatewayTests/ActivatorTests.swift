@@ -199,6 +199,37 @@ struct ActivatorTests {
         #expect(counts?.responses == 1 && counts?.serverErrors == 0)
     }
 
+    /// Only the requests of keys that moved away are routed again: a tag that still points at
+    /// the revision keeps its requests waiting for it.
+    @Test func requestsOfAKeyThatStillRoutesToTheRevisionKeepWaiting() async throws {
+        let table = RoutingTable()
+        table.route("hello", to: "hello-00002", settings: Self.settings(), backends: [])
+        table.setTraffic("next---hello", to: "hello-00002")
+        try await TestBackend.with(name: "old") { old in
+            try await TestBackend.with(name: "new") { new in
+                try await withGateway(table: table) { fixture in
+                    try await withThrowingTaskGroup(of: TestResponse.self) { group in
+                        for host in ["hello", "next---hello"] {
+                            group.addTask {
+                                try await TestHTTPConnection.with(port: fixture.port) { connection in
+                                    try await connection.request(host: fixture.host(host))
+                                }
+                            }
+                        }
+                        try await Self.waitUntil { table.sample().first { $0.revision == "hello-00002" }?.queued == 2 }
+                        table.route("hello", to: "hello-00001", settings: Self.settings(), backends: [old.backend])
+                        let moved = try await group.next()
+                        #expect(moved?.echoedField("backend") == "old")
+                        #expect(table.sample().first { $0.revision == "hello-00002" }?.queued == 1)
+                        table.setRevision("hello-00002", settings: Self.settings(), backends: [new.backend])
+                        let tagged = try await group.next()
+                        #expect(tagged?.echoedField("backend") == "new")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func aFrozenInstanceIsThawedByTheRequestThatPicksIt() async throws {
         let thawed = NIOLockedValueBox<[String]>([])
         let table = RoutingTable(thaw: { id in thawed.withLockedValue { $0.append(id) } })

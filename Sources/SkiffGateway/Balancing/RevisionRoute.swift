@@ -33,12 +33,16 @@ public struct RevisionSettings: Sendable, Hashable {
 /// Created on the request's event loop; the instance is handed over on that loop.
 final class QueuedRequest: Sendable {
     let eventLoop: any EventLoop
+    /// The routing key the request came by (`NAME` or `TAG---NAME`).
+    let key: String
     private let deliver: NIOLoopBound<(BackendSlot?) -> Void>
 
     /// - Parameter deliver: called on `eventLoop` with an instance whose capacity was taken
-    ///   for this request, or nil when the revision left the table (route the request again).
-    init(eventLoop: any EventLoop, deliver: @escaping (BackendSlot?) -> Void) {
+    ///   for this request, or nil when the revision left the table or its key's traffic
+    ///   (route the request again).
+    init(eventLoop: any EventLoop, key: String, deliver: @escaping (BackendSlot?) -> Void) {
         self.eventLoop = eventLoop
+        self.key = key
         self.deliver = NIOLoopBound(deliver, eventLoop: eventLoop)
     }
 
@@ -92,9 +96,9 @@ final class RevisionRoute: Sendable {
     }
 
     /// Holds a request until an instance can take it, and tells the autoscaler at once.
-    func enqueue(eventLoop: any EventLoop, deliver: @escaping (BackendSlot?) -> Void) -> QueueOutcome {
+    func enqueue(eventLoop: any EventLoop, key: String, deliver: @escaping (BackendSlot?) -> Void) -> QueueOutcome {
         guard self.settings.queueDepth > 0 else { return .disabled }
-        let request = QueuedRequest(eventLoop: eventLoop, deliver: deliver)
+        let request = QueuedRequest(eventLoop: eventLoop, key: key, deliver: deliver)
         let accepted = self.state.withLockedValue { state -> Bool in
             guard !state.removed, state.queue.count < self.settings.queueDepth else { return false }
             state.queue.append(request)
@@ -152,13 +156,18 @@ final class RevisionRoute: Sendable {
         for request in orphans { request.hand(nil) }
     }
 
-    /// No routing key sends requests here any more (a traffic change): queued requests are
+    /// `keys` no longer send requests here (a traffic change): requests queued by them are
     /// routed again by their host's new split, rather than waiting for this revision.
-    func rerouteWaiters() {
+    func rerouteWaiters(of keys: Set<String>) {
         let orphans = self.state.withLockedValue { state -> [QueuedRequest] in
-            let orphans = Array(state.queue)
-            state.queue.removeAll()
-            self.waiting.store(0, ordering: .sequentiallyConsistent)
+            var orphans: [QueuedRequest] = []
+            var kept = CircularBuffer<QueuedRequest>()
+            for request in state.queue {
+                if keys.contains(request.key) { orphans.append(request) } else { kept.append(request) }
+            }
+            guard !orphans.isEmpty else { return [] }
+            state.queue = kept
+            self.waiting.wrappingSubtract(orphans.count, ordering: .sequentiallyConsistent)
             return orphans
         }
         for request in orphans { request.hand(nil) }

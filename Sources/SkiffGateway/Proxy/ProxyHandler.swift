@@ -291,7 +291,7 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     private func enqueue(on revision: RevisionRoute) -> RevisionRoute.QueueOutcome {
         guard let context = self.context else { return .disabled }
-        let outcome = revision.enqueue(eventLoop: context.eventLoop) { [weak self] slot in
+        let outcome = revision.enqueue(eventLoop: context.eventLoop, key: self.hostRoute?.key ?? "") { [weak self] slot in
             self?.instanceAvailable(slot, for: revision)
         }
         if case .queued(let request) = outcome {

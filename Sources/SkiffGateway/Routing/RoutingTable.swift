@@ -276,14 +276,18 @@ public final class RoutingTable: Sendable {
                     return RevisionTarget(revision: target.route, slots: target.slots, cumulativeWeight: cumulative)
                 })
         }
-        var abandoned: [ObjectIdentifier: RevisionRoute] = [:]
-        for route in state.routes.values { for target in route.targets { abandoned[ObjectIdentifier(target.revision)] = target.revision } }
-        for route in routes.values { for target in route.targets { abandoned[ObjectIdentifier(target.revision)] = nil } }
+        // Keys that stopped routing to a revision: its requests queued by them must move.
+        var abandoned: [ObjectIdentifier: (revision: RevisionRoute, keys: Set<String>)] = [:]
+        for (key, route) in state.routes {
+            for target in route.targets where !(routes[key]?.targets.contains { $0.revision === target.revision } ?? false) {
+                abandoned[ObjectIdentifier(target.revision), default: (target.revision, [])].keys.insert(key)
+            }
+        }
         state.routes = routes
         state.generation += 1
         self.publishedGeneration.store(state.generation, ordering: .releasing)
         // After the new generation is visible, so the requests find the new split.
-        for revision in abandoned.values { revision.rerouteWaiters() }
+        for (revision, keys) in abandoned.values { revision.rerouteWaiters(of: keys) }
     }
 
     private static func takeDraining(_ backend: Backend, of revision: RevisionRoute, from state: inout State) -> BackendSlot? {
