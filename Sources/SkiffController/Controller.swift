@@ -91,6 +91,8 @@ public actor Controller: ServiceLifecycle.Service {
     var events = EventLog()
     /// The latest gradual rollout of each service that had one.
     var rollouts: [ServiceName: RolloutProgress] = [:]
+    /// Services whose rollout changed since it was last written to the store.
+    var rolloutsToRecord: Set<ServiceName> = []
     /// Revisions held below their desired count by memory, warned about once.
     private var memoryLimited: Set<String> = []
     /// The spec each published revision was routed with; older revisions keep theirs.
@@ -177,6 +179,7 @@ public actor Controller: ServiceLifecycle.Service {
                 if !shuttingDown, shutdownRequested.load(ordering: .relaxed) { beginShutdown() }
                 reconcile()
                 await recordReadiness()
+                await recordRollouts()
                 if shuttingDown && supervised.isEmpty { break }
             }
             jobsContinuation.finish()
@@ -231,6 +234,7 @@ public actor Controller: ServiceLifecycle.Service {
                 let digest = try Digest(revision.imageDigest)
                 let image = try await resolver.resolve(digest, as: revision.spec.image)
                 if let ready = row.latestReadyRevision { latestReady[row.name] = ready }
+                if let rollout = row.rollout { resumeRollout(row.name, rollout) }
                 let others = try await runnables(for: row)
                 desired[row.name] = Desired(row: row, revision: revision, image: image, others: others)
             } catch {

@@ -91,6 +91,12 @@ enum Migrations {
                 t.add(column: "failure", .jsonText)
             }
         }
+        // The latest gradual rollout of a service, so a restart resumes it.
+        migrator.registerMigration("v7-rollout") { db in
+            try db.alter(table: "service") { t in
+                t.add(column: "rollout", .jsonText)
+            }
+        }
         return migrator
     }
 }

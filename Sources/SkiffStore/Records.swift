@@ -44,6 +44,7 @@ struct ServiceRecord: Codable, FetchableRecord, PersistableRecord {
     var updatedAt: Date
     var traffic: [TrafficTarget]?
     var latestReadyRevision: String?
+    var rollout: RolloutStatus?
 }
 
 struct RevisionRecord: Codable, FetchableRecord, PersistableRecord {

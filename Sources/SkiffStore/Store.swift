@@ -197,6 +197,15 @@ public final class Store: Sendable {
         }
     }
 
+    /// Records a service's rollout state, so a restarted server resumes it.
+    public func setRollout(_ rollout: RolloutStatus?, of name: ServiceName) async throws(StoreError) {
+        try await write("rollout of \(name)") { db in
+            guard var record = try ServiceRecord.fetchOne(db, key: name.rawValue) else { return }
+            record.rollout = rollout
+            try record.update(db)
+        }
+    }
+
     /// Records why a revision never became ready.
     public func markFailed(_ revision: String, _ failure: RevisionFailure) async throws(StoreError) {
         try await write("revision \(revision)") { db in
@@ -316,6 +325,8 @@ public struct ServiceRow: Sendable, Hashable {
     public var traffic: [TrafficTarget]
     /// The newest revision that became ready; `latest` traffic goes there.
     public var latestReadyRevision: String?
+    /// The latest gradual rollout, in progress or how it ended.
+    public var rollout: RolloutStatus?
 
     init(_ record: ServiceRecord) throws {
         self.name = try ServiceName(record.name)
@@ -326,5 +337,6 @@ public struct ServiceRow: Sendable, Hashable {
         self.updatedAt = record.updatedAt
         self.traffic = record.traffic ?? TrafficTarget.allToLatest
         self.latestReadyRevision = record.latestReadyRevision
+        self.rollout = record.rollout
     }
 }

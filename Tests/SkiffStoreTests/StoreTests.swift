@@ -113,6 +113,19 @@ import Testing
         #expect(try await store.revisions(service: "web").map(\.name) == ["web-00002", "web-00004", "web-00005"])
     }
 
+    @Test func rolloutStateIsKept() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try open()
+        _ = try await store.deploy(service: "web", spec: ServiceSpec(image: "hello:v1"), imageDigest: "sha256:a")
+        var status = RolloutStatus(from: "web-00001", to: "web-00002", policy: RolloutPolicy(step: 25))
+        status.state = .progressing
+        status.percent = 25
+        try await store.setRollout(status, of: "web")
+        #expect(try await store.service("web")?.record.rollout == status)
+        try await store.setRollout(nil, of: "web")
+        #expect(try await store.service("web")?.record.rollout == nil)
+    }
+
     @Test func survivesReopen() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         do {

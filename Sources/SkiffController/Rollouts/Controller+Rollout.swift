@@ -19,6 +19,7 @@ extension Controller {
     func startRollout(_ name: ServiceName, from: String, to: String, policy: RolloutPolicy) {
         cancelRollout(name, because: "superseded by the rollout of \(to)")
         rollouts[name] = RolloutProgress(status: RolloutStatus(from: from, to: to, policy: policy))
+        rolloutsToRecord.insert(name)
         recordEvent(
             service: name, revision: to, .normal, "RolloutStarted",
             "moving traffic from \(from) to \(to) by \(policy.step)% every \(policy.interval) once it is ready; back to \(from) above \(policy.maxErrorRate.formatted())% 5xx or on a probe failure")
@@ -30,7 +31,28 @@ extension Controller {
         progress.status.state = .aborted
         progress.status.message = reason
         rollouts[name] = progress
+        rolloutsToRecord.insert(name)
         recordEvent(service: name, revision: progress.status.to, .warning, "RolloutAborted", reason)
+    }
+
+    /// Takes up a rollout a previous server run left in the store: its next step comes a
+    /// full interval after this start, and its answer counts continue where they were.
+    func resumeRollout(_ name: ServiceName, _ status: RolloutStatus) {
+        var progress = RolloutProgress(status: status)
+        if status.state == .progressing { progress.nextStepAt = .now + status.policy.interval.duration }
+        rollouts[name] = progress
+    }
+
+    /// Writes the rollouts that changed to the store.
+    func recordRollouts() async {
+        while let name = rolloutsToRecord.popFirst() {
+            guard desired[name] != nil else { continue }
+            do {
+                try await store.setRollout(rollouts[name]?.status, of: name)
+            } catch {
+                logger.error("cannot record the rollout of \(name): \(error)")
+            }
+        }
     }
 
     /// Steps every active rollout: checks the new revision's errors and probes on each
@@ -56,8 +78,13 @@ extension Controller {
                 progress.baseline = counters ?? (0, 0)
                 progress.nextStepAt = now + status.policy.interval.duration
                 rollouts[name] = progress
+                rolloutsToRecord.insert(name)
                 await shift(name, progress.status)
             case .progressing:
+                // Resumed after a restart: the gateway's counts start again from zero.
+                if progress.baseline == nil, let counters {
+                    progress.baseline = (counters.0 - status.responses, counters.1 - status.serverErrors)
+                }
                 if let counters, let baseline = progress.baseline {
                     progress.status.responses = counters.0 - baseline.responses
                     progress.status.serverErrors = counters.1 - baseline.serverErrors
@@ -75,11 +102,13 @@ extension Controller {
                     progress.status.message = "\(status.to) serves all traffic"
                 }
                 rollouts[name] = progress
+                rolloutsToRecord.insert(name)
                 await shift(name, progress.status)
             case .finished, .rolledBack, .aborted:
                 continue
             }
         }
+        await recordRollouts()
     }
 
     /// Why the new revision must lose its traffic, if it must: too many 5xx answers, or an
@@ -107,6 +136,7 @@ extension Controller {
         progress.status.percent = 0
         progress.status.message = reason
         rollouts[name] = progress
+        rolloutsToRecord.insert(name)
         logger.warning("rolling back", metadata: ["service": "\(name)", "to": "\(progress.status.from)", "reason": "\(reason)"])
         recordEvent(service: name, revision: progress.status.to, .warning, "RolledBack", "all traffic back to \(progress.status.from): \(reason)")
         await shift(name, progress.status)
