@@ -143,4 +143,31 @@ struct OutputTests {
         #expect(described.contains("Traffic:   100%"))
         #expect(described.contains("Scaling:   min 2"))
     }
+
+    @Test func failedRevisionsProbesAndEventsRead() {
+        var failed = RevisionSummary(
+            name: "web-00003", service: "web", image: "hello:v3", imageDigest: "sha256:" + String(repeating: "ab", count: 32),
+            createdAt: Fixtures.now, trafficPercent: 0, ready: false, instances: 0, spec: Fixtures.spec)
+        failed.failure = RevisionFailure(reason: .crash, message: "the process exited before it became ready", logTail: ["boom"])
+        #expect(Tables.revisions([failed], now: Fixtures.now).contains("failed"))
+        let described = Tables.describe(failed, now: Fixtures.now)
+        #expect(described.contains("Failure:"))
+        #expect(described.contains("crash: the process exited before it became ready"))
+        #expect(described.contains("Last log:  boom"))
+
+        #expect(
+            Tables.probes([
+                ProbeResult(kind: .startup, passing: true, consecutive: 1),
+                ProbeResult(kind: .readiness, passing: false, consecutive: 3, message: "GET /ready answered 503"),
+            ]) == "startup ok, readiness failing 3x: GET /ready answered 503")
+
+        var event = ServiceEvent(
+            kind: .warning, reason: "Unhealthy", message: "Readiness probe failed (1/3): GET /ready answered 503", service: "web",
+            revision: "web-00002", instance: "web-00002-abcde", at: Fixtures.now.addingTimeInterval(-60))
+        event.count = 4
+        let events = Tables.events([event], now: Fixtures.now)
+        #expect(events.hasPrefix("\nEvents:\n  AGE"))
+        #expect(events.contains("1m ago (x4)   warning   Unhealthy   web-00002-abcde   Readiness probe failed (1/3)"), "\(events)")
+        #expect(Tables.events([], now: Fixtures.now) == "\nEvents:\n  none\n")
+    }
 }

@@ -63,7 +63,8 @@ enum Tables {
         for revision in revisions {
             table.append([
                 revision.name, revision.service.rawValue, "\(revision.trafficPercent)%",
-                revision.tags.isEmpty ? "-" : revision.tags.joined(separator: ","), revision.ready ? "yes" : "no",
+                revision.tags.isEmpty ? "-" : revision.tags.joined(separator: ","),
+                revision.ready ? "yes" : revision.failure != nil ? "failed" : "no",
                 String(revision.instances), revision.image, Humanize.shortDigest(revision.imageDigest),
                 Humanize.age(of: revision.createdAt, now: now),
             ])
