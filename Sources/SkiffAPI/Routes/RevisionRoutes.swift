@@ -40,7 +40,7 @@ struct RevisionRoutes {
     private func revisionName(_ context: BasicRequestContext) throws -> String {
         let raw = context.parameters.get("revision") ?? ""
         guard (1...63).contains(raw.utf8.count), raw.first?.isLetter == true,
-            raw.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D })
+            DNSLabel.hasOnlyLabelCharacters(raw)
         else {
             throw APIError.invalid("invalid revision name \"\(raw)\": expected e.g. web-00001")
         }

@@ -142,7 +142,7 @@ public enum TrafficTag {
         }
         let bytes = Array(tag.utf8)
         guard !bytes.isEmpty else { throw fail("must not be empty") }
-        guard bytes.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }) else {
+        guard DNSLabel.hasOnlyLabelCharacters(tag) else {
             throw fail("use only lowercase letters, digits and '-' (a DNS label)")
         }
         guard let first = bytes.first, first >= 0x61 && first <= 0x7A else { throw fail("must start with a lowercase letter") }
@@ -163,7 +163,7 @@ extension Revision {
         }
         let bytes = Array(name.utf8)
         guard bytes.count <= 63 else { throw fail("must be at most 63 characters") }
-        guard bytes.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }) else {
+        guard DNSLabel.hasOnlyLabelCharacters(name) else {
             throw fail("use only lowercase letters, digits and '-' (a DNS label)")
         }
         guard name.hasPrefix("\(service.rawValue)-"), bytes.count > service.rawValue.utf8.count + 1 else {

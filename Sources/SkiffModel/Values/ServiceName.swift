@@ -18,7 +18,7 @@ public struct ServiceName: Hashable, Sendable, Codable, CustomStringConvertible,
             throw fail("must be at most \(Self.maxLength) characters")
         }
         let bytes = Array(string.utf8)
-        guard bytes.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }) else {
+        guard DNSLabel.hasOnlyLabelCharacters(string) else {
             throw fail("use only lowercase letters, digits and '-' (a DNS label)")
         }
         guard let first = bytes.first, first >= 0x61 && first <= 0x7A else {
