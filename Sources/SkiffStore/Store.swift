@@ -117,7 +117,13 @@ public final class Store: Sendable {
             if let current, unchanged, options.revisionName == nil || options.revisionName == current.name {
                 revision = try current.revision()
             } else {
-                let generation = (record?.generation ?? 0) + 1
+                var generation = (record?.generation ?? 0) + 1
+                // A generated name skips numbers a --revision-suffix took.
+                while options.revisionName == nil,
+                    try RevisionRecord.fetchOne(db, key: Revision.name(service: name, generation: generation)) != nil
+                {
+                    generation += 1
+                }
                 let revisionName = options.revisionName ?? Revision.name(service: name, generation: generation)
                 if try RevisionRecord.fetchOne(db, key: revisionName) != nil {
                     throw StoreError(

@@ -62,12 +62,17 @@ import Testing
         #expect(row.latestRevision == "web-blue")
         #expect(row.traffic == [.revision("web-00001", 100), .revision("web-blue", 0, tag: "blue")])
 
-        // Revision names are never reused.
+        // Revision names are never reused; a generated one skips a number a suffix took.
         await #expect(throws: StoreError.self) {
             try await store.deploy(
                 service: "web", spec: ServiceSpec(image: "hello:v3"), imageDigest: "sha256:c",
                 options: DeployOptions(revisionName: "web-00001"))
         }
+        _ = try await store.deploy(
+            service: "web", spec: ServiceSpec(image: "hello:v3"), imageDigest: "sha256:c",
+            options: DeployOptions(revisionName: "web-00003"))
+        let generated = try await store.deploy(service: "web", spec: ServiceSpec(image: "hello:v4"), imageDigest: "sha256:d")
+        #expect(generated.revision.name == "web-00004")
     }
 
     @Test func trafficMustNameExistingRevisions() async throws {
