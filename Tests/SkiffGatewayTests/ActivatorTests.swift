@@ -319,10 +319,10 @@ struct TimeoutTests {
             let table = RoutingTable()
             table.setRevision(
                 "hello-00001",
-                // Generous deadlines: a loaded CI machine may take a while to answer.
+                // Generous deadlines: a loaded CI machine has been seen to stall for seconds.
                 settings: RevisionSettings(
-                    queueDepth: 10, responseStartTimeout: .seconds(3), requestTimeout: .seconds(3),
-                    idleTimeout: .seconds(3)),
+                    queueDepth: 10, responseStartTimeout: .seconds(8), requestTimeout: .seconds(8),
+                    idleTimeout: .seconds(8)),
                 backends: [backend.backend])
             table.setTraffic("hello", to: "hello-00001")
             try await withGateway(table: table) { fixture in
@@ -331,7 +331,7 @@ struct TimeoutTests {
                         #expect(try await connection.request(host: fixture.host("hello")).status == .ok)
                     }
                     // Keep-alive across the timers' deadlines: the connection stays usable.
-                    try await Task.sleep(for: .milliseconds(3500))
+                    try await Task.sleep(for: .milliseconds(8500))
                     #expect(try await connection.request(host: fixture.host("hello")).status == .ok)
                 }
             }
