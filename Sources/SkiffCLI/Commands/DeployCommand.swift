@@ -142,7 +142,6 @@ struct DeployCommand: AsyncParsableCommand {
             try scaling.validateAlone()
             try options.validate(service: try ServiceName(name))
             _ = try probes(updating: Probes())
-            try rolloutPolicy()?.validate()
             if command != [""], command.contains(where: \.isEmpty) {
                 throw ModelError(.invalidValue, field: "command", "invalid --command: a word must not be empty")
             }
