@@ -122,7 +122,9 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try open()
         _ = try await store.deploy(service: "web", spec: ServiceSpec(image: "hello:v1"), imageDigest: "sha256:a")
-        var status = RolloutStatus(from: "web-00001", to: "web-00002", policy: RolloutPolicy(step: 25))
+        // A whole second: the JSON column keeps dates to the millisecond.
+        var status = RolloutStatus(
+            from: "web-00001", to: "web-00002", policy: RolloutPolicy(step: 25), startedAt: Date(timeIntervalSince1970: 1_800_000_000))
         status.state = .progressing
         status.percent = 25
         try await store.setRollout(status, of: "web")
