@@ -1,10 +1,10 @@
-public import Foundation
+import Foundation
 public import Logging
 public import ServiceLifecycle
 import SkiffAutoscaler
 public import SkiffGateway
 public import SkiffModel
-public import SkiffOCI
+import SkiffOCI
 public import SkiffRuntime
 public import SkiffStore
 import Synchronization

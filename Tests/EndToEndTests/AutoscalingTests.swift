@@ -120,6 +120,28 @@ struct WrkResult: CustomStringConvertible {
 }
 
 enum Wrk {
+    /// Loads `service` through `server`'s gateway for `duration` with 4 connections, runs
+    /// `step` half a second in, and returns what wrk counted once both are done.
+    static func during(
+        _ server: ServerHarness, service: String, duration: String, _ step: @escaping @Sendable () async throws -> Void
+    ) async throws -> WrkResult {
+        try await withThrowingTaskGroup(of: WrkResult?.self) { group in
+            group.addTask {
+                try await run(
+                    url: "http://127.0.0.1:\(server.httpPort)/", host: "\(service).localhost:\(server.httpPort)",
+                    connections: 4, duration: duration)
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(500))
+                try await step()
+                return nil
+            }
+            var result: WrkResult?
+            for try await value in group where value != nil { result = value }
+            return try #require(result)
+        }
+    }
+
     static func run(url: String, host: String, connections: Int, duration: String) async throws -> WrkResult {
         let output = try await Command.run(
             "/usr/bin/wrk", ["-t1", "-c\(connections)", "-d\(duration)", "-H", "Host: \(host)", "--timeout", "10s", url])

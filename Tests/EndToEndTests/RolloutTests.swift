@@ -33,24 +33,14 @@ import Testing
 
             // web-00003 turns unready four seconds after it starts: the rollout must send its
             // share back to web-00002 while wrk runs, and no request may fail.
-            let url = "http://127.0.0.1:\(server.httpPort)/"
-            let host = "web.localhost:\(server.httpPort)"
-            let result = try await withThrowingTaskGroup(of: WrkResult?.self) { group in
-                group.addTask { try await Wrk.run(url: url, host: host, connections: 4, duration: "12s") }
-                group.addTask {
-                    try await Task.sleep(for: .milliseconds(500))
-                    _ = try await server.skiffOK(
-                        ["deploy", "web", "--rollout", "gradual", "--rollout-step", "50", "--rollout-interval", "30s",
-                         "--readiness-probe", "httpGet.path=/cgi-bin/health,periodSeconds=1,failureThreshold=1"]
-                            + Self.serving(after: "(sleep 4; : >/tmp/unhealthy) & true"))
-                    try await eventually("rolled back to web-00002", within: .seconds(10), every: .milliseconds(50)) {
-                        try await Self.rollout(server, "web")["state"] as? String == "rolledBack"
-                    }
-                    return nil
+            let result = try await Wrk.during(server, service: "web", duration: "12s") {
+                _ = try await server.skiffOK(
+                    ["deploy", "web", "--rollout", "gradual", "--rollout-step", "50", "--rollout-interval", "30s",
+                     "--readiness-probe", "httpGet.path=/cgi-bin/health,periodSeconds=1,failureThreshold=1"]
+                        + Self.serving(after: "(sleep 4; : >/tmp/unhealthy) & true"))
+                try await eventually("rolled back to web-00002", within: .seconds(10), every: .milliseconds(50)) {
+                    try await Self.rollout(server, "web")["state"] as? String == "rolledBack"
                 }
-                var result: WrkResult?
-                for try await value in group where value != nil { result = value }
-                return try #require(result)
             }
             #expect(result.requests > 100, "\(result)")
             #expect(result.failures == 0, "rollout and rollback under load: \(result)")

@@ -95,22 +95,9 @@ import Testing
     @Test(.enabled(if: E2E.enabled)) func noRequestFailsWhileTrafficMoves() async throws {
         try await E2E.withServer { server in
             _ = try await server.skiffOK(["deploy", "web", "--image", "hello:v1", "--min-instances", "1"])
-            let url = "http://127.0.0.1:\(server.httpPort)/"
-            let host = "web.localhost:\(server.httpPort)"
-
             /// Runs `step` while wrk loads the service, and checks that no request failed.
             func underLoad(_ what: String, _ step: @escaping @Sendable () async throws -> Void) async throws {
-                let result = try await withThrowingTaskGroup(of: WrkResult?.self) { group in
-                    group.addTask { try await Wrk.run(url: url, host: host, connections: 4, duration: "4s") }
-                    group.addTask {
-                        try await Task.sleep(for: .milliseconds(500))
-                        try await step()
-                        return nil
-                    }
-                    var result: WrkResult?
-                    for try await value in group where value != nil { result = value }
-                    return try #require(result)
-                }
+                let result = try await Wrk.during(server, service: "web", duration: "4s", step)
                 #expect(result.requests > 100, "\(what): \(result)")
                 #expect(result.failures == 0, "\(what): \(result)")
             }

@@ -34,11 +34,7 @@ struct ExportCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
-        do {
-            _ = try ServiceName(name)
-        } catch {
-            throw ValidationError(error.message)
-        }
+        try ServiceName.validateArgument(name)
     }
 
     func run() async throws {

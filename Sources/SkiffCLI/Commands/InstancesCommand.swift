@@ -21,13 +21,7 @@ struct InstancesCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
-        if let name {
-            do {
-                _ = try ServiceName(name)
-            } catch {
-                throw ValidationError(error.message)
-            }
-        }
+        if let name { try ServiceName.validateArgument(name) }
     }
 
     func run() async throws {

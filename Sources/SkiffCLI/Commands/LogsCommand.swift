@@ -29,11 +29,7 @@ struct LogsCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
-        do {
-            _ = try ServiceName(name)
-        } catch {
-            throw ValidationError(error.message)
-        }
+        try ServiceName.validateArgument(name)
         if let tail, tail < 0 { throw ValidationError("invalid --tail \(tail): must be 0 or more") }
         if global.output != .table { throw ValidationError("skiff logs prints text; --output does not apply") }
     }

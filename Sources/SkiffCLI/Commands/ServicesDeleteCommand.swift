@@ -20,11 +20,7 @@ struct ServicesDeleteCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
-        do {
-            _ = try ServiceName(name)
-        } catch {
-            throw ValidationError(error.message)
-        }
+        try ServiceName.validateArgument(name)
     }
 
     func run() async throws {

@@ -115,6 +115,10 @@ struct RollbackCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    func validate() throws {
+        try ServiceName.validateArgument(name)
+    }
+
     func run() async throws {
         let name = try ServiceName.parse(name)
         let service = try await global.withClient { try await $0.rollback(name, to: to) }

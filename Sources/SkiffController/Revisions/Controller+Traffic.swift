@@ -71,8 +71,7 @@ extension Controller {
             }
             target = previous
         }
-        var traffic = wanted.row.traffic.tagsOnly
-        traffic.insert(.revision(target.name, 100), at: 0)
+        let traffic = wanted.row.traffic.allTo(target.name)
         logger.info("rolling back", metadata: ["service": "\(name)", "to": "\(target.name)"])
         return try await setTraffic(of: name, to: traffic)
     }

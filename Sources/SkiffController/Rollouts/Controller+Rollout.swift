@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import SkiffGateway
-public import SkiffModel
+import SkiffModel
 import SkiffStore
 
 /// A gradual rollout in progress: its public status plus what the controller needs to
@@ -145,15 +145,14 @@ extension Controller {
     /// Sets the traffic a rollout's state calls for; tags stay, at 0 %.
     private func shift(_ name: ServiceName, _ status: RolloutStatus) async {
         guard let wanted = desired[name] else { return }
-        var traffic = wanted.row.traffic.tagsOnly
-        switch status.percent {
-        case 100:
-            if let index = traffic.firstIndex(where: \.latestRevision) { traffic[index].percent = 100 } else { traffic.insert(.latest(), at: 0) }
-        case 0:
-            traffic.insert(.revision(status.from, 100), at: 0)
-        default:
-            traffic.insert(contentsOf: [.revision(status.from, 100 - status.percent), .revision(status.to, status.percent)], at: 0)
-        }
+        let current = wanted.row.traffic
+        let traffic: [TrafficTarget] =
+            switch status.percent {
+            case 100: current.allTo(nil)
+            case 0: current.allTo(status.from)
+            default:
+                [.revision(status.from, 100 - status.percent), .revision(status.to, status.percent)] + current.tagsOnly
+            }
         do {
             _ = try await setTraffic(of: name, to: traffic, byRollout: true)
             if status.state == .progressing || status.state == .finished {

@@ -111,12 +111,7 @@ extension [TrafficTarget] {
                 return .revision(latestReady, target.percent, tag: target.tag)
             }
         } else {
-            result = tagsOnly
-            if let index = result.firstIndex(where: \.latestRevision) {
-                result[index].percent = 100
-            } else {
-                result.insert(.latest(), at: 0)
-            }
+            result = allTo(nil)
         }
         if let tag = options.tag {
             result = result.removingTag(tag)

@@ -103,6 +103,21 @@ extension [TrafficTarget] {
         map { ResolvedTarget(revision: $0.revisionName ?? latestReady, percent: $0.percent, tag: $0.tag, latest: $0.latestRevision) }
     }
 
+    /// All requests to `revision` (nil: the latest ready one), the tags kept at 0 %: what
+    /// a deploy, a rollback and a rollout's ends set.
+    public func allTo(_ revision: String?) -> [TrafficTarget] {
+        var result = tagsOnly
+        if let revision {
+            result.insert(.revision(revision, 100), at: 0)
+        } else if let index = result.firstIndex(where: \.latestRevision) {
+            // The latest is tagged already: that target takes the share, with its tag.
+            result[index].percent = 100
+        } else {
+            result.insert(.latest(), at: 0)
+        }
+        return result
+    }
+
     /// This traffic with its tags kept at 0 % and every share removed: what a change that
     /// gives all requests elsewhere keeps.
     public var tagsOnly: [TrafficTarget] {
