@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOHTTP1
+import SkiffTestSupport
 import Testing
 
 /// Autoscaling end to end, with real runc containers: from zero and back, under `wrk` load,
@@ -81,7 +82,7 @@ import Testing
                 return states.isEmpty
             }
             #expect(raced == 1, "never saw the last instance stopping")
-            #expect(runningContainers(server).isEmpty)
+            #expect(await runningContainers(server).isEmpty)
 
             // Wake from nothing.
             let woken = try await server.gateway("/", host: "web.localhost")
@@ -162,45 +163,19 @@ enum Wrk {
     }
 }
 
-/// Runs `path` to completion on a thread of its own and returns its status and output. The
-/// wait blocks that thread, never one of Swift concurrency's few shared ones: a wrk run lasts
-/// seconds, and other tests' tasks need those threads meanwhile.
-func runToCompletion(_ path: String, _ arguments: [String], input: String? = nil) async throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    let stdin = input.map { _ in Pipe() }
-    if let stdin { process.standardInput = stdin }
-    try process.run()
-    return await withCheckedContinuation { continuation in
-        Thread.detachNewThread {
-            if let stdin, let input {
-                stdin.fileHandleForWriting.write(Data(input.utf8))
-                try? stdin.fileHandleForWriting.close()
-            }
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
-        }
-    }
-}
-
 enum Promtool {
     /// `promtool check metrics` on `text`: empty when it finds nothing to complain about.
     static func check(_ text: String) async throws -> String {
-        let (status, printed) = try await runToCompletion("/usr/bin/promtool", ["check", "metrics"], input: text)
-        return status == 0 ? "" : "status \(status): \(printed)"
+        let result = try await ChildProcess.run("/usr/bin/promtool", ["check", "metrics"], input: text)
+        return result.status == 0 ? "" : "status \(result.status): \(result.combined)"
     }
 }
 
 enum Command {
     /// Runs a program to completion and returns what it printed.
     static func run(_ path: String, _ arguments: [String]) async throws -> String {
-        let (status, output) = try await runToCompletion(path, arguments)
-        guard status == 0 else { throw HarnessError("\(path) exited with \(status): \(output)") }
-        return output
+        let result = try await ChildProcess.run(path, arguments)
+        guard result.status == 0 else { throw HarnessError("\(path) exited with \(result.status): \(result.combined)") }
+        return result.stdout
     }
 }

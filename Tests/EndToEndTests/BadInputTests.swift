@@ -41,7 +41,7 @@ import Testing
 
             // A blob whose content does not match its name.
             let tampered = server.dataDir + "/tampered"
-            try E2E.buildSampleImage(into: tampered)
+            try await E2E.buildSampleImage(into: tampered)
             let blobs = try FileManager.default.contentsOfDirectory(atPath: tampered + "/blobs/sha256")
             let largest = try #require(
                 blobs.max { (try? FileManager.default.attributesOfItem(atPath: tampered + "/blobs/sha256/" + $0)[.size] as? Int) ?? 0
@@ -58,7 +58,7 @@ import Testing
 
             // The same image as an oci-archive (a tar of the layout) loads too.
             let archive = server.dataDir + "/hello.tar"
-            #expect(Leaks.status(["tar", "-C", server.dataDir + "/sample", "-cf", archive, "."]) == 0)
+            #expect(await Leaks.status(["tar", "-C", server.dataDir + "/sample", "-cf", archive, "."]) == 0)
             let loaded = try await server.skiffOK(["images", "load", archive + ":v1", "--tag", "archived:v1"])
             #expect(loaded.contains("archived:v1"))
             #expect(try await server.skiffOK(["images", "list"]).contains("archived:v1"))

@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import SkiffTestSupport
 import Testing
 
 /// `skiff apply -f` and `skiff export` with Knative Service YAML against a real server: the
@@ -24,8 +25,8 @@ import Testing
             throw HarnessError("Knative's Service CRD is not at \(crd); set SKIFF_KNATIVE_CRD to its path")
         }
         // Debian's python3, where `make deps` installs python3-jsonschema and python3-yaml.
-        let (status, output) = try await runToCompletion("/usr/bin/python3", [validator, crd], input: yaml)
-        return status == 0 ? "" : "status \(status): \(output)"
+        let result = try await ChildProcess.run("/usr/bin/python3", [validator, crd], input: yaml)
+        return result.status == 0 ? "" : "status \(result.status): \(result.combined)"
     }
 
     static func revisions(_ server: ServerHarness, _ service: String) async throws -> [String] {

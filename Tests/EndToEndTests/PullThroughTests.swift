@@ -40,13 +40,13 @@ import Testing
             process.waitUntilExit()
         }
         try await eventually("docker-registry to listen on \(port)", within: .seconds(20)) {
-            Leaks.status(["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:\(port)/v2/"]) == 0
+            await Leaks.status(["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:\(port)/v2/"]) == 0
         }
         try await body(port)
     }
 
-    private func run(_ arguments: [String]) throws {
-        let status = Leaks.status(arguments)
+    private func run(_ arguments: [String]) async throws {
+        let status = await Leaks.status(arguments)
         guard status == 0 else { throw HarnessError("\(arguments.joined(separator: " ")) exited \(status)") }
     }
 
@@ -55,7 +55,7 @@ import Testing
         try await E2E.withServer { server in
             let layout = server.dataDir + "/sample"
             try await withUpstream(in: server.dataDir + "/open") { port in
-                try run([
+                try await run([
                     "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(layout):v1",
                     "docker://127.0.0.1:\(port)/lib/hello:v1",
                 ])
@@ -74,12 +74,12 @@ import Testing
 
             // htpasswd wants bcrypt; glibc's crypt makes it without extra packages.
             let hash = try #require(
-                Leaks.run(["python3", "-W", "ignore", "-c", "import crypt; print(crypt.crypt('s3cret', crypt.mksalt(crypt.METHOD_BLOWFISH)))"])
+                await Leaks.run(["python3", "-W", "ignore", "-c", "import crypt; print(crypt.crypt('s3cret', crypt.mksalt(crypt.METHOD_BLOWFISH)))"])
                     .split(separator: "\n").first)
             let htpasswd = server.dataDir + "/htpasswd"
             try "alice:\(hash)\n".write(toFile: htpasswd, atomically: true, encoding: .utf8)
             try await withUpstream(in: server.dataDir + "/private", htpasswd: htpasswd) { port in
-                try run([
+                try await run([
                     "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", "alice:s3cret", "oci:\(layout):v1",
                     "docker://127.0.0.1:\(port)/team/hello:v1",
                 ])
@@ -128,7 +128,7 @@ import Testing
             }
             let realm = (url: "http://127.0.0.1:\(tokenPort)/token", certificate: directory + "/token-cert.pem")
             try await withUpstream(in: directory + "/registry", tokenRealm: realm) { port in
-                try run([
+                try await run([
                     "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", "bob:hunter2",
                     "oci:\(server.dataDir)/sample:v1", "docker://127.0.0.1:\(port)/tok/hello:v1",
                 ])

@@ -1,26 +1,16 @@
 import Foundation
 import NIOHTTP1
+import SkiffTestSupport
 import Testing
 
 /// The built-in registry as users reach it: skopeo pushes, inspects, pulls and syncs, and
 /// the pushed image deploys by its registry name and serves.
 @Suite(.serialized) struct RegistryClientTests {
     /// Runs skopeo (or any tool) and returns its output; a failure fails the test with stderr.
-    private func tool(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw HarnessError("\(arguments.joined(separator: " ")) failed: \(String(decoding: errors, as: UTF8.self))")
-        }
-        return String(decoding: output, as: UTF8.self)
+    private func tool(_ arguments: [String]) async throws -> String {
+        let result = try await ChildProcess.run("/usr/bin/env", arguments)
+        guard result.status == 0 else { throw HarnessError("\(arguments.joined(separator: " ")) failed: \(result.stderr)") }
+        return result.stdout
     }
 
     @Test(.enabled(if: E2E.enabled && FileManager.default.isExecutableFile(atPath: "/usr/bin/skopeo")))
@@ -32,12 +22,12 @@ import Testing
 
             // Push one image under two tags; the second push finds every blob already there.
             for tag in ["v1", "v2"] {
-                _ = try tool([
+                _ = try await tool([
                     "skopeo", "copy", "--dest-creds", creds, "--dest-tls-verify=false",
                     "oci:\(layout):v1", "docker://\(registry)/team/hello:\(tag)",
                 ])
             }
-            let inspected = try tool([
+            let inspected = try await tool([
                 "skopeo", "inspect", "--creds", creds, "--tls-verify=false", "docker://\(registry)/team/hello:v1",
             ])
             let info = try #require(try JSONSerialization.jsonObject(with: Data(inspected.utf8)) as? [String: Any])
@@ -45,27 +35,27 @@ import Testing
             let digest = try #require(info["Digest"] as? String)
 
             // The same manifest comes back byte for byte.
-            let local = try tool(["skopeo", "inspect", "--raw", "oci:\(layout):v1"])
-            let remote = try tool([
+            let local = try await tool(["skopeo", "inspect", "--raw", "oci:\(layout):v1"])
+            let remote = try await tool([
                 "skopeo", "inspect", "--raw", "--creds", creds, "--tls-verify=false", "docker://\(registry)/team/hello@\(digest)",
             ])
             #expect(local == remote)
 
             // An image loaded with `skiff images load` is served too, by tag and by digest.
-            let loaded = try tool(["skopeo", "inspect", "--creds", creds, "--tls-verify=false", "docker://\(registry)/hello:v1"])
+            let loaded = try await tool(["skopeo", "inspect", "--creds", creds, "--tls-verify=false", "docker://\(registry)/hello:v1"])
             let loadedInfo = try #require(try JSONSerialization.jsonObject(with: Data(loaded.utf8)) as? [String: Any])
             let loadedDigest = try #require(loadedInfo["Digest"] as? String)
-            _ = try tool([
+            _ = try await tool([
                 "skopeo", "inspect", "--raw", "--creds", creds, "--tls-verify=false", "docker://\(registry)/hello@\(loadedDigest)",
             ])
 
             // Pull back into a layout, and sync every tag of the repository into a directory.
-            _ = try tool([
+            _ = try await tool([
                 "skopeo", "copy", "--src-creds", creds, "--src-tls-verify=false",
                 "docker://\(registry)/team/hello:v2", "oci:\(server.dataDir)/pulled:v2",
             ])
             #expect(FileManager.default.fileExists(atPath: server.dataDir + "/pulled/index.json"))
-            _ = try tool([
+            _ = try await tool([
                 "skopeo", "sync", "--src", "docker", "--dest", "dir", "--src-creds", creds, "--src-tls-verify=false",
                 "\(registry)/team/hello", server.dataDir + "/synced",
             ])
@@ -77,10 +67,10 @@ import Testing
             if FileManager.default.isExecutableFile(atPath: "/usr/bin/podman") {
                 let storage = ["--root", server.dataDir + "/podman/root", "--runroot", server.dataDir + "/podman/run",
                                "--storage-driver", "vfs"]
-                _ = try tool(["env", "HOME=\(server.dataDir)/podman", "podman"] + storage + [
+                _ = try await tool(["env", "HOME=\(server.dataDir)/podman", "podman"] + storage + [
                     "pull", "--quiet", "--tls-verify=false", "--creds", creds, "\(registry)/team/hello:v1",
                 ])
-                let listed = try tool(["env", "HOME=\(server.dataDir)/podman", "podman"] + storage + ["images", "--format", "{{.Repository}}:{{.Tag}}"])
+                let listed = try await tool(["env", "HOME=\(server.dataDir)/podman", "podman"] + storage + ["images", "--format", "{{.Repository}}:{{.Tag}}"])
                 #expect(listed.contains("\(registry)/team/hello:v1"))
             } else if ProcessInfo.processInfo.environment["SKIFF_E2E"] == "required" {
                 Issue.record("podman is missing: make test installs it")
@@ -89,8 +79,8 @@ import Testing
             // Without credentials the registry challenges; a wrong password is refused.
             let unknownToken = try await server.get("/v2/", token: "not-a-token")
             #expect(unknownToken.status == .unauthorized)
-            #expect(throws: HarnessError.self) {
-                try tool([
+            await #expect(throws: HarnessError.self) {
+                try await tool([
                     "skopeo", "inspect", "--creds", "skiff:wrong", "--tls-verify=false", "docker://\(registry)/team/hello:v1",
                 ])
             }
@@ -98,9 +88,9 @@ import Testing
             // A read token limited to team/* pulls there, and neither pushes nor reads elsewhere.
             let reader = try await server.skiffOK(["tokens", "create", "--role", "read", "--repository", "team/*"])
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            _ = try tool(["skopeo", "inspect", "--creds", "ci:\(reader)", "--tls-verify=false", "docker://\(registry)/team/hello:v1"])
-            #expect(throws: HarnessError.self) {
-                try tool([
+            _ = try await tool(["skopeo", "inspect", "--creds", "ci:\(reader)", "--tls-verify=false", "docker://\(registry)/team/hello:v1"])
+            await #expect(throws: HarnessError.self) {
+                try await tool([
                     "skopeo", "copy", "--dest-creds", "ci:\(reader)", "--dest-tls-verify=false", "oci:\(layout):v1",
                     "docker://\(registry)/team/other:v1",
                 ])
@@ -126,8 +116,8 @@ import Testing
             let listed = try await server.skiffOK(["images", "list", "--repository", "team/cli"])
             #expect(listed.contains("team/cli:v1") && !listed.contains("team/hello"))
             _ = try await server.skiffOK(["images", "delete", "team/hello:v1"])
-            #expect(throws: HarnessError.self) {
-                try tool(["skopeo", "inspect", "--creds", creds, "--tls-verify=false", "docker://\(registry)/team/hello:v1"])
+            await #expect(throws: HarnessError.self) {
+                try await tool(["skopeo", "inspect", "--creds", creds, "--tls-verify=false", "docker://\(registry)/team/hello:v1"])
             }
             let gc = try await server.skiffOK(["images", "gc", "--dry-run", "-o", "json"])
             let result = try #require(try JSONSerialization.jsonObject(with: Data(gc.utf8)) as? [String: Any])
@@ -140,7 +130,7 @@ import Testing
     @Test(.enabled(if: E2E.enabled)) func aClientThatDisconnectsMidUploadLeavesNoBlob() async throws {
         try await E2E.withServer { server in
             let whole = String(repeating: "x", count: 1_000_000)
-            let digest = "sha256:" + (try tool(["sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x | sha256sum"]))
+            let digest = "sha256:" + (try await tool(["sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x | sha256sum"]))
                 .prefix(64)
             let auth = Data("skiff:\(server.token)".utf8).base64EncodedString()
             // Declares a megabyte, sends a tenth of it, and hangs up.
@@ -151,7 +141,7 @@ import Testing
                           b"Authorization: Basic \(auth)\\r\\nContent-Length: \(whole.utf8.count)\\r\\n\\r\\n" + b"x" * 100000)
                 s.close()
                 """
-            _ = try tool(["python3", "-c", script])
+            _ = try await tool(["python3", "-c", script])
             // Headers far beyond any sane size are refused, not buffered.
             let huge = """
                 import socket
@@ -160,7 +150,7 @@ import Testing
                 answer = s.recv(100)
                 print(answer.split(b"\\r\\n")[0].decode() if answer else "closed")
                 """
-            let answer = (try? tool(["python3", "-c", huge])) ?? "closed"
+            let answer = (try? await tool(["python3", "-c", huge])) ?? "closed"
             #expect(!answer.contains(" 200 "), "a 1 MB header was accepted: \(answer)")
             #expect(try await server.get("/v1/health").status == .ok, "the server survives it")
 

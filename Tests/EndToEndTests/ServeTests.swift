@@ -88,7 +88,7 @@ import Testing
 
             // A killed instance is restarted and counted.
             let victim = try #require(instances.first?["id"] as? String)
-            try killInstanceProcess(victim)
+            try await killInstanceProcess(victim)
             try await eventually("instance \(victim) restarted and ready") {
                 let now = try await instancesJSON(server, "web")
                 return now.contains { $0["id"] as? String == victim && $0["restarts"] as? Int == 1 && $0["state"] as? String == "ready" }
@@ -98,7 +98,7 @@ import Testing
             // Delete stops and removes everything.
             _ = try await server.skiffOK(["services", "delete", "web"])
             #expect(try await server.gateway("/", host: "web.localhost").status == .notFound)
-            let leftovers = Leaks.find(bridge: nil, dataDir: server.dataDir)
+            let leftovers = await Leaks.find(bridge: nil, dataDir: server.dataDir)
             #expect(leftovers.isEmpty, "delete left: \(leftovers)")
         }
     }
@@ -110,44 +110,46 @@ import Testing
 
             // Graceful stop removes every container; a new start brings the service back.
             await server.stop()
-            #expect(runningContainers(server).isEmpty)
+            #expect(await runningContainers(server).isEmpty)
             try await server.start()
             try await eventually("hello served after restart") {
                 try await server.gateway("/", host: "hello.localhost").status == .ok
             }
 
             // A crash (SIGKILL) leaves containers; the next start cleans them and runs one, not two.
-            let pooledBeforeCrash = pooledNamespaces(server)
+            let pooledBeforeCrash = await pooledNamespaces(server)
             #expect(!pooledBeforeCrash.isEmpty)
             await server.kill()
-            #expect(!runningContainers(server).isEmpty)
+            #expect(await !runningContainers(server).isEmpty)
             try await server.start()
             try await eventually("hello served after crash") {
                 try await server.gateway("/", host: "hello.localhost").status == .ok
             }
-            try await eventually("exactly one container after recovery") { runningContainers(server).count == 1 }
+            try await eventually("exactly one container after recovery") { await runningContainers(server).count == 1 }
             #expect(try await instancesJSON(server, "hello").count == 1)
             // The crashed run's pooled network namespaces, used or waiting, are gone.
             try await eventually("the crashed run's pooled network namespaces removed") {
-                pooledNamespaces(server).isDisjoint(with: pooledBeforeCrash)
+                await pooledNamespaces(server).isDisjoint(with: pooledBeforeCrash)
             }
-            #expect(!pooledNamespaces(server).isEmpty, "the new run keeps namespaces ready")
+            #expect(await !pooledNamespaces(server).isEmpty, "the new run keeps namespaces ready")
         }
     }
 }
 
 /// The network namespaces this server attached ahead of time (waiting or in use).
-func pooledNamespaces(_ server: ServerHarness) -> Set<String> {
+func pooledNamespaces(_ server: ServerHarness) async -> Set<String> {
     Set(
-        Leaks.run(["ip", "netns", "list"]).split(separator: "\n")
+        await Leaks.run(["ip", "netns", "list"]).split(separator: "\n")
             .compactMap { $0.split(separator: " ").first.map(String.init) }
             .filter { $0.hasPrefix("skiffpool-\(server.bridge)-") })
 }
 
 func instancesJSON(_ server: ServerHarness, _ service: String) async throws -> [[String: Any]] {
     let output = try await server.skiffOK(["instances", service, "--output", "json"])
-    let parsed = try JSONSerialization.jsonObject(with: Data(output.utf8))
-    return try #require(parsed as? [[String: Any]])
+    guard let parsed = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]] else {
+        throw HarnessError("skiff instances \(service) --output json printed no JSON list: \(output.debugDescription)")
+    }
+    return parsed
 }
 
 func cgroupValue(_ controller: String, _ id: String, _ file: String) throws -> String {
@@ -156,8 +158,8 @@ func cgroupValue(_ controller: String, _ id: String, _ file: String) throws -> S
 }
 
 /// The runc containers whose bundles live in this server's data dir.
-func runningContainers(_ server: ServerHarness) -> [String] {
-    let list = Leaks.run(["runc", "list", "--format", "json"])
+func runningContainers(_ server: ServerHarness) async -> [String] {
+    let list = await Leaks.run(["runc", "list", "--format", "json"])
     guard let data = list.data(using: .utf8),
         let containers = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]
     else { return [] }
@@ -166,8 +168,8 @@ func runningContainers(_ server: ServerHarness) -> [String] {
 }
 
 /// Kills the container's init process from outside, as an OOM kill or a crash would.
-func killInstanceProcess(_ instanceID: String) throws {
-    let list = Leaks.run(["runc", "list", "--format", "json"])
+func killInstanceProcess(_ instanceID: String) async throws {
+    let list = await Leaks.run(["runc", "list", "--format", "json"])
     let containers = try #require(try JSONSerialization.jsonObject(with: Data(list.utf8)) as? [[String: Any]])
     let container = try #require(containers.first { ($0["id"] as? String)?.hasSuffix(instanceID) == true })
     let pid = try #require(container["pid"] as? Int)

@@ -41,14 +41,15 @@ import Testing
                     contentsOfFile: fixture.runtime.bundlePath(for: id) + "/network-name", encoding: .utf8)
                 #expect(waiting.contains(name), "started in \(name), not one of \(waiting)")
                 // The address it was prepared with is the one it serves on.
-                #expect(Host.httpGet(started.address, started.port, "/")?.contains("hello from skiff") == true)
+                #expect(await Host.httpGet(started.address, started.port, "/")?.contains("hello from skiff") == true)
                 // The pool refills behind it.
                 try await Self.poll("the pool refilled") { fixture.runtime.preparedCount == 2 }
 
                 try await fixture.runtime.stop(instanceID: id, grace: .seconds(1))
                 #expect(!Self.pooled(fixture).contains(name))
                 #expect(!fixture.runtime.network.holdsAddress(containerID: name))
-                #expect(fixture.remnants(of: id).isEmpty, "\(fixture.remnants(of: id))")
+                let remnants = await fixture.remnants(of: id)
+                #expect(remnants.isEmpty, "\(remnants)")
                 group.cancelAll()
             }
             // Cancelled (as at shutdown): what was waiting is detached and removed.

@@ -22,10 +22,10 @@ struct RuncRuntimeTests {
             #expect(await fixture.runtime.isRunning(instanceID: id))
             #expect(await fixture.waitUntilAccepting(started))
 
-            let page = try #require(Host.httpGet(started.address, started.port, "/"))
+            let page = try #require(await Host.httpGet(started.address, started.port, "/"))
             #expect(page.hasPrefix("HTTP/1.") && page.contains("hello from skiff"))
 
-            let info = try #require(Host.httpGet(started.address, started.port, "/cgi-bin/info"))
+            let info = try #require(await Host.httpGet(started.address, started.port, "/cgi-bin/info"))
             #expect(info.contains("hostname=\(id)\n"))
             #expect(info.contains("layer=top\n"))
             #expect(info.contains("uid=0\n"))
@@ -45,14 +45,13 @@ struct RuncRuntimeTests {
             #expect(cgroup("cpu", "cpu.cfs_period_us") == "100000")
 
             // Inside: PID 1 is the server, /etc/hosts names the instance, NOFILE applied, no new privileges.
-            let status = fixture.exec(id, ["cat", "/proc/1/status"]).output
+            let status = await fixture.exec(id, ["cat", "/proc/1/status"]).output
             #expect(status.contains("NoNewPrivs:\t1"))
             #expect(status.contains("Seccomp:\t2"))
-            #expect(fixture.exec(id, ["cat", "/etc/hosts"]).output.contains("\(started.address)\t\(id)"))
-            #expect(
-                fixture.exec(id, ["cat", "/proc/kcore"]).status != 0
-                    || fixture.exec(id, ["cat", "/proc/kcore"]).output.isEmpty)
-            #expect(fixture.exec(id, ["sh", "-c", "echo 1 > /proc/sys/kernel/panic"]).status != 0)
+            #expect(await fixture.exec(id, ["cat", "/etc/hosts"]).output.contains("\(started.address)\t\(id)"))
+            let kcore = await fixture.exec(id, ["cat", "/proc/kcore"])
+            #expect(kcore.status != 0 || kcore.output.isEmpty)
+            #expect(await fixture.exec(id, ["sh", "-c", "echo 1 > /proc/sys/kernel/panic"]).status != 0)
 
             // Stats and freezer.
             let stats = try await fixture.runtime.stats(instanceID: id)
@@ -62,11 +61,12 @@ struct RuncRuntimeTests {
             #expect(cgroup("freezer", "freezer.state") == "FROZEN")
             try await fixture.runtime.thaw(instanceID: id)
             #expect(cgroup("freezer", "freezer.state") == "THAWED")
-            #expect(Host.httpGet(started.address, started.port, "/")?.contains("hello from skiff") == true)
+            #expect(await Host.httpGet(started.address, started.port, "/")?.contains("hello from skiff") == true)
 
             // Container output reaches the log file.
             try await fixture.runtime.stop(instanceID: id, grace: .seconds(1))
-            #expect(fixture.remnants(of: id).isEmpty, "\(fixture.remnants(of: id))")
+            let remnants = await fixture.remnants(of: id)
+            #expect(remnants.isEmpty, "\(remnants)")
         }
     }
 
@@ -75,7 +75,7 @@ struct RuncRuntimeTests {
             let id = RuntimeFixture.id("user")
             let started = try await fixture.runtime.start(fixture.spec(id, user: "nobody"))
             #expect(await fixture.waitUntilAccepting(started))
-            let info = try #require(Host.httpGet(started.address, started.port, "/cgi-bin/info"))
+            let info = try #require(await Host.httpGet(started.address, started.port, "/cgi-bin/info"))
             #expect(info.contains("uid=65534\n"))
             #expect(info.contains("CapEff:\t0000000000000000"))
             #expect(info.contains("HOME=/nonexistent\n"))
@@ -93,17 +93,17 @@ struct RuncRuntimeTests {
             #expect(await fixture.waitUntilAccepting(second))
 
             // The host reaches both.
-            #expect(Host.httpGet(second.address, second.port, "/")?.contains("hello from skiff") == true)
+            #expect(await Host.httpGet(second.address, second.port, "/")?.contains("hello from skiff") == true)
             // The client works inside: A reaches its own server.
-            let own = fixture.httpGet(from: a, first.address, first.port)
+            let own = await fixture.httpGet(from: a, first.address, first.port)
             #expect(own.output.contains("hello from skiff"), "\(own)")
             // A cannot reach B.
-            let other = fixture.httpGet(from: a, second.address, second.port)
+            let other = await fixture.httpGet(from: a, second.address, second.port)
             #expect(!other.output.contains("HTTP/1"), "\(other)")
             // Nor a port the host listens on at the bridge address: no connection arrives.
             let listener = try #require(Host.listen(on: fixture.gateway))
             defer { close(listener.fd) }
-            let host = fixture.exec(a, ["timeout", "3", "nc", "-w", "2", fixture.gateway, String(listener.port)])
+            let host = await fixture.exec(a, ["timeout", "3", "nc", "-w", "2", fixture.gateway, String(listener.port)])
             #expect(!Host.hasPendingConnection(listener.fd), "\(host)")
             // The same probe from the host side does arrive (the check can fail).
             #expect(Host.accepts(fixture.gateway, listener.port))
@@ -119,10 +119,11 @@ struct RuncRuntimeTests {
             let id = RuntimeFixture.id("stop")
             let started = try await fixture.runtime.start(fixture.spec(id))
             #expect(await fixture.waitUntilAccepting(started))
-            #expect(!fixture.remnants(of: id).isEmpty)
+            #expect(await !fixture.remnants(of: id).isEmpty)
 
             try await fixture.runtime.stop(instanceID: id, grace: .seconds(2))
-            #expect(fixture.remnants(of: id).isEmpty, "\(fixture.remnants(of: id))")
+            let remnants = await fixture.remnants(of: id)
+            #expect(remnants.isEmpty, "\(remnants)")
             #expect(await !fixture.runtime.isRunning(instanceID: id))
             // Stopping again, or an instance that never existed, succeeds.
             try await fixture.runtime.stop(instanceID: id, grace: .seconds(1))
@@ -134,7 +135,7 @@ struct RuncRuntimeTests {
             #expect(Host.exists("/sys/class/net/\(fixture.bridge)"))
             try await fixture.runtime.tearDownNetworkOrThrow()
             #expect(!Host.exists("/sys/class/net/\(fixture.bridge)"))
-            #expect(!Host.run(["iptables", "-S"]).output.contains(fixture.bridge))
+            #expect(await !Host.run(["iptables", "-S"]).output.contains(fixture.bridge))
         }
     }
 
@@ -152,7 +153,8 @@ struct RuncRuntimeTests {
             let log = Host.read(fixture.runtime.logPath(for: id)) ?? ""
             #expect(log.contains("to-stdout") && log.contains("to-stderr"), "\(log)")
             try await fixture.runtime.stop(instanceID: id, grace: .seconds(1))
-            #expect(fixture.remnants(of: id).isEmpty, "\(fixture.remnants(of: id))")
+            let remnants = await fixture.remnants(of: id)
+            #expect(remnants.isEmpty, "\(remnants)")
         }
     }
 
@@ -169,7 +171,8 @@ struct RuncRuntimeTests {
             #expect(await fixture.runtime.isRunning(instanceID: id))
             try await fixture.runtime.stop(instanceID: id, grace: .zero)
             #expect(try await fixture.runtime.leftovers() == [])
-            #expect(fixture.remnants(of: id).isEmpty, "\(fixture.remnants(of: id))")
+            let remnants = await fixture.remnants(of: id)
+            #expect(remnants.isEmpty, "\(remnants)")
         }
     }
 
@@ -183,7 +186,8 @@ struct RuncRuntimeTests {
             #expect(error?.message.contains("/no/such/server") == true, "\(String(describing: error))")
             // The user sees why in the instance's log too.
             #expect(Host.read(fixture.runtime.logPath(for: id))?.contains("/no/such/server") == true)
-            #expect(fixture.remnants(of: id).isEmpty, "\(fixture.remnants(of: id))")
+            let remnants = await fixture.remnants(of: id)
+            #expect(remnants.isEmpty, "\(remnants)")
         }
     }
 
@@ -195,7 +199,8 @@ struct RuncRuntimeTests {
             }
             #expect(error?.code == .unknownUser)
             #expect(error?.message.contains("`ghost`") == true)
-            #expect(fixture.remnants(of: id).isEmpty, "\(fixture.remnants(of: id))")
+            let remnants = await fixture.remnants(of: id)
+            #expect(remnants.isEmpty, "\(remnants)")
         }
     }
 

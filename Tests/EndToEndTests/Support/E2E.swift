@@ -1,4 +1,5 @@
 import Foundation
+import SkiffTestSupport
 import Testing
 
 /// End-to-end tests need root, runc and the CNI plugins. Where they are missing the tests
@@ -26,18 +27,9 @@ enum E2E {
     }
 
     /// Builds the sample image into `directory` with the script users run.
-    static func buildSampleImage(into directory: String, tag: String = "v1") throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServerHarness.packageRoot + "/images/hello/build.sh")
-        process.arguments = [directory, tag]
-        process.standardOutput = FileHandle.nullDevice
-        let err = Pipe()
-        process.standardError = err
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw HarnessError("images/hello/build.sh failed: \(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
-        }
+    static func buildSampleImage(into directory: String, tag: String = "v1") async throws {
+        let result = try await ChildProcess.run(ServerHarness.packageRoot + "/images/hello/build.sh", [directory, tag])
+        guard result.status == 0 else { throw HarnessError("images/hello/build.sh failed: \(result.stderr)") }
     }
 
     /// A started server with the sample image loaded as `hello:v1`; torn down by `body`'s end,
@@ -46,7 +38,7 @@ enum E2E {
         let server = try ServerHarness()
         do {
             try await server.start()
-            try buildSampleImage(into: server.dataDir + "/sample")
+            try await buildSampleImage(into: server.dataDir + "/sample")
             _ = try await server.skiffOK(["images", "load", server.dataDir + "/sample:v1", "--tag", "hello:v1"])
             try await body(server)
         } catch {

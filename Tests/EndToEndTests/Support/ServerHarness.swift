@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import NIOCore
 import NIOHTTP1
+import SkiffTestSupport
 import Testing
 
 /// A real `skiff server` process on free loopback ports, with its own temporary data dir,
@@ -115,8 +116,8 @@ final class ServerHarness: @unchecked Sendable {
     /// Stops the server and removes everything; reports what it had to clean up by force.
     func tearDown() async -> [String] {
         await stop()
-        let leaks = Leaks.find(bridge: bridge, dataDir: dataDir)
-        Leaks.forceClean(bridge: bridge, dataDir: dataDir)
+        let leaks = await Leaks.find(bridge: bridge, dataDir: dataDir)
+        await Leaks.forceClean(bridge: bridge, dataDir: dataDir)
         try? FileManager.default.removeItem(atPath: dataDir)
         try? FileManager.default.removeItem(atPath: logPath)
         return leaks
@@ -132,32 +133,14 @@ final class ServerHarness: @unchecked Sendable {
 
     /// Runs the `skiff` CLI against this server, as a user would.
     func skiff(_ arguments: [String], stdin: String? = nil) async throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
         let token = self.token
-        process.arguments = arguments + ["--server", apiURL] + (token.isEmpty ? [] : ["--token", token])
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_CONFIG_HOME"] = dataDir + "/client-config"
         environment["HOME"] = dataDir
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let input = Pipe()
-        if stdin != nil { process.standardInput = input }
-        try process.run()
-        if let stdin {
-            input.fileHandleForWriting.write(Data(stdin.utf8))
-            try? input.fileHandleForWriting.close()
-        }
-        async let stdout = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-        async let stderr = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
-        let (o, e) = await (stdout, stderr)
-        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
-        return CommandResult(
-            status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-            stderr: String(decoding: e, as: UTF8.self))
+        let result = try await ChildProcess.run(
+            Self.binary, arguments + ["--server", apiURL] + (token.isEmpty ? [] : ["--token", token]),
+            environment: environment, input: stdin)
+        return CommandResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 
     func skiffOK(_ arguments: [String]) async throws -> String {

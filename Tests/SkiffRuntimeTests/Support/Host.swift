@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SkiffTestSupport
 
 /// What the container tests need from the machine, and small host-side tools for them.
 enum Host {
@@ -20,24 +21,23 @@ enum Host {
 
     static var isRoot: Bool { geteuid() == 0 }
 
+    /// The full path of `name` on `PATH`, empty when it is not there.
     static func which(_ name: String) -> String {
-        run(["/usr/bin/which", name]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first { access($0, X_OK) == 0 } ?? ""
     }
 
     /// Runs a command to completion, stdout and stderr together.
     @discardableResult
-    static func run(_ arguments: [String]) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0].hasPrefix("/") ? arguments[0] : "/usr/bin/env")
-        process.arguments = arguments[0].hasPrefix("/") ? Array(arguments.dropFirst()) : arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { return (-1, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    static func run(_ arguments: [String]) async -> (status: Int32, output: String) {
+        let absolute = arguments[0].hasPrefix("/")
+        do {
+            let result = try await ChildProcess.run(
+                absolute ? arguments[0] : "/usr/bin/env", absolute ? Array(arguments.dropFirst()) : arguments)
+            return (result.status, result.combined)
+        } catch {
+            return (-1, "\(error)")
+        }
     }
 
     static func read(_ path: String) -> String? {
@@ -46,8 +46,13 @@ enum Host {
 
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
-    /// One HTTP/1.0 GET over a plain socket; nil when the connection fails.
-    static func httpGet(_ address: String, _ port: Int, _ path: String, timeoutSeconds: Int = 5) -> String? {
+    /// One HTTP/1.0 GET over a plain socket; nil when the connection fails. The socket blocks,
+    /// so it runs on a thread of its own.
+    static func httpGet(_ address: String, _ port: Int, _ path: String, timeoutSeconds: Int = 5) async -> String? {
+        await onOwnThread { blockingGet(address, port, path, timeoutSeconds: timeoutSeconds) }
+    }
+
+    private static func blockingGet(_ address: String, _ port: Int, _ path: String, timeoutSeconds: Int) -> String? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

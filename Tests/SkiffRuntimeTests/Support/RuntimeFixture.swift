@@ -29,7 +29,7 @@ struct RuntimeFixture {
             throw error
         }
         await fixture.cleanUp()
-        let leaks = fixture.leaks()
+        let leaks = await fixture.leaks()
         #expect(leaks.isEmpty, "left on the machine: \(leaks)")
     }
 
@@ -78,14 +78,14 @@ struct RuntimeFixture {
     }
 
     /// `runc exec` inside the instance; the container's user, capabilities and filter apply.
-    func exec(_ id: String, _ arguments: [String]) -> (status: Int32, output: String) {
-        Host.run(["runc", "exec", runtime.containerID(for: id)] + arguments)
+    func exec(_ id: String, _ arguments: [String]) async -> (status: Int32, output: String) {
+        await Host.run(["runc", "exec", runtime.containerID(for: id)] + arguments)
     }
 
     /// An HTTP GET from inside instance `id` with busybox `nc` (its wget crashes on this
     /// build), bounded by `timeout`; the response, empty when the connection failed.
-    func httpGet(from id: String, _ address: String, _ port: Int) -> (status: Int32, output: String) {
-        exec(id, ["sh", "-c", "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 3 nc -w 2 \(address) \(port)"])
+    func httpGet(from id: String, _ address: String, _ port: Int) async -> (status: Int32, output: String) {
+        await exec(id, ["sh", "-c", "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 3 nc -w 2 \(address) \(port)"])
     }
 
     func cleanUp() async {
@@ -106,23 +106,23 @@ struct RuntimeFixture {
     }
 
     /// Everything of this fixture still on the machine.
-    func leaks() -> [String] {
+    func leaks() async -> [String] {
         var leaks: [String] = []
-        let list = Host.run(["runc", "list", "--format", "json"]).output
+        let list = await Host.run(["runc", "list", "--format", "json"]).output
         if list.contains(dataDir) { leaks.append("runc containers: \(list)") }
         let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
         for line in mounts.split(separator: "\n") where line.contains(dataDir) { leaks.append("mount \(line)") }
         if Host.exists("/sys/class/net/\(bridge)") { leaks.append("bridge \(bridge)") }
-        let rules = Host.run(["iptables", "-S"]).output
+        let rules = await Host.run(["iptables", "-S"]).output
         if rules.contains(bridge) { leaks.append("iptables rules for \(bridge)") }
         if Host.exists(dataDir) { leaks.append("directory \(dataDir)") }
         return leaks
     }
 
     /// What an instance leaves if not removed: runc container, mount, netns, cgroups, bundle, address.
-    func remnants(of id: String) -> [String] {
+    func remnants(of id: String) async -> [String] {
         var found: [String] = []
-        if Host.run(["runc", "state", runtime.containerID(for: id)]).status == 0 { found.append("runc container") }
+        if await Host.run(["runc", "state", runtime.containerID(for: id)]).status == 0 { found.append("runc container") }
         let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
         if mounts.contains(runtime.bundlePath(for: id)) { found.append("overlay mount") }
         if Host.exists("/run/netns/\(runtime.networkNamespace(for: id))") { found.append("netns") }
