@@ -33,6 +33,8 @@ public actor Controller: ServiceLifecycle.Service {
         public var memoryReserve: Double = 0.10
         /// Revisions kept per service for rollback, besides those serving traffic.
         public var revisionHistory: Int = Store.revisionHistory
+        /// How often instance logs are checked against the runtime's ``LogPolicy``.
+        public var logMaintenanceInterval: Duration = .seconds(30)
 
         public init() {}
     }
@@ -144,6 +146,7 @@ public actor Controller: ServiceLifecycle.Service {
                 group.addTask { await self.reconcileLoop() }
                 group.addTask { await self.scalingLoop() }
                 group.addTask { await self.demandLoop() }
+                group.addTask { await self.logLoop() }
                 for await id in jobs {
                     group.addTask { await self.supervise(id) }
                 }
@@ -195,6 +198,27 @@ public actor Controller: ServiceLifecycle.Service {
     }
 
     private func wake() { wakeupsContinuation.yield() }
+
+    /// Keeps the instances' logs within the runtime's ``LogPolicy``: those of running
+    /// instances rotate when they grow too large, those of instances gone long enough go.
+    private nonisolated func logLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.logMaintenanceInterval)
+            guard !Task.isCancelled else { return }
+            let live = await Set(supervised.keys)
+            do {
+                let done = try await runtime.maintainLogs(live: live)
+                if !done.rotated.isEmpty {
+                    logger.info("rotated instance logs", metadata: ["instances": "\(done.rotated.joined(separator: ", "))"])
+                }
+                if !done.removed.isEmpty {
+                    logger.info("removed logs of ended instances", metadata: ["count": "\(done.removed.count)"])
+                }
+            } catch {
+                logger.warning("cannot keep instance logs in bounds: \(error)")
+            }
+        }
+    }
 
     /// Removes whatever a previous server process left: its instances are not adopted but
     /// stopped, so nothing runs twice; reconcile then starts fresh ones.

@@ -63,7 +63,8 @@ public struct Server: Sendable {
             configuration: RuntimeConfiguration(
                 runtimeBinary: config.runtimeBinary, instancesDir: layout.instances, logsDir: layout.logs,
                 network: NetworkConfiguration(
-                    bridgeName: config.bridgeName, subnet: config.subnet, cniStateDir: layout.cni)),
+                    bridgeName: config.bridgeName, subnet: config.subnet, cniStateDir: layout.cni),
+                logPolicy: LogPolicy(maxBytes: config.instanceLogMaxBytes, retention: config.instanceLogRetention)),
             logger: logger)
 
         // The gateway's activator reports revisions that have requests waiting for capacity;

@@ -1,3 +1,5 @@
+public import SkiffRuntime
+
 /// Everything `skiff server` can be told, with the embedded defaults a single machine needs.
 public struct ServerConfiguration: Sendable, Hashable {
     /// Where the database, blobs, snapshots, instances and logs live.
@@ -20,6 +22,10 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var logLevel: String = "info"
     /// Event-loop threads serving the gateway; `nil` means one per CPU core.
     public var gatewayThreads: Int?
+    /// A running instance's log is rotated past this size (one rotated file is kept).
+    public var instanceLogMaxBytes: Int64 = LogPolicy.defaultMaxBytes
+    /// The logs of an instance that ended are deleted this long after its last line.
+    public var instanceLogRetention: Duration = LogPolicy.defaultRetention
     /// Whether first start writes the admin token into the CLI config (`~/.config/skiff/config.json`).
     public var writeClientConfig: Bool = true
 

@@ -59,6 +59,9 @@ struct ParsingTests {
         (["server", "--bridge", "a-very-long-bridge-name"], "invalid --bridge"),
         (["server", "--log-level", "loud"], "invalid --log-level \"loud\""),
         (["server", "--gateway-threads", "0"], "invalid --gateway-threads 0"),
+        (["server", "--instance-log-size", "1Ki"], "invalid --instance-log-size \"1Ki\""),
+        (["server", "--instance-log-size", "big"], "invalid --instance-log-size"),
+        (["server", "--instance-log-retention", "forever"], "invalid --instance-log-retention \"forever\""),
         (["server", "--domain", "bad_domain"], "invalid --domain"),
         (["images", "delete", "team/app"], "expected NAME:TAG or NAME@sha256"),
         (["images", "delete", "localhost:7070/team/app:v1"], "expected NAME:TAG"),
@@ -144,7 +147,7 @@ struct ParsingTests {
             try SkiffCommand.parseAsRoot([
                 "server", "--data-dir", "/srv/skiff", "--http", "0.0.0.0:80", "--api", "[::1]:7071", "--domain", "Apps.Example.com",
                 "--runtime", "crun", "--bridge", "skt1", "--subnet", "10.200.1.0/24", "--log-level", "debug",
-                "--gateway-threads", "3",
+                "--gateway-threads", "3", "--instance-log-size", "64Mi", "--instance-log-retention", "2h",
             ]) as? ServerCommand)
         let configuration = try server.serverConfiguration(environment: [:])
         #expect(configuration.dataDir == "/srv/skiff")
@@ -156,6 +159,8 @@ struct ParsingTests {
         #expect(configuration.subnet == "10.200.1.0/24")
         #expect(configuration.logLevel == "debug")
         #expect(configuration.gatewayThreads == 3)
+        #expect(configuration.instanceLogMaxBytes == 64 << 20)
+        #expect(configuration.instanceLogRetention == .seconds(7200))
     }
 
     @Test func serverDataDirFallsBackToTheEnvironmentThenTheDefault() throws {
@@ -164,6 +169,7 @@ struct ParsingTests {
         let defaults = try server.serverConfiguration(environment: [:])
         #expect(defaults.dataDir == "/var/lib/skiff")
         #expect(defaults.apiPort == 7070 && defaults.httpPort == 8080)
+        #expect(defaults.instanceLogMaxBytes == 10 << 20 && defaults.instanceLogRetention == .seconds(24 * 3600))
     }
 
     @Test(arguments: [

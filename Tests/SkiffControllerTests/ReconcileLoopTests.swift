@@ -5,6 +5,7 @@ import SkiffGateway
 import SkiffOCI
 import SkiffRuntime
 import SkiffStore
+import Synchronization
 import SystemPackage
 import Testing
 
@@ -18,9 +19,26 @@ private struct IdleRuntime: ContainerRuntime {
     func leftovers() async throws(RuntimeError) -> [String] { [] }
 }
 
+/// Counts the log maintenance passes the controller asks for, and what it called live.
+private final class LogCountingRuntime: ContainerRuntime {
+    let passes = Mutex<[Set<String>]>([])
+    func start(_ spec: InstanceSpec) async throws(RuntimeError) -> StartedInstance {
+        throw RuntimeError(.runtime, "not available in reconcile loop tests")
+    }
+    func stop(instanceID: String, grace: Duration) async throws(RuntimeError) {}
+    func isRunning(instanceID: String) async -> Bool { false }
+    func leftovers() async throws(RuntimeError) -> [String] { [] }
+    func maintainLogs(live: Set<String>) async throws(RuntimeError) -> LogMaintenance {
+        passes.withLock { $0.append(live) }
+        return LogMaintenance()
+    }
+}
+
 @Suite struct ReconcileLoopTests {
     private func withController(
         resyncInterval: Duration,
+        runtime: any ContainerRuntime = IdleRuntime(),
+        logMaintenanceInterval: Duration = .seconds(30),
         _ body: @Sendable (Controller) async throws -> Void
     ) async throws {
         let directory = NSTemporaryDirectory() + "skiff-controller-\(UUID().uuidString)"
@@ -31,10 +49,11 @@ private struct IdleRuntime: ContainerRuntime {
         let snapshots = try SnapshotStore(root: FilePath(directory + "/snapshots"), blobs: blobs)
         var configuration = Controller.Configuration()
         configuration.resyncInterval = resyncInterval
+        configuration.logMaintenanceInterval = logMaintenanceInterval
         let controller = Controller(
             configuration: configuration, store: store,
             resolver: ImageResolver(store: store, blobs: blobs, snapshots: snapshots),
-            runtime: IdleRuntime(), routing: RoutingTable(), logger: Logger(label: "test"))
+            runtime: runtime, routing: RoutingTable(), logger: Logger(label: "test"))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await controller.run() }
             defer { group.cancelAll() }
@@ -67,6 +86,15 @@ private struct IdleRuntime: ContainerRuntime {
             try await Task.sleep(for: .milliseconds(500))
             let passes = await controller.reconcilePasses - before
             #expect(passes <= 40, "\(passes) reconcile passes in 500 ms with nothing to do")
+        }
+    }
+
+    /// Instance logs are kept in bounds by the controller's own loop, which knows what runs.
+    @Test func instanceLogsAreMaintainedOnEveryInterval() async throws {
+        let runtime = LogCountingRuntime()
+        try await withController(resyncInterval: .seconds(3600), runtime: runtime, logMaintenanceInterval: .milliseconds(20)) { _ in
+            try await Self.poll("two log maintenance passes") { runtime.passes.withLock { $0.count >= 2 } }
+            #expect(runtime.passes.withLock { $0.allSatisfy(\.isEmpty) }, "nothing runs, so nothing is live")
         }
     }
 

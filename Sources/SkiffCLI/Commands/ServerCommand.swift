@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SkiffModel
 import SkiffServer
 
 /// `skiff server`: runs the control plane and the gateway in this process.
@@ -45,6 +46,12 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (default: info).", valueName: "level"))
     var logLevel: String?
+
+    @Option(help: ArgumentHelp("A running instance's log is rotated past this size; one rotated file is kept (default: 10Mi).", valueName: "size"))
+    var instanceLogSize: String?
+
+    @Option(help: ArgumentHelp("The logs of an instance that ended are deleted this long after its last line (default: 24h).", valueName: "duration"))
+    var instanceLogRetention: String?
 
     func validate() throws {
         do {
@@ -115,6 +122,21 @@ struct ServerCommand: AsyncParsableCommand {
                 throw CLIError(.invalidInput, "invalid --gateway-threads \(gatewayThreads): expected 1 to 256")
             }
             configuration.gatewayThreads = gatewayThreads
+        }
+        if let instanceLogSize {
+            guard let size = try? MemoryQuantity(instanceLogSize) else {
+                throw CLIError(
+                    .invalidInput, "invalid --instance-log-size \"\(instanceLogSize)\": expected a size of at least 4Mi, e.g. 10Mi or 1Gi")
+            }
+            configuration.instanceLogMaxBytes = size.bytes
+        }
+        if let instanceLogRetention {
+            guard let retention = try? DurationText.parse(instanceLogRetention), retention >= .zero else {
+                throw CLIError(
+                    .invalidInput,
+                    "invalid --instance-log-retention \"\(instanceLogRetention)\": expected a duration, e.g. 24h, 30m or 0s")
+            }
+            configuration.instanceLogRetention = retention
         }
         if let logLevel {
             guard Self.logLevels.contains(logLevel) else {

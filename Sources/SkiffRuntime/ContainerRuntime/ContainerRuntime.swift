@@ -21,6 +21,9 @@ public protocol ContainerRuntime: Sendable {
     /// environment, working directory, limits), for an exec probe. Returns the exit status;
     /// a command still running after `timeout` is killed and reported as ``ExecOutcome/timedOut``.
     func exec(instanceID: String, command: [String], timeout: Duration) async throws(RuntimeError) -> ExecOutcome
+    /// Keeps the instances' logs in bounds: rotates those of `live` instances that grew past
+    /// the size limit, deletes those of other instances older than the retention.
+    func maintainLogs(live: Set<String>) async throws(RuntimeError) -> LogMaintenance
 }
 
 /// How a command run inside an instance ended.
@@ -40,4 +43,7 @@ extension ContainerRuntime {
     public func exec(instanceID: String, command: [String], timeout: Duration) async throws(RuntimeError) -> ExecOutcome {
         throw RuntimeError(.runtime, "this runtime cannot run commands in instances")
     }
+
+    /// Runtimes whose logs live elsewhere have nothing to keep in bounds here.
+    public func maintainLogs(live: Set<String>) async throws(RuntimeError) -> LogMaintenance { LogMaintenance() }
 }

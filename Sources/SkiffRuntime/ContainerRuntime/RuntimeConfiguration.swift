@@ -9,6 +9,8 @@ public struct RuntimeConfiguration: Sendable {
     public var instancesDir: String
     /// Per-instance log files, `ID.log`, with the container's stdout and stderr.
     public var logsDir: String
+    /// How large those files grow, and how long they stay after their instance ended.
+    public var logPolicy: LogPolicy
     /// The bridge network instances attach to.
     public var network: NetworkConfiguration
     /// The cgroup parent of every instance: instance `ID` lives in `/sys/fs/cgroup/CONTROLLER/skiff/ID`.
@@ -16,7 +18,7 @@ public struct RuntimeConfiguration: Sendable {
 
     public init(
         runtimeBinary: String = "runc", runtimeRoot: String? = nil, instancesDir: String, logsDir: String,
-        network: NetworkConfiguration, cgroupParent: String = "skiff"
+        network: NetworkConfiguration, cgroupParent: String = "skiff", logPolicy: LogPolicy = LogPolicy()
     ) {
         self.runtimeBinary = runtimeBinary
         self.runtimeRoot = runtimeRoot
@@ -24,5 +26,6 @@ public struct RuntimeConfiguration: Sendable {
         self.logsDir = logsDir
         self.network = network
         self.cgroupParent = cgroupParent
+        self.logPolicy = logPolicy
     }
 }

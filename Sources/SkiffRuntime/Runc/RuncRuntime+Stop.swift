@@ -121,12 +121,20 @@ extension RuncRuntime {
         }
     }
 
-    /// Deletes the instance's log file.
+    /// Deletes the instance's log files.
     public func removeLog(instanceID: String) throws(RuntimeError) {
         try Self.validate(instanceID: instanceID)
-        let path = logPath(for: instanceID)
-        if unlink(path) != 0, errno != ENOENT {
-            throw RuntimeError(.io, "cannot remove \(path): \(Errno.text(errno))")
+        try logs.remove(instanceID)
+    }
+
+    public func maintainLogs(live: Set<String>) async throws(RuntimeError) -> LogMaintenance {
+        let (logs, policy) = (self.logs, configuration.logPolicy)
+        // Copying a large log blocks: on a thread of its own, not one of Swift concurrency's few.
+        let result: Result<LogMaintenance, RuntimeError> = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(returning: Result { () throws(RuntimeError) in try logs.maintain(live: live, policy: policy) })
+            }
         }
+        return try result.get()
     }
 }

@@ -18,7 +18,7 @@ import Synchronization
 /// runc keeps its state in its default root (`/run/runc`) unless
 /// ``RuntimeConfiguration/runtimeRoot`` says otherwise, so operators see instances with
 /// plain `runc list`. The container's stdout and stderr are appended to `LOGS/ID.log`,
-/// which outlives the instance (see ``removeLog(instanceID:)``).
+/// which outlives the instance, within the ``LogPolicy`` (see ``maintainLogs(live:)``).
 public final class RuncRuntime: ContainerRuntime {
     /// Prefix of runc container ids and network namespace names.
     public static let namePrefix = "skiff-"
@@ -69,7 +69,9 @@ public final class RuncRuntime: ContainerRuntime {
     /// The bundle directory of an instance.
     public func bundlePath(for instanceID: String) -> String { "\(configuration.instancesDir)/\(instanceID)" }
     /// The file the instance's stdout and stderr are appended to. It stays after ``stop(instanceID:grace:)``.
-    public func logPath(for instanceID: String) -> String { "\(configuration.logsDir)/\(instanceID).log" }
+    public func logPath(for instanceID: String) -> String { logs.path(instanceID) }
+
+    var logs: InstanceLogs { InstanceLogs(directory: configuration.logsDir) }
     /// The instance's directory in the v1 hierarchy of `controller`.
     func cgroupPath(_ controller: String, _ instanceID: String) -> String {
         "/sys/fs/cgroup/\(controller)/\(configuration.cgroupParent)/\(instanceID)"
