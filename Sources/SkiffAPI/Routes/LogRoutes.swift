@@ -101,12 +101,13 @@ struct LogFollower: Sendable {
         var start = offset ?? 0
         if start > end { start = 0 }  // truncated or rotated
         if offset == nil, let tail {
-            // Only the last `tail` lines of what is there already; read at most 1 MiB back.
-            start = end > 1 << 20 ? end - (1 << 20) : 0
-            try? handle.seek(toOffset: start)
-            let text = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
-            var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            if lines.last == "" { lines.removeLast() }
+            // Only the last `tail` lines of what is there already, continued from the rotated
+            // file (`ID.log.1`) when the log was rotated since.
+            var lines = Self.lastLines(of: handle, end: end)
+            if lines.count < tail, let rotated = FileHandle(forReadingAtPath: path + ".1") {
+                defer { try? rotated.close() }
+                lines = Self.lastLines(of: rotated, end: (try? rotated.seekToEnd()) ?? 0) + lines
+            }
             offset = end
             self.tail = nil
             return lines.suffix(tail).map { prefix + $0 + "\n" }.joined()
@@ -124,5 +125,14 @@ struct LogFollower: Sendable {
             return ""
         }
         return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { prefix + $0 + "\n" }.joined()
+    }
+
+    /// The lines of the last MiB before `end`.
+    private static func lastLines(of handle: FileHandle, end: UInt64) -> [String] {
+        try? handle.seek(toOffset: end > 1 << 20 ? end - (1 << 20) : 0)
+        let text = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        return lines
     }
 }
