@@ -409,10 +409,3 @@ struct SimulationOutput: Encodable {
         }
     }
 }
-
-extension Duration {
-    /// Seconds as a `Double`, for output.
-    fileprivate var inSeconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

@@ -51,3 +51,10 @@ public enum DurationText {
         return out
     }
 }
+
+extension Duration {
+    /// The duration in seconds, with its fraction: for arithmetic with `Date` and for output.
+    public var inSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

@@ -1,11 +1,12 @@
 import Foundation
 import Glibc
+import SkiffModel
 
 /// How much instance output the server keeps on disk.
 public struct LogPolicy: Sendable, Hashable {
     /// A running instance's log past this size is rotated: `ID.log.1` takes its contents
-    /// (replacing the previous one) and `ID.log` starts again empty. At most twice this per
-    /// instance, then.
+    /// (replacing the previous one) and `ID.log` starts again empty. About twice this per
+    /// instance, then: a log may grow past it until the next check.
     public var maxBytes: Int64
     /// The logs of an instance that no longer runs are deleted once its last line is this old:
     /// long enough to read why it crashed, short enough that scaling up and down every few
@@ -73,7 +74,7 @@ struct InstanceLogs {
                 ids.insert(String(name.dropLast(Self.rotatedSuffix.count)))
             }
         }
-        let cutoff = now.addingTimeInterval(-policy.retention.seconds)
+        let cutoff = now.addingTimeInterval(-policy.retention.inSeconds)
         var report = LogMaintenance()
         for id in ids.sorted() {
             if live.contains(id) {
@@ -152,12 +153,5 @@ struct InstanceLogs {
         for file in [path(id), rotatedPath(id)] where unlink(file) != 0 && errno != ENOENT {
             throw RuntimeError(.io, "cannot remove \(file): \(Errno.text(errno))")
         }
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, with its fraction.
-    fileprivate var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
