@@ -406,6 +406,17 @@ public actor Controller: ServiceLifecycle.Service {
             .sorted { ($0.service, $0.startedAt ?? .distantFuture, $0.id) < ($1.service, $1.startedAt ?? .distantFuture, $1.id) }
     }
 
+    /// Instances of the service's revisions that no longer run but whose logs are still
+    /// kept (see ``LogPolicy``), the longest gone first.
+    public func endedInstances(of name: ServiceName) async throws(ControllerError) -> [String] {
+        // An instance is named after its revision: `REVISION-xxxxx`.
+        let revisions = try await revisions(of: name).map { $0.name + "-" }
+        let logged = await runtime.loggedInstances()
+        return logged.filter { id in
+            supervised[id] == nil && revisions.contains { id.hasPrefix($0) && id.count == $0.count + Self.suffixLength }
+        }
+    }
+
     func view(of name: ServiceName) -> SkiffModel.Service? {
         guard let wanted = desired[name] else { return nil }
         let current = supervised.values.filter { $0.instance.service == name && $0.instance.revision == wanted.revision.name }
@@ -642,10 +653,13 @@ public actor Controller: ServiceLifecycle.Service {
         jobsContinuation.yield(id)
     }
 
+    /// The length of the random part of an instance's name.
+    static let suffixLength = 5
+
     private static func randomSuffix() -> String {
         let alphabet = Array("bcdfghjklmnpqrstvwxz0123456789")
         var generator = SystemRandomNumberGenerator()
-        return String((0..<5).map { _ in alphabet[Int(generator.next(upperBound: UInt(alphabet.count)))] })
+        return String((0..<suffixLength).map { _ in alphabet[Int(generator.next(upperBound: UInt(alphabet.count)))] })
     }
 
     // MARK: Instance bookkeeping used by supervisors

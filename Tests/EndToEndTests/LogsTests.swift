@@ -1,37 +1,36 @@
 import Foundation
-import NIOConcurrencyHelpers
-import NIOHTTP1
 import Testing
 
-/// `skiff logs --follow` streams lines as the instances write them.
-@Suite(.serialized) struct LogsTests {
-    @Test(.enabled(if: E2E.enabled)) func followStreamsNewLines() async throws {
+/// `skiff logs` as users read it: the running instances' output, and with `--ended` that of
+/// instances already gone, whose logs the server keeps for a while.
+@Suite struct LogsTests {
+    @Test(.enabled(if: E2E.enabled)) func endedInstancesKeepTheirLogsAndShowWithEnded() async throws {
         try await E2E.withServer { server in
-            _ = try await server.skiffOK(["deploy", "chatty", "--image", "hello:v1"])
-            let follower = Process()
-            follower.executableURL = URL(fileURLWithPath: ServerHarness.binary)
-            follower.arguments = ["logs", "chatty", "--follow", "--server", server.apiURL, "--token", server.token]
-            let pipe = Pipe()
-            follower.standardOutput = pipe
-            let output = NIOLockedValueBox("")
-            pipe.fileHandleForReading.readabilityHandler = { handle in
-                let text = String(decoding: handle.availableData, as: UTF8.self)
-                output.withLockedValue { $0 += text }
+            _ = try await server.skiffOK(["deploy", "web", "--image", "hello:v1"])
+            _ = try await server.skiffOK(["deploy", "webby", "--image", "hello:v1"])
+            let first = try #require(try await instancesJSON(server, "web").first?["id"] as? String)
+            try await eventually("the first instance's start line") {
+                try await server.skiffOK(["logs", "web"]).contains("\(first) | hello: serving")
             }
-            try follower.run()
-            defer {
-                follower.terminate()
-                pipe.fileHandleForReading.readabilityHandler = nil
+
+            // A new revision replaces the instance; the old one's log stays on disk.
+            _ = try await server.skiffOK(["deploy", "web", "--env", "GREETING=two"])
+            try await eventually("the first instance gone") {
+                try await instancesJSON(server, "web").allSatisfy { $0["id"] as? String != first }
             }
-            // The start line is there already; a request made now must show up while following.
-            try await eventually("the instance's start line") { output.withLockedValue { $0.contains("hello: serving") } }
-            #expect(try await server.gateway("/cgi-bin/hello", host: "chatty.localhost").status == .ok)
-            try await eventually("a line written after following began") {
-                output.withLockedValue { $0.contains("hello: greeted") }
+            let second = try #require(try await instancesJSON(server, "web").first?["id"] as? String)
+            try await eventually("the second instance's start line") {
+                try await server.skiffOK(["logs", "web"]).contains("\(second) | hello: serving")
             }
-            #expect(follower.isRunning, "logs --follow ended on its own")
-            let lines = output.withLockedValue { $0 }.split(separator: "\n")
-            #expect(lines.allSatisfy { $0.hasPrefix("chatty-00001-") })
+            #expect(!(try await server.skiffOK(["logs", "web"])).contains(first))
+
+            let all = try await server.skiffOK(["logs", "web", "--ended"])
+            let ended = try #require(all.range(of: "\(first) | hello: serving"), "\(all)")
+            let running = try #require(all.range(of: "\(second) | hello: serving"), "\(all)")
+            #expect(ended.lowerBound < running.lowerBound, "the ended instance comes first")
+            // Only this service's instances: webby's share no revision with web.
+            #expect(!all.contains("webby-"), "\(all)")
+            #expect(try await server.skiffOK(["logs", "web", "--ended", "--tail", "1"]).contains("\(first) | "))
         }
     }
 }

@@ -8,7 +8,8 @@ import Synchronization
 import SkiffModel
 
 /// `GET /v1/services/NAME/logs`: the instances' stdout and stderr, each line prefixed with
-/// the instance it came from; `follow=true` keeps streaming new lines, as `tail -f` does.
+/// the instance it came from; `follow=true` keeps streaming new lines, as `tail -f` does;
+/// `ended=true` starts with the instances that no longer run but whose logs are kept.
 struct LogRoutes {
     let controller: Controller
     /// Where the runtime writes an instance's output.
@@ -22,6 +23,7 @@ struct LogRoutes {
         group.get("services/:name/logs") { request, context in
             let name = try serviceName(context)
             let follow = ["1", "true", "yes"].contains(request.uri.queryParameters["follow"].map(String.init) ?? "")
+            let ended = ["1", "true", "yes"].contains(request.uri.queryParameters["ended"].map(String.init) ?? "")
             let tail = request.uri.queryParameters["tail"].flatMap { Int(String($0)) }
             if let tail, tail < 0 { throw APIError.invalid("tail must be 0 or more") }
             // Fail with 404 before the stream starts when the service does not exist.
@@ -40,15 +42,18 @@ struct LogRoutes {
                             let stopping = StopFlag()
                             try await withGracefulShutdownHandler {
                                 var followers: [String: LogFollower] = [:]
+                                // Ended instances first, the longest gone first; then the running ones.
+                                var order: [String] = []
                                 var first = true
                                 while true {
-                                    let instances = (try? await controller.instances(of: name)) ?? []
-                                    for instance in instances where followers[instance.id] == nil {
-                                        followers[instance.id] = LogFollower(
-                                            path: logFile(instance.id), prefix: "\(instance.id) | ", tail: first ? tail : nil)
+                                    var ids = (try? await controller.instances(of: name).map(\.id)) ?? []
+                                    if first, ended { ids = ((try? await controller.endedInstances(of: name)) ?? []) + ids }
+                                    for id in ids where followers[id] == nil {
+                                        followers[id] = LogFollower(path: logFile(id), prefix: "\(id) | ", tail: first ? tail : nil)
+                                        order.append(id)
                                     }
                                     first = false
-                                    for id in followers.keys.sorted() {
+                                    for id in order {
                                         guard let follower = followers[id] else { continue }
                                         let (chunk, advanced) = try await NIOThreadPool.singleton.runIfActive {
                                             var copy = follower

@@ -141,9 +141,12 @@ struct APIClient: Sendable {
     }
 
     /// The log stream: a text body the caller reads as it arrives (it never ends with `follow`).
-    func logs(of name: ServiceName, follow: Bool, tail: Int?) async throws(CLIError) -> HTTPClientResponse.Body {
+    func logs(of name: ServiceName, follow: Bool, tail: Int?, ended: Bool = false) async throws(CLIError)
+        -> HTTPClientResponse.Body
+    {
         var query: [(String, String)] = []
         if follow { query.append(("follow", "true")) }
+        if ended { query.append(("ended", "true")) }
         if let tail { query.append(("tail", String(tail))) }
         let response = try await send(.GET, "/v1/services/\(name)/logs" + Self.queryString(query), timeout: nil)
         return response.body

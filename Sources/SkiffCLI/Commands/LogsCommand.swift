@@ -10,10 +10,13 @@ struct LogsCommand: AsyncParsableCommand {
         abstract: "Print the output of a service's instances.",
         discussion: """
             Each line is prefixed with the instance it came from. With --follow the command \
-            keeps printing new lines until interrupted.
+            keeps printing new lines until interrupted. With --ended it starts with the \
+            instances that no longer run (replaced, scaled down, crashed for good), whose logs \
+            the server keeps for a while (skiff server --instance-log-retention, 24h by default).
 
               skiff logs web --tail 20
               skiff logs web --follow
+              skiff logs web --ended --tail 50
             """
     )
 
@@ -26,6 +29,9 @@ struct LogsCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Start with only the last N lines of each instance.", valueName: "n"))
     var tail: Int?
 
+    @Flag(help: "Also print the logs of instances that have ended, first.")
+    var ended = false
+
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -37,7 +43,7 @@ struct LogsCommand: AsyncParsableCommand {
     func run() async throws {
         let name = try ServiceName.parse(name)
         try await global.withClient { client in
-            let body = try await client.logs(of: name, follow: follow, tail: tail)
+            let body = try await client.logs(of: name, follow: follow, tail: tail, ended: ended)
             do {
                 for try await chunk in body {
                     Console.out(chunk)

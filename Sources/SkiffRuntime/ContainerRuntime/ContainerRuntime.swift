@@ -24,6 +24,8 @@ public protocol ContainerRuntime: Sendable {
     /// Keeps the instances' logs in bounds: rotates those of `live` instances that grew past
     /// the size limit, deletes those of other instances older than the retention.
     func maintainLogs(live: Set<String>) async throws(RuntimeError) -> LogMaintenance
+    /// The instances, running or ended, that still have a log, the least recently written first.
+    func loggedInstances() async -> [String]
 }
 
 /// How a command run inside an instance ended.
@@ -46,4 +48,6 @@ extension ContainerRuntime {
 
     /// Runtimes whose logs live elsewhere have nothing to keep in bounds here.
     public func maintainLogs(live: Set<String>) async throws(RuntimeError) -> LogMaintenance { LogMaintenance() }
+
+    public func loggedInstances() async -> [String] { [] }
 }

@@ -54,6 +54,13 @@ struct InstanceLogs {
     func path(_ id: String) -> String { "\(directory)/\(id)\(Self.suffix)" }
     func rotatedPath(_ id: String) -> String { "\(directory)/\(id)\(Self.rotatedSuffix)" }
 
+    /// The instances with a log file, the least recently written first.
+    func instances() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let ids = Set(names.filter { $0.hasSuffix(Self.suffix) }.map { String($0.dropLast(Self.suffix.count)) })
+        return ids.map { ($0, lastWrite($0) ?? .distantPast) }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.map(\.0)
+    }
+
     /// Rotates the oversized logs of `live` instances and deletes the logs of every other
     /// instance whose last write is older than the policy's retention.
     func maintain(live: Set<String>, policy: LogPolicy, now: Date = Date()) throws(RuntimeError) -> LogMaintenance {

@@ -137,4 +137,6 @@ extension RuncRuntime {
         }
         return try result.get()
     }
+
+    public func loggedInstances() async -> [String] { logs.instances() }
 }
