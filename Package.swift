@@ -182,7 +182,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SkiffModelTests", dependencies: ["SkiffModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "SkiffModelTests", dependencies: ["SkiffModel", "SkiffTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SkiffOCITests", dependencies: ["SkiffOCI", "SkiffTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SkiffArchiveTests",

@@ -117,27 +117,10 @@ import Testing
         }
     }
 
-    /// The documentation's hello world and autoscaling samples, with Skiff's own settings
-    /// beside Knative's: each exports to a valid manifest that applies back unchanged.
+    /// The documentation's hello world and autoscaling samples, and one with Skiff's own
+    /// settings beside Knative's: each exports to a valid manifest that applies back unchanged.
     @Test(.enabled(if: E2E.enabled)) func samplesRoundTripThroughExport() async throws {
-        let hello = """
-            apiVersion: serving.knative.dev/v1
-            kind: Service
-            metadata:
-              name: greeter
-              namespace: default
-            spec:
-              template:
-                spec:
-                  containers:
-                    - image: hello:v1
-                      ports:
-                        - containerPort: 8080
-                      env:
-                        - name: GREETING
-                          value: "hi"
-            """
-        let autoscaled = """
+        let skiffSettings = """
             apiVersion: serving.knative.dev/v1
             kind: Service
             metadata:
@@ -169,7 +152,11 @@ import Testing
                         failureThreshold: 60
             """
         try await E2E.withServer { server in
-            for (name, yaml) in [("greeter", hello), ("thumbs", autoscaled)] {
+            let samples = [
+                ("greeter", KnativeSamples.helloWorld(image: "hello:v1")),
+                ("thumbnails", KnativeSamples.autoscaling(image: "hello:v1")), ("thumbs", skiffSettings),
+            ]
+            for (name, yaml) in samples {
                 let created = try await Self.apply(server, yaml)
                 #expect(created.status == 0, "\(created.stderr)")
                 #expect(created.stdout.hasPrefix("\(name) created (revision \(name)-00001), ready:"), "\(created.stdout)")

@@ -1,89 +1,15 @@
 import Foundation
 import SkiffModel
+import SkiffTestSupport
 import Testing
 
 /// Knative Serving YAML: what `skiff apply -f` reads and `skiff export` writes.
 @Suite struct KnativeTests {
-    // MARK: Samples from Knative's documentation, rewritten by hand
+    // MARK: Samples from Knative's documentation (SkiffTestSupport), with images of their own
 
-    /// The hello-world service: one container, a port, one variable.
-    static let helloWorld = """
-        apiVersion: serving.knative.dev/v1
-        kind: Service
-        metadata:
-          name: greeter
-          namespace: default
-        spec:
-          template:
-            spec:
-              containers:
-                - image: registry.example/greeter:1.0
-                  ports:
-                    - containerPort: 8080
-                  env:
-                    - name: TARGET
-                      value: "Skiff"
-        """
-
-    /// A blue/green split: the named new revision takes a fifth of the requests, and each
-    /// side has a tag and so a URL of its own.
-    static let trafficSplit = """
-        apiVersion: serving.knative.dev/v1
-        kind: Service
-        metadata:
-          name: shop
-        spec:
-          template:
-            metadata:
-              name: shop-green
-            spec:
-              containers:
-                - image: registry.example/shop:2
-                  env:
-                    - name: COLOR
-                      value: green
-          traffic:
-            - revisionName: shop-blue
-              percent: 80
-              tag: blue
-            - latestRevision: true
-              percent: 20
-              tag: green
-        """
-
-    /// Every autoscaling annotation Knative documents for the KPA, with the revision's
-    /// concurrency limit, timeout and resource limits.
-    static let autoscaling = """
-        apiVersion: serving.knative.dev/v1
-        kind: Service
-        metadata:
-          name: thumbnails
-        spec:
-          template:
-            metadata:
-              annotations:
-                autoscaling.knative.dev/class: kpa.autoscaling.knative.dev
-                autoscaling.knative.dev/metric: concurrency
-                autoscaling.knative.dev/target: "10"
-                autoscaling.knative.dev/target-utilization-percentage: "80"
-                autoscaling.knative.dev/min-scale: "1"
-                autoscaling.knative.dev/max-scale: "20"
-                autoscaling.knative.dev/initial-scale: "2"
-                autoscaling.knative.dev/window: "40s"
-                autoscaling.knative.dev/panic-window-percentage: "20.0"
-                autoscaling.knative.dev/panic-threshold-percentage: "150.0"
-                autoscaling.knative.dev/scale-down-delay: "5m"
-                autoscaling.knative.dev/scale-to-zero-pod-retention-period: "1m30s"
-            spec:
-              containerConcurrency: 50
-              timeoutSeconds: 120
-              containers:
-                - image: registry.example/thumbnails:3
-                  resources:
-                    limits:
-                      cpu: "1"
-                      memory: 256Mi
-        """
+    static let helloWorld = KnativeSamples.helloWorld(image: "registry.example/greeter:1.0")
+    static let trafficSplit = KnativeSamples.trafficSplit(image: "registry.example/shop:2")
+    static let autoscaling = KnativeSamples.autoscaling(image: "registry.example/thumbnails:3")
 
     @Test func readsTheHelloWorldSample() throws {
         let manifest = try KnativeManifest.parse(Self.helloWorld)

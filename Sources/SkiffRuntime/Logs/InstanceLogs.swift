@@ -156,7 +156,7 @@ struct InstanceLogs {
     }
 
     /// Deletes both files of the instance; missing ones are fine.
-    func remove(_ id: String) throws(RuntimeError) {
+    private func remove(_ id: String) throws(RuntimeError) {
         for file in [path(id), rotatedPath(id)] where unlink(file) != 0 && errno != ENOENT {
             throw RuntimeError(.io, "cannot remove \(file): \(Errno.text(errno))")
         }

@@ -121,12 +121,6 @@ extension RuncRuntime {
         }
     }
 
-    /// Deletes the instance's log files.
-    public func removeLog(instanceID: String) throws(RuntimeError) {
-        try Self.validate(instanceID: instanceID)
-        try logs.remove(instanceID)
-    }
-
     public func maintainLogs(live: Set<String>) async throws(RuntimeError) -> LogMaintenance {
         let (logs, policy) = (self.logs, configuration.logPolicy)
         // Copying a large log blocks: on a thread of its own, not one of Swift concurrency's few.
