@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOEmbedded
 import NIOHTTP1
 import Testing
 
@@ -266,6 +267,70 @@ struct ActivatorTests {
         #expect(table.sample().first?.instances.first?.frozen == false)
         slot.release()
         #expect(table.sample().first?.instances.first?.served == 1)
+    }
+
+    /// The queue hands capacity over on the waiting request's loop; a request that ended on
+    /// the way (its client gone, its handler freed) must give it back, or the instance counts
+    /// one request in flight for good and never scales to zero.
+    @Test func capacityHandedToARequestThatEndedGoesBack() throws {
+        let loop = EmbeddedEventLoop()
+        let revision = RevisionRoute(name: "hello-00001", settings: Self.settings { $0.concurrency = 1 }, onDemand: nil)
+        let slot = BackendSlot(backend: Backend(id: "a", host: "10.0.0.1", port: 1), revision: revision)
+        revision.setSlots([slot])
+        #expect(slot.tryAcquire(limit: 1))
+
+        let gone = revision.enqueue(eventLoop: loop, key: "hello") { _ in false }
+        guard case .queued = gone else { Issue.record("not queued: \(gone)"); return }
+        slot.release()  // the running request ends: its capacity goes to the waiter
+        #expect(slot.currentLoad == 1)
+        loop.run()
+        #expect(slot.currentLoad == 0, "capacity handed to a request that ended was kept")
+
+        // A request still waiting keeps what it is handed.
+        #expect(slot.tryAcquire(limit: 1))
+        let taken = NIOLockedValueBox(false)
+        guard case .queued = revision.enqueue(eventLoop: loop, key: "hello", deliver: { slot in
+            taken.withLockedValue { $0 = slot != nil }
+            return true
+        }) else { Issue.record("not queued"); return }
+        slot.release()
+        loop.run()
+        #expect(taken.withLockedValue { $0 })
+        #expect(slot.currentLoad == 1)
+    }
+
+    /// Clients that give up while queued, as a load generator's connections do when it
+    /// stops, leave nothing in flight: the instance can scale to zero and serve again.
+    @Test func clientsThatLeaveTheQueueLeaveNothingInFlight() async throws {
+        try await TestBackend.with(name: "a") { backend in
+            let table = RoutingTable()
+            table.route("hello", to: "hello-00001", settings: Self.settings { $0.concurrency = 1 }, backends: [backend.backend])
+            try await withGateway(table: table, threads: 2) { fixture in
+                for round in 0..<10 {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for client in 0..<8 {
+                            group.addTask {
+                                try await RawConnection.with(port: fixture.port) { connection in
+                                    try await connection.send(
+                                        "GET /work?ms=20 HTTP/1.1\r\nHost: \(fixture.host("hello"))\r\n\r\n")
+                                    // Leave at spread-out moments, some while capacity is handed over.
+                                    try await Task.sleep(for: .milliseconds(5 * ((round + client) % 8)))
+                                }
+                            }
+                        }
+                        try await group.waitForAll()
+                    }
+                }
+                try await Self.waitUntil {
+                    let load = table.sample().first { $0.revision == "hello-00001" }
+                    return load?.queued == 0 && load?.instances.allSatisfy { $0.inFlight == 0 } == true
+                }
+                let status = try await TestHTTPConnection.with(port: fixture.port) { connection in
+                    try await connection.request(host: fixture.host("hello")).status
+                }
+                #expect(status == .ok)
+            }
+        }
     }
 
     /// Polls `condition` every 10 ms for up to 10 s.

@@ -35,20 +35,28 @@ final class QueuedRequest: Sendable {
     let eventLoop: any EventLoop
     /// The routing key the request came by (`NAME` or `TAG---NAME`).
     let key: String
-    private let deliver: NIOLoopBound<(BackendSlot?) -> Void>
+    private let deliver: NIOLoopBound<(BackendSlot?) -> Bool>
 
     /// - Parameter deliver: called on `eventLoop` with an instance whose capacity was taken
     ///   for this request, or nil when the revision left the table or its key's traffic
-    ///   (route the request again).
-    init(eventLoop: any EventLoop, key: String, deliver: @escaping (BackendSlot?) -> Void) {
+    ///   (route the request again). Returns false when nothing waits for it any more.
+    init(eventLoop: any EventLoop, key: String, deliver: @escaping (BackendSlot?) -> Bool) {
         self.eventLoop = eventLoop
         self.key = key
         self.deliver = NIOLoopBound(deliver, eventLoop: eventLoop)
     }
 
     /// Hands over `slot`, whose capacity was already taken for this request.
+    ///
+    /// The hand-over crosses event loops, so the request may end (its client gone, its
+    /// connection's handler freed) before the slot arrives; the capacity then goes back here.
+    /// Kept by nobody, it would count as a request in flight for good: the autoscaler would
+    /// never scale the revision to zero, and at a concurrency limit of 1 the instance would
+    /// take no request again.
     func hand(_ slot: BackendSlot?) {
-        self.eventLoop.execute { self.deliver.value(slot) }
+        self.eventLoop.execute {
+            if !self.deliver.value(slot) { slot?.release() }
+        }
     }
 }
 
@@ -96,7 +104,7 @@ final class RevisionRoute: Sendable {
     }
 
     /// Holds a request until an instance can take it, and tells the autoscaler at once.
-    func enqueue(eventLoop: any EventLoop, key: String, deliver: @escaping (BackendSlot?) -> Void) -> QueueOutcome {
+    func enqueue(eventLoop: any EventLoop, key: String, deliver: @escaping (BackendSlot?) -> Bool) -> QueueOutcome {
         guard self.settings.queueDepth > 0 else { return .disabled }
         let request = QueuedRequest(eventLoop: eventLoop, key: key, deliver: deliver)
         let accepted = self.state.withLockedValue { state -> Bool in
@@ -113,7 +121,7 @@ final class RevisionRoute: Sendable {
     }
 
     /// Takes `request` out of the queue; false if it was already handed an instance (which
-    /// then arrives on its loop and must be released).
+    /// then arrives on its loop, where its `deliver` must refuse it).
     func cancel(_ request: QueuedRequest) -> Bool {
         self.state.withLockedValue { state in
             guard let index = state.queue.firstIndex(where: { $0 === request }) else { return false }

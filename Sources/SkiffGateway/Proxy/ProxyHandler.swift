@@ -292,7 +292,11 @@ final class ProxyHandler: ChannelDuplexHandler {
     private func enqueue(on revision: RevisionRoute) -> RevisionRoute.QueueOutcome {
         guard let context = self.context else { return .disabled }
         let outcome = revision.enqueue(eventLoop: context.eventLoop, key: self.hostRoute?.key ?? "") { [weak self] slot in
-            self?.instanceAvailable(slot, for: revision)
+            // The request may have ended (timeout, client gone) while the instance was on its
+            // way; the queue then takes it back.
+            guard let self, self.isWaiting(on: revision) else { return false }
+            self.instanceAvailable(slot)
+            return true
         }
         if case .queued(let request) = outcome {
             self.queued = request
@@ -301,13 +305,12 @@ final class ProxyHandler: ChannelDuplexHandler {
         return outcome
     }
 
+    private func isWaiting(on revision: RevisionRoute) -> Bool {
+        self.queued != nil && self.revision === revision && self.stateMachine.isWaitingForUpstream
+    }
+
     /// The activator handed this request an instance (or sent it back to be routed again).
-    private func instanceAvailable(_ slot: BackendSlot?, for revision: RevisionRoute) {
-        guard self.queued != nil, self.revision === revision, self.stateMachine.isWaitingForUpstream else {
-            // The request ended (timeout, client gone) while the instance was on its way.
-            slot?.release()
-            return
-        }
+    private func instanceAvailable(_ slot: BackendSlot?) {
         self.queued = nil
         if let queuedAt = self.queuedAt {
             self.waited = NIODeadline.now() - queuedAt
