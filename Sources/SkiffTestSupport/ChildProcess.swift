@@ -53,11 +53,37 @@ public enum ChildProcess {
                     .path(FilePath(executable)), arguments: Arguments(arguments), environment: env,
                     output: .string(limit: outputLimit), error: .string(limit: outputLimit))
             }
-        let status: Int32 =
-            switch result.terminationStatus {
-            case .exited(let code): code
-            case .signaled(let signal): 128 + signal
+        return ProcessOutput(
+            status: code(result.terminationStatus), stdout: result.standardOutput, stderr: result.standardError)
+    }
+
+    /// Runs `executable` while `work` runs, then interrupts it with SIGINT, as a person stops
+    /// a load generator with Ctrl-C, and returns what it printed. For programs such as wrk
+    /// that report when interrupted: the program lasts exactly as long as the work, however
+    /// slow the machine. If `work` throws, the program is killed and the error rethrown.
+    public static func run(
+        _ executable: String, _ arguments: [String], interruptedAfter work: () async throws -> Void
+    ) async throws -> ProcessOutput {
+        let result = try await Subprocess.run(
+            .path(FilePath(executable)), arguments: Arguments(arguments), input: .none,
+            output: .string(limit: outputLimit), error: .string(limit: outputLimit)
+        ) { execution in
+            do {
+                try await work()
+            } catch {
+                try? execution.send(signal: .kill)
+                throw error
             }
-        return ProcessOutput(status: status, stdout: result.standardOutput ?? "", stderr: result.standardError ?? "")
+            try execution.send(signal: .interrupt)
+        }
+        return ProcessOutput(
+            status: code(result.terminationStatus), stdout: result.standardOutput, stderr: result.standardError)
+    }
+
+    private static func code(_ status: TerminationStatus) -> Int32 {
+        switch status {
+        case .exited(let code): code
+        case .signaled(let signal): 128 + signal
+        }
     }
 }

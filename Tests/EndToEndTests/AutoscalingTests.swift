@@ -56,7 +56,7 @@ import Testing
                 for try await value in group where value != nil { result = value }
                 return try #require(result)
             }
-            #expect(step.requests > 100)
+            #expect(step.requests > 0)
             #expect(step.failures == 0, "scale-up: \(step)")
             #expect(peak.withLockedValue { $0 } > 1, "the load did not add instances")
             #expect(peak.withLockedValue { $0 } <= 4, "max-instances was exceeded")
@@ -121,31 +121,42 @@ struct WrkResult: CustomStringConvertible {
 }
 
 enum Wrk {
-    /// Loads `service` through `server`'s gateway for `duration` with 4 connections, runs
-    /// `step` half a second in, and returns what wrk counted once both are done.
+    /// Loads `service` through `server`'s gateway with 4 connections from before `step` until
+    /// after it, and returns what wrk counted.
+    ///
+    /// The load is seen to reach the gateway before the step starts and to go on being
+    /// answered after it ends; only then is wrk stopped. So the load spans the step however
+    /// slowly a busy machine runs either.
     static func during(
-        _ server: ServerHarness, service: String, duration: String, _ step: @escaping @Sendable () async throws -> Void
+        _ server: ServerHarness, service: String, _ step: @escaping @Sendable () async throws -> Void
     ) async throws -> WrkResult {
-        try await withThrowingTaskGroup(of: WrkResult?.self) { group in
-            group.addTask {
-                try await run(
-                    url: "http://127.0.0.1:\(server.httpPort)/", host: "\(service).localhost:\(server.httpPort)",
-                    connections: 4, duration: duration)
+        let output = try await ChildProcess.run(
+            "/usr/bin/wrk",
+            ["-t1", "-c4", "-d10m", "-H", "Host: \(service).localhost:\(server.httpPort)", "--timeout", "10s",
+             "http://127.0.0.1:\(server.httpPort)/"]
+        ) {
+            let before = try await TrafficTests.answered(server, service)
+            try await eventually("wrk's requests reach the gateway", within: .seconds(30)) {
+                try await TrafficTests.answered(server, service) > before
             }
-            group.addTask {
-                try await Task.sleep(for: .milliseconds(500))
-                try await step()
-                return nil
+            try await step()
+            let after = try await TrafficTests.answered(server, service)
+            try await eventually("wrk's requests are answered after the step", within: .seconds(30)) {
+                try await TrafficTests.answered(server, service) >= after + 20
             }
-            var result: WrkResult?
-            for try await value in group where value != nil { result = value }
-            return try #require(result)
         }
+        guard output.status == 0 else { throw HarnessError("wrk exited with \(output.status): \(output.combined)") }
+        return try parse(output.stdout)
     }
 
     static func run(url: String, host: String, connections: Int, duration: String) async throws -> WrkResult {
-        let output = try await Command.run(
-            "/usr/bin/wrk", ["-t1", "-c\(connections)", "-d\(duration)", "-H", "Host: \(host)", "--timeout", "10s", url])
+        try parse(
+            try await Command.run(
+                "/usr/bin/wrk", ["-t1", "-c\(connections)", "-d\(duration)", "-H", "Host: \(host)", "--timeout", "10s", url]))
+    }
+
+    /// Reads wrk's report.
+    private static func parse(_ output: String) throws -> WrkResult {
         func number(after label: String) -> Int {
             guard let range = output.range(of: label) else { return 0 }
             return Int(output[range.upperBound...].prefix { $0.isNumber || $0 == " " }.trimmingCharacters(in: .whitespaces)) ?? 0

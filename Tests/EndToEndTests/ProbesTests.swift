@@ -41,7 +41,10 @@ import Testing
             #expect(listed.contains("readiness failing"), "\(listed)")
             // A request meanwhile waits for capacity instead of reaching the unready instance.
             async let waiting = server.gateway("/", host: "probed.localhost")
-            try await Task.sleep(for: .milliseconds(300))
+            try await eventually("the request waits in the activator's queue") {
+                try await server.get("/metrics").body.contains(
+                    #"skiff_revision_queued_requests{service="probed",revision="probed-00001"} 1"#)
+            }
             #expect(try await Self.direct(address, "ok").status == .ok)
             #expect(try await waiting.status == .ok)
             try await eventually("the instance is ready again") {
