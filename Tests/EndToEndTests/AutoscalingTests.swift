@@ -82,7 +82,7 @@ import Testing
                 return states.isEmpty
             }
             #expect(raced == 1, "never saw the last instance stopping")
-            #expect(await runningContainers(server).isEmpty)
+            #expect(try await runningContainers(server).isEmpty)
 
             // Wake from nothing.
             let woken = try await server.gateway("/", host: "web.localhost")

@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import SkiffTestSupport
 import Testing
 
 /// The walking platform: an image deployed with the CLI answers through the gateway from
@@ -110,7 +111,7 @@ import Testing
 
             // Graceful stop removes every container; a new start brings the service back.
             await server.stop()
-            #expect(await runningContainers(server).isEmpty)
+            #expect(try await runningContainers(server).isEmpty)
             try await server.start()
             try await eventually("hello served after restart") {
                 try await server.gateway("/", host: "hello.localhost").status == .ok
@@ -120,12 +121,12 @@ import Testing
             let pooledBeforeCrash = await pooledNamespaces(server)
             #expect(!pooledBeforeCrash.isEmpty)
             await server.kill()
-            #expect(await !runningContainers(server).isEmpty)
+            #expect(try await !runningContainers(server).isEmpty)
             try await server.start()
             try await eventually("hello served after crash") {
                 try await server.gateway("/", host: "hello.localhost").status == .ok
             }
-            try await eventually("exactly one container after recovery") { await runningContainers(server).count == 1 }
+            try await eventually("exactly one container after recovery") { try await runningContainers(server).count == 1 }
             #expect(try await instancesJSON(server, "hello").count == 1)
             // The crashed run's pooled network namespaces, used or waiting, are gone.
             try await eventually("the crashed run's pooled network namespaces removed") {
@@ -158,20 +159,12 @@ func cgroupValue(_ controller: String, _ id: String, _ file: String) throws -> S
 }
 
 /// The runc containers whose bundles live in this server's data dir.
-func runningContainers(_ server: ServerHarness) async -> [String] {
-    let list = await Leaks.run(["runc", "list", "--format", "json"])
-    guard let data = list.data(using: .utf8),
-        let containers = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]
-    else { return [] }
-    return containers.filter { ($0["bundle"] as? String)?.hasPrefix(server.dataDir) == true }
-        .compactMap { $0["id"] as? String }
+func runningContainers(_ server: ServerHarness) async throws -> [String] {
+    try await RuncList.containers().filter { $0.bundle.hasPrefix(server.dataDir) }.map(\.id)
 }
 
 /// Kills the container's init process from outside, as an OOM kill or a crash would.
 func killInstanceProcess(_ instanceID: String) async throws {
-    let list = await Leaks.run(["runc", "list", "--format", "json"])
-    let containers = try #require(try JSONSerialization.jsonObject(with: Data(list.utf8)) as? [[String: Any]])
-    let container = try #require(containers.first { ($0["id"] as? String)?.hasSuffix(instanceID) == true })
-    let pid = try #require(container["pid"] as? Int)
-    #expect(kill(pid_t(pid), SIGKILL) == 0)
+    let container = try #require(try await RuncList.containers().first { $0.id.hasSuffix(instanceID) })
+    #expect(kill(pid_t(container.pid), SIGKILL) == 0)
 }

@@ -18,13 +18,12 @@ enum Leaks {
     static func find(bridge: String?, dataDir: String) async -> [String] {
         var leaks: [String] = []
         // runc containers whose bundle is in this data dir.
-        let list = await run(["runc", "list", "--format", "json"])
-        if let data = list.data(using: .utf8),
-            let containers = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]
-        {
-            for container in containers where (container["bundle"] as? String)?.hasPrefix(dataDir) == true {
-                leaks.append("runc container \(container["id"] ?? "?")")
+        do {
+            for container in try await RuncList.containers() where container.bundle.hasPrefix(dataDir) {
+                leaks.append("runc container \(container.id)")
             }
+        } catch {
+            leaks.append("unknown containers: \(error)")
         }
         let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
         for line in mounts.split(separator: "\n") where line.contains(dataDir) {
@@ -63,13 +62,8 @@ enum Leaks {
 
     /// Last resort so one failing test does not poison the machine for the next.
     static func forceClean(bridge: String, dataDir: String) async {
-        let list = await run(["runc", "list", "--format", "json"])
-        if let data = list.data(using: .utf8),
-            let containers = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]
-        {
-            for container in containers where (container["bundle"] as? String)?.hasPrefix(dataDir) == true {
-                if let id = container["id"] as? String { _ = await run(["runc", "delete", "--force", id]) }
-            }
+        for container in (try? await RuncList.containers()) ?? [] where container.bundle.hasPrefix(dataDir) {
+            _ = await run(["runc", "delete", "--force", container.id])
         }
         let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
         for line in mounts.split(separator: "\n") where line.contains(dataDir) {

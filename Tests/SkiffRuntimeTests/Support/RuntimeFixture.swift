@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Logging
 import SkiffOCI
+import SkiffTestSupport
 import Testing
 
 @testable import SkiffRuntime
@@ -108,8 +109,12 @@ struct RuntimeFixture {
     /// Everything of this fixture still on the machine.
     func leaks() async -> [String] {
         var leaks: [String] = []
-        let list = await Host.run(["runc", "list", "--format", "json"]).output
-        if list.contains(dataDir) { leaks.append("runc containers: \(list)") }
+        do {
+            let containers = try await RuncList.containers().filter { $0.bundle.hasPrefix(dataDir) }
+            if !containers.isEmpty { leaks.append("runc containers: \(containers.map(\.id))") }
+        } catch {
+            leaks.append("unknown containers: \(error)")
+        }
         let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
         for line in mounts.split(separator: "\n") where line.contains(dataDir) { leaks.append("mount \(line)") }
         if Host.exists("/sys/class/net/\(bridge)") { leaks.append("bridge \(bridge)") }
