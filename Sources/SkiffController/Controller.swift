@@ -357,7 +357,7 @@ public actor Controller: ServiceLifecycle.Service {
         let others = try await runnables(for: row, keeping: desired[name]?.others ?? [:])
         desired[name] = Desired(row: row, revision: revision, image: image, others: others)
         if let from = rollingFrom, let policy = options.rollout, from != revision.name {
-            startRollout(name, from: from, to: revision.name, policy: policy)
+            startRollout(name, from: from, to: revision.name, base: row.traffic, policy: policy)
         } else {
             cancelRollout(name, because: "superseded by the deploy of \(revision.name)")
         }

@@ -31,23 +31,28 @@ import Testing
                 .compactMap { $0["message"] as? String }
             #expect(steps == ["web-00002 now takes 50% of the traffic", "web-00002 now takes 100% of the traffic"], "\(steps)")
 
+            // A split in place: the next rollout scales it down step by step, and its rollback
+            // restores it.
+            _ = try await server.skiffOK(["traffic", "web", "--to", "web-00001=20", "--to", "web-00002=80"])
+
             // web-00003 turns unready four seconds after it starts: the rollout must send its
-            // share back to web-00002 while wrk runs, and no request may fail.
+            // share back to the split while wrk runs, and no request may fail.
             let result = try await Wrk.during(server, service: "web") {
                 _ = try await server.skiffOK(
                     ["deploy", "web", "--rollout", "gradual", "--rollout-step", "50", "--rollout-interval", "30s",
                      "--readiness-probe", "httpGet.path=/cgi-bin/health,periodSeconds=1,failureThreshold=1"]
                         + Self.serving(after: "(sleep 4; : >/tmp/unhealthy) & true"))
-                try await eventually("rolled back to web-00002", within: .seconds(10), every: .milliseconds(50)) {
+                try await eventually("rolled back", within: .seconds(10), every: .milliseconds(50)) {
                     try await Self.rollout(server, "web")["state"] as? String == "rolledBack"
                 }
             }
             #expect(result.failures == 0, "rollout and rollback under load: \(result)")
-            #expect(try await TrafficTests.split(server, "web") == ["web-00002": 100])
+            #expect(try await TrafficTests.split(server, "web") == ["web-00001": 20, "web-00002": 80])
             let message = try await Self.rollout(server, "web")["message"] as? String ?? ""
             #expect(message.contains("readiness probe"), "\(message)")
             let described = try await server.skiffOK(["services", "describe", "web"])
             #expect(described.contains("RolledBack"), "\(described)")
+            #expect(described.contains("traffic back to web-00001=20%, web-00002=80%"), "\(described)")
         }
     }
 

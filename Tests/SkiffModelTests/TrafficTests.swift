@@ -188,6 +188,59 @@ import Testing
         #expect(status.nextPercent == 100)
     }
 
+    /// A split in place when the rollout starts shrinks evenly with each step, and a rollback
+    /// restores it exactly, tags included.
+    @Test func aSplitInPlaceShrinksEvenlyAndARollbackRestoresIt() throws {
+        let base: [TrafficTarget] = [.revision("web-00001", 90), .revision("web-00002", 10, tag: "canary"), .revision("web-00003", 0, tag: "next")]
+        var status = RolloutStatus(from: "web-00002", to: "web-00003", policy: RolloutPolicy(step: 25), base: base)
+        let current = base
+        #expect(status.baseDescription == "web-00001=90%, web-00002=10%")
+
+        status.percent = 25
+        let first = status.traffic(current: current)
+        #expect(first == [.revision("web-00001", 68), .revision("web-00002", 7, tag: "canary"), .revision("web-00003", 25, tag: "next")])
+        try first.validate(service: "web")
+
+        status.percent = 95
+        let late = status.traffic(current: current)
+        #expect(late == [.revision("web-00001", 5), .revision("web-00002", 0, tag: "canary"), .revision("web-00003", 95, tag: "next")])
+        let untagged: [TrafficTarget] = [.revision("web-00001", 90), .revision("web-00002", 10)]
+        status.base = untagged
+        #expect(status.traffic(current: untagged) == [.revision("web-00001", 5), .revision("web-00003", 95)], "a share scaled to 0 % goes")
+        status.base = base
+
+        status.percent = 100
+        #expect(status.traffic(current: current) == [.latest(), .revision("web-00002", 0, tag: "canary"), .revision("web-00003", 0, tag: "next")])
+
+        status.percent = 0
+        status.state = .rolledBack
+        #expect(status.traffic(current: first) == base)
+    }
+
+    @Test func scalingKeepsTheSumAndFavoursLargerRemainders() throws {
+        let shares: [TrafficTarget] = [.revision("web-00001", 33), .revision("web-00002", 33), .revision("web-00003", 34)]
+        for total in 0...100 {
+            let scaled = shares.scaled(to: total)
+            #expect(scaled.reduce(0) { $0 + $1.percent } == total, "total \(total): \(scaled)")
+            #expect(scaled.allSatisfy { $0.percent <= 34 })
+        }
+        #expect(shares.scaled(to: 50).map(\.percent) == [17, 16, 17], "a tie goes to the earlier target")
+        #expect(shares.scaled(to: 100) == shares)
+    }
+
+    /// Rollouts stored before the base was kept start from `from` alone, as they did.
+    @Test func aRolloutWithoutABaseMovesFromItsFromRevision() throws {
+        var status = RolloutStatus(from: "web-00001", to: "web-00002", policy: RolloutPolicy())
+        let current: [TrafficTarget] = [.revision("web-00001", 100), .revision("web-00001", 0, tag: "old")]
+        status.percent = 10
+        #expect(status.traffic(current: current) == [.revision("web-00001", 90), .revision("web-00001", 0, tag: "old"), .revision("web-00002", 10)])
+        status.percent = 0
+        #expect(status.traffic(current: current) == [.revision("web-00001", 100), .revision("web-00001", 0, tag: "old")])
+        #expect(status.baseDescription == "web-00001")
+        let stored = try JSONDecoder().decode(RolloutStatus.self, from: JSONEncoder().encode(status))
+        #expect(stored.base == nil)
+    }
+
     @Test func policiesAreValidated() {
         #expect(throws: ModelError.self) { try RolloutPolicy(step: 0).validate() }
         #expect(throws: ModelError.self) { try RolloutPolicy(interval: .milliseconds(500)).validate() }

@@ -265,7 +265,7 @@ struct DeployCommand: AsyncParsableCommand {
         for target in latest { if let url = target.url { text += "\n  tag \(target.tag ?? ""): \(url)" } }
         if let rollout = service.rollout, rollout.isActive {
             text += "\n  rolling out \(rollout.to): \(rollout.policy.step)% every \(rollout.policy.interval), "
-                + "back to \(rollout.from) above \(rollout.policy.maxErrorRate.formatted())% 5xx; follow it with: skiff services describe \(service.name)"
+                + "back to \(rollout.baseDescription) above \(rollout.policy.maxErrorRate.formatted())% 5xx; follow it with: skiff services describe \(service.name)"
         }
         return text
     }

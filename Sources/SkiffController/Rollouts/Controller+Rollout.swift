@@ -15,14 +15,16 @@ struct RolloutProgress: Sendable {
 }
 
 extension Controller {
-    /// Starts moving traffic from `from` to `to` by the policy's steps, once `to` is ready.
-    func startRollout(_ name: ServiceName, from: String, to: String, policy: RolloutPolicy) {
+    /// Starts moving traffic from `base` (where `from` is the latest ready revision) to `to`
+    /// by the policy's steps, once `to` is ready.
+    func startRollout(_ name: ServiceName, from: String, to: String, base: [TrafficTarget], policy: RolloutPolicy) {
         cancelRollout(name, because: "superseded by the rollout of \(to)")
-        rollouts[name] = RolloutProgress(status: RolloutStatus(from: from, to: to, policy: policy))
+        let status = RolloutStatus(from: from, to: to, policy: policy, base: base)
+        rollouts[name] = RolloutProgress(status: status)
         rolloutsToRecord.insert(name)
         recordEvent(
             service: name, revision: to, .normal, "RolloutStarted",
-            "moving traffic from \(from) to \(to) by \(policy.step)% every \(policy.interval) once it is ready; back to \(from) above \(policy.maxErrorRate.formatted())% 5xx or on a probe failure")
+            "moving traffic from \(status.baseDescription) to \(to) by \(policy.step)% every \(policy.interval) once it is ready; back to \(status.baseDescription) above \(policy.maxErrorRate.formatted())% 5xx or on a probe failure")
     }
 
     /// Ends an active rollout where it stands (the traffic stays as it is).
@@ -138,23 +140,22 @@ extension Controller {
         rollouts[name] = progress
         rolloutsToRecord.insert(name)
         logger.warning("rolling back", metadata: ["service": "\(name)", "to": "\(progress.status.from)", "reason": "\(reason)"])
-        recordEvent(service: name, revision: progress.status.to, .warning, "RolledBack", "all traffic back to \(progress.status.from): \(reason)")
+        recordEvent(service: name, revision: progress.status.to, .warning, "RolledBack", "traffic back to \(progress.status.baseDescription): \(reason)")
         await shift(name, progress.status)
     }
 
-    /// Sets the traffic a rollout's state calls for; tags stay, at 0 %.
+    /// Sets the traffic a rollout's state calls for; tags stay.
     private func shift(_ name: ServiceName, _ status: RolloutStatus) async {
         guard let wanted = desired[name] else { return }
         let current = wanted.row.traffic
-        let traffic: [TrafficTarget] =
-            switch status.percent {
-            case 100: current.allTo(nil)
-            case 0: current.allTo(status.from)
-            default:
-                [.revision(status.from, 100 - status.percent), .revision(status.to, status.percent)] + current.tagsOnly
-            }
         do {
-            _ = try await setTraffic(of: name, to: traffic, byRollout: true)
+            do {
+                _ = try await setTraffic(of: name, to: status.traffic(current: current), byRollout: true)
+            } catch where status.state == .rolledBack {
+                // A revision of the base was deleted meanwhile: the rollback must still happen.
+                logger.warning("rollback of \(name) cannot restore its traffic split, sending all to \(status.from): \(error)")
+                _ = try await setTraffic(of: name, to: current.allTo(status.from), byRollout: true)
+            }
             if status.state == .progressing || status.state == .finished {
                 recordEvent(service: name, revision: status.to, .normal, "RolloutStep", "\(status.to) now takes \(status.percent)% of the traffic")
             }

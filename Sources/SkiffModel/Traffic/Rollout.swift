@@ -57,11 +57,18 @@ public struct RolloutStatus: Codable, Sendable, Hashable {
     public var serverErrors: Int
     public var message: String?
     public var startedAt: Date
+    /// The service's traffic when the rollout began, the new revision at 0 %: each step
+    /// scales its shares down to what the new revision leaves, and a rollback restores it.
+    /// So a split in place (90 % on one revision, 10 % on a canary) shrinks evenly instead of
+    /// collapsing onto `from`. Nil in rollouts stored before it was kept: they start from
+    /// `from` alone.
+    public var base: [TrafficTarget]?
 
-    public init(from: String, to: String, policy: RolloutPolicy, startedAt: Date = Date()) {
+    public init(from: String, to: String, policy: RolloutPolicy, base: [TrafficTarget]? = nil, startedAt: Date = Date()) {
         self.from = from
         self.to = to
         self.policy = policy
+        self.base = base
         self.state = .waiting
         self.percent = 0
         self.responses = 0
@@ -82,4 +89,52 @@ public struct RolloutStatus: Codable, Sendable, Hashable {
 
     /// The next share after `percent`, at most 100.
     public var nextPercent: Int { min(100, percent + policy.step) }
+
+    /// Where a rollback sends the traffic, for messages: `web-00002`, or the split
+    /// `web-00001=90%, web-00002=10%`.
+    public var baseDescription: String {
+        let shares = (base ?? [.revision(from, 100)]).filter { $0.percent > 0 }
+        if shares.count == 1, let only = shares.first { return only.revisionName ?? from }
+        return shares.map { "\($0.revisionName ?? from)=\($0.percent)%" }.joined(separator: ", ")
+    }
+
+    /// The traffic this state calls for, `current`'s tags kept: everything to the latest
+    /// once the new revision has 100 %; otherwise the base scaled to the rest, the new
+    /// revision taking `percent` (on its tagged target, if it has one). At 0 %, after a
+    /// rollback, that is the base itself.
+    public func traffic(current: [TrafficTarget]) -> [TrafficTarget] {
+        if percent >= 100 { return current.allTo(nil) }
+        let base = self.base ?? [.revision(from, 100)] + current.tagsOnly
+        var result = base.scaled(to: 100 - percent)
+        guard percent > 0 else { return result }
+        if let index = result.firstIndex(where: { $0.revisionName == to && $0.percent == 0 }) {
+            result[index].percent = percent
+        } else {
+            result.append(.revision(to, percent))
+        }
+        return result
+    }
+}
+
+extension [TrafficTarget] {
+    /// These shares, which sum to 100, scaled to sum to `total` by the largest remainder
+    /// (ties to the earlier target), in order. A target that ends at 0 % goes unless it
+    /// carries a tag.
+    public func scaled(to total: Int) -> [TrafficTarget] {
+        guard total != 100 else { return self }
+        var result = self
+        var remainders: [(index: Int, remainder: Int)] = []
+        var assigned = 0
+        for index in indices {
+            let exact = self[index].percent * total
+            result[index].percent = exact / 100
+            assigned += exact / 100
+            remainders.append((index, exact % 100))
+        }
+        let largestFirst = remainders.sorted { ($0.remainder, -$0.index) > ($1.remainder, -$1.index) }
+        for entry in largestFirst.prefix(total - assigned) {
+            result[entry.index].percent += 1
+        }
+        return result.filter { $0.percent > 0 || $0.tag != nil }
+    }
 }
