@@ -86,6 +86,12 @@ import Testing
             #expect(unknown.stderr.contains("web-00009"), "\(unknown.stderr)")
             let deleting = try await server.skiff(["revisions", "delete", "web-00001"])
             #expect(deleting.stderr.contains("receives 90 %"), "\(deleting.stderr)")
+            // Most traffic is on the oldest revision: nothing is older, and the error says
+            // what can be named instead.
+            let nothingOlder = try await server.skiff(["rollback", "web"])
+            #expect(nothingOlder.status != 0)
+            #expect(nothingOlder.stderr.contains("no ready revision older than web-00001"), "\(nothingOlder.stderr)")
+            #expect(nothingOlder.stderr.contains("name one with --to (web-00002)"), "\(nothingOlder.stderr)")
             #expect(try await Self.split(server, "web") == ["web-00001": 90, "web-00002": 10])
 
             // Untag, to latest: the canary URL is gone and the latest revision takes everything.

@@ -66,8 +66,10 @@ extension Controller {
             guard let position = history.firstIndex(where: { $0.name == current }),
                 let previous = history[..<position].last(where: hasBeenReady)
             else {
+                let others = history.filter { $0.name != current && hasBeenReady($0) }.map(\.name)
+                let hint = others.isEmpty ? "" : "; name one with --to (\(others.suffix(3).joined(separator: ", ")))"
                 throw ControllerError(
-                    .conflict, "service \(name) has no ready revision older than \(current) to roll back to")
+                    .conflict, "service \(name) has no ready revision older than \(current) to roll back to\(hint)")
             }
             target = previous
         }
