@@ -34,9 +34,9 @@ struct DeployCommand: AsyncParsableCommand {
               skiff deploy web --image hello:v3 --no-traffic --tag canary
               skiff traffic web --to web-00003=10 --to web-00002=90
 
-            --rollout gradual moves the traffic in steps once the new revision is ready, and \
-            sends it all back to the previous revision if the new one answers more 5xx than \
-            --rollback-on-error-rate or an instance of it fails a probe:
+            --rollout gradual moves the traffic in steps once the new revision is ready (a split \
+            in place shrinks evenly), and sends it back to where it was if the new one answers \
+            more 5xx than --rollback-on-error-rate or an instance of it fails a probe:
 
               skiff deploy web --image hello:v4 --rollout gradual --rollout-step 20 --rollout-interval 1m
             """
