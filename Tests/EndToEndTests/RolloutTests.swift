@@ -42,7 +42,7 @@ import Testing
                     ["deploy", "web", "--rollout", "gradual", "--rollout-step", "50", "--rollout-interval", "30s",
                      "--readiness-probe", "httpGet.path=/cgi-bin/health,periodSeconds=1,failureThreshold=1"]
                         + Self.serving(after: "(sleep 4; : >/tmp/unhealthy) & true"))
-                try await eventually("rolled back", within: .seconds(10), every: .milliseconds(50)) {
+                try await eventually("rolled back", within: .seconds(30), every: .milliseconds(50)) {
                     try await Self.rollout(server, "web")["state"] as? String == "rolledBack"
                 }
             }
