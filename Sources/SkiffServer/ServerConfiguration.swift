@@ -1,4 +1,4 @@
-public import SkiffRuntime
+import SkiffRuntime
 
 /// Everything `skiff server` can be told, with the embedded defaults a single machine needs.
 public struct ServerConfiguration: Sendable, Hashable {

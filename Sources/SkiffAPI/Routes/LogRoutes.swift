@@ -22,8 +22,11 @@ struct LogRoutes {
         let controller = self.controller
         group.get("services/:name/logs") { request, context in
             let name = try serviceName(context)
-            let follow = ["1", "true", "yes"].contains(request.uri.queryParameters["follow"].map(String.init) ?? "")
-            let ended = ["1", "true", "yes"].contains(request.uri.queryParameters["ended"].map(String.init) ?? "")
+            func isSet(_ parameter: Substring) -> Bool {
+                ["1", "true", "yes"].contains(request.uri.queryParameters[parameter].map(String.init) ?? "")
+            }
+            let follow = isSet("follow")
+            let ended = isSet("ended")
             let tail = request.uri.queryParameters["tail"].flatMap { Int(String($0)) }
             if let tail, tail < 0 { throw APIError.invalid("tail must be 0 or more") }
             // Fail with 404 before the stream starts when the service does not exist.

@@ -22,11 +22,7 @@ enum NetworkNamespace {
             throw RuntimeError(.network, "cannot create \(path): \(Errno.text(code))")
         }
         close(fd)
-        let failure: String? = await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(returning: makeNamespaceOnThisThread(at: path))
-            }
-        }
+        let failure = await onOwnThread { makeNamespaceOnThisThread(at: path) }
         if let failure {
             unlink(path)
             throw RuntimeError(.network, "cannot create network namespace \(name): \(failure)")

@@ -124,12 +124,7 @@ extension RuncRuntime {
     public func maintainLogs(live: Set<String>) async throws(RuntimeError) -> LogMaintenance {
         let (logs, policy) = (self.logs, configuration.logPolicy)
         // Copying a large log blocks: on a thread of its own, not one of Swift concurrency's few.
-        let result: Result<LogMaintenance, RuntimeError> = await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(returning: Result { () throws(RuntimeError) in try logs.maintain(live: live, policy: policy) })
-            }
-        }
-        return try result.get()
+        return try await onOwnThread { Result { () throws(RuntimeError) in try logs.maintain(live: live, policy: policy) } }.get()
     }
 
     public func loggedInstances() async -> [String] { logs.instances() }
