@@ -83,6 +83,38 @@ struct RuncRuntimeTests {
         }
     }
 
+    /// What exec probes run on: the application's user, the command's exit code and output,
+    /// and a command past its timeout killed, not left running in the instance.
+    @Test func execRunsAsTheApplicationAndKillsACommandPastItsTimeout() async throws {
+        try await RuntimeFixture.withRuntime { fixture in
+            let id = RuntimeFixture.id("exec")
+            let started = try await fixture.runtime.start(fixture.spec(id, user: "nobody"))
+            #expect(await fixture.waitUntilAccepting(started))
+            let runtime = fixture.runtime
+            #expect(try await runtime.exec(instanceID: id, command: ["id", "-u"], timeout: .seconds(10)) == .exited(0, output: "65534"))
+            #expect(
+                try await runtime.exec(instanceID: id, command: ["sh", "-c", "echo out; exit 3"], timeout: .seconds(10))
+                    == .exited(3, output: "out"))
+            #expect(try await runtime.exec(instanceID: id, command: ["sleep", "120"], timeout: .seconds(1)) == .timedOut)
+            let commands = await fixture.exec(id, ["sh", "-c", "cat /proc/[0-9]*/comm"]).output
+            #expect(!commands.contains("sleep"), "\(commands)")
+            // The timeout is the command's own: runc taking 2 s to start a command that
+            // exits at once is no timeout of 1 s (a busy host must not fail liveness probes).
+            let slowRunc = fixture.dataDir + "/slow-runc"
+            let runc = Host.which("runc")
+            try "#!/bin/sh\nsleep 2\nexec \(runc) \"$@\"\n".write(toFile: slowRunc, atomically: true, encoding: .utf8)
+            chmod(slowRunc, 0o700)
+            var slowConfiguration = fixture.configuration
+            slowConfiguration.runtimeBinary = slowRunc
+            let slow = try RuncRuntime(configuration: slowConfiguration, logger: Logger(label: "test"))
+            #expect(try await slow.exec(instanceID: id, command: ["true"], timeout: .seconds(1)) == .exited(0, output: ""))
+            // Nothing of the execs stays in the bundle.
+            let bundle = try FileManager.default.contentsOfDirectory(atPath: runtime.bundlePath(for: id))
+            #expect(!bundle.contains { $0.hasPrefix("exec-") }, "\(bundle)")
+            try await runtime.stop(instanceID: id, grace: .zero)
+        }
+    }
+
     @Test func instancesReachNeitherEachOtherNorTheHost() async throws {
         try await RuntimeFixture.withRuntime { fixture in
             let a = RuntimeFixture.id("a")

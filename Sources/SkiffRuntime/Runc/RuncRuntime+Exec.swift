@@ -6,13 +6,18 @@ extension RuncRuntime {
     /// config.json) with `args` replaced: the probe runs with the same user, environment,
     /// capabilities and no_new_privileges as the application, never with more.
     ///
-    /// The timeout is enforced by coreutils' `timeout`, which kills runc's exec; the probe
-    /// command itself dies with the instance's cgroup at the latest.
+    /// `timeout` is the command's own time, as containerd's ExecSync counts it: the clock
+    /// starts when runc has started the command (it writes the pid file then), so a busy
+    /// host where runc itself takes a second to set up does not fail a liveness probe and
+    /// restart a healthy instance. Past the timeout the command is killed. runc's setup
+    /// gets `setupBudget` on top, enforced by coreutils' `timeout`.
     public func exec(instanceID: String, command: [String], timeout: Duration) async throws(RuntimeError) -> ExecOutcome {
         try Self.validate(instanceID: instanceID)
         guard !command.isEmpty else { throw RuntimeError(.invalidSpec, "exec needs a command") }
         let bundle = bundlePath(for: instanceID)
-        let processFile = "\(bundle)/exec-\(UUID().uuidString).json"
+        let name = "exec-\(UUID().uuidString)"
+        let processFile = "\(bundle)/\(name).json"
+        let pidFile = "\(bundle)/\(name).pid"
         do {
             let config = try Data(contentsOf: URL(fileURLWithPath: "\(bundle)/config.json"))
             guard let root = try JSONSerialization.jsonObject(with: config) as? [String: Any],
@@ -28,17 +33,72 @@ extension RuncRuntime {
         } catch {
             throw RuntimeError(.io, "cannot prepare exec for instance \(instanceID)", cause: error)
         }
-        defer { unlink(processFile) }
-        let seconds = max(1, Int((timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000 + 999) / 1000))
-        let output = try await HelperCommand.run(
-            "timeout",
-            ["--signal=KILL", "\(seconds)s", configuration.runtimeBinary] + runcGlobalArguments
-                + ["exec", "--process", processFile, containerID(for: instanceID)])
-        // timeout(1) exits 137 when it had to kill (128 + SIGKILL).
-        if case .exited(let code) = output.status {
-            if code == 137 { return .timedOut }
-            return .exited(code, output: (output.standardOutput + output.standardError).trimmingCharacters(in: .whitespacesAndNewlines))
+        defer {
+            unlink(processFile)
+            unlink(pidFile)
         }
-        return .timedOut
+        let budget = timeout + Self.execSetupBudget
+        let seconds = max(1, Int((budget.components.seconds * 1000 + budget.components.attoseconds / 1_000_000_000_000_000 + 999) / 1000))
+        let arguments =
+            ["--kill-after=5s", "\(seconds)s", configuration.runtimeBinary] + runcGlobalArguments
+            + ["exec", "--pid-file", pidFile, "--process", processFile, containerID(for: instanceID)]
+
+        enum Event: Sendable {
+            case finished(Result<HelperCommand.Output, RuntimeError>)
+            case killed
+            case stopped
+        }
+        var finished: Result<HelperCommand.Output, RuntimeError>?
+        var killed = false
+        await withTaskGroup(of: Event.self) { group in
+            group.addTask {
+                do throws(RuntimeError) {
+                    return .finished(.success(try await HelperCommand.run("timeout", arguments)))
+                } catch {
+                    return .finished(.failure(error))
+                }
+            }
+            group.addTask {
+                guard let pid = await Self.waitForPidFile(pidFile) else { return .stopped }
+                do { try await Task.sleep(for: timeout) } catch { return .stopped }
+                kill(pid, SIGKILL)
+                return .killed
+            }
+            for await event in group {
+                switch event {
+                case .finished(let result):
+                    finished = result
+                    group.cancelAll()
+                case .killed: killed = true
+                case .stopped: break
+                }
+            }
+        }
+        let output = try finished!.get()
+        guard case .exited(let code) = output.status else { return .timedOut }
+        if code == 0 { return .exited(0, output: Self.text(output)) }
+        // timeout(1) exits 124 when runc never got the command started within its budget.
+        if killed || code == 124 { return .timedOut }
+        return .exited(code, output: Self.text(output))
+    }
+
+    /// How long runc may take to start an exec'd command before the probe counts as timed out.
+    static let execSetupBudget: Duration = .seconds(60)
+
+    private static func text(_ output: HelperCommand.Output) -> String {
+        (output.standardOutput + output.standardError).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The pid runc wrote once the command started (it writes the file whole, by rename),
+    /// or nil when the wait is cancelled because runc finished first.
+    private static func waitForPidFile(_ path: String) async -> pid_t? {
+        while true {
+            if let text = try? String(contentsOfFile: path, encoding: .utf8),
+                let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
+            {
+                return pid
+            }
+            do { try await Task.sleep(for: .milliseconds(5)) } catch { return nil }
+        }
     }
 }
