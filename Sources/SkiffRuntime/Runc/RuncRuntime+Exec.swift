@@ -10,7 +10,7 @@ extension RuncRuntime {
     /// starts when runc has started the command (it writes the pid file then), so a busy
     /// host where runc itself takes a second to set up does not fail a liveness probe and
     /// restart a healthy instance. Past the timeout the command is killed. runc's setup
-    /// gets `setupBudget` on top, enforced by coreutils' `timeout`.
+    /// gets `execSetupBudget` on top, enforced by coreutils' `timeout`.
     public func exec(instanceID: String, command: [String], timeout: Duration) async throws(RuntimeError) -> ExecOutcome {
         try Self.validate(instanceID: instanceID)
         guard !command.isEmpty else { throw RuntimeError(.invalidSpec, "exec needs a command") }
