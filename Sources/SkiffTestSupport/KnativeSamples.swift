@@ -39,7 +39,7 @@ public enum KnativeSamples {
               containers:
                 - image: \(image)
                   env:
-                    - name: COLOR
+                    - name: GREETING
                       value: green
           traffic:
             - revisionName: shop-blue

@@ -49,9 +49,9 @@ import Testing
         return try await server.skiff(["apply", "-f", path])
     }
 
-    /// A blue/green service: `blue` first, then `green` beside it with a fifth of the traffic.
-    static func shop(_ color: String, traffic: String = "") -> String {
-        """
+    /// The first side of a blue/green service; the documentation's split sample
+    /// (`KnativeSamples.trafficSplit`) then adds `shop-green` beside it.
+    static let blue = """
         apiVersion: serving.knative.dev/v1
         kind: Service
         metadata:
@@ -59,36 +59,22 @@ import Testing
         spec:
           template:
             metadata:
-              name: shop-\(color)
+              name: shop-blue
             spec:
               containers:
                 - image: hello:v1
                   env:
                     - name: GREETING
-                      value: \(color)
-        \(traffic)
+                      value: blue
         """
-    }
 
     @Test(.enabled(if: E2E.enabled)) func appliesATaggedSplitExportsItAndReappliesWithoutANewRevision() async throws {
         try await E2E.withServer { server in
-            let created = try await Self.apply(server, Self.shop("blue"))
+            let created = try await Self.apply(server, Self.blue)
             #expect(created.status == 0, "\(created.stderr)")
             #expect(created.stdout.hasPrefix("shop created (revision shop-blue), ready: http://shop.localhost:"), "\(created.stdout)")
 
-            let split = try await Self.apply(
-                server,
-                Self.shop(
-                    "green",
-                    traffic: """
-                          traffic:
-                            - revisionName: shop-blue
-                              percent: 80
-                              tag: blue
-                            - latestRevision: true
-                              percent: 20
-                              tag: green
-                        """))
+            let split = try await Self.apply(server, KnativeSamples.trafficSplit(image: "hello:v1"))
             #expect(split.status == 0, "\(split.stderr)")
             #expect(split.stdout.hasPrefix("shop updated (revision shop-green), ready:"), "\(split.stdout)")
             #expect(split.stdout.contains("tag green: http://green---shop.localhost:\(server.httpPort)/ (shop-green, 20%)"), "\(split.stdout)")
@@ -178,7 +164,7 @@ import Testing
 
     @Test(.enabled(if: E2E.enabled)) func aRefusedManifestChangesNothing() async throws {
         try await E2E.withServer { server in
-            let good = Self.shop("blue")
+            let good = Self.blue
             #expect(try await Self.apply(server, good).status == 0)
             let before = try await Self.state(server, "shop")
             let revisions = try await Self.revisions(server, "shop")

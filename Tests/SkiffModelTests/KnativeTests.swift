@@ -23,7 +23,7 @@ import Testing
         let manifest = try KnativeManifest.parse(Self.trafficSplit)
         #expect(manifest.options.revisionName == "shop-green")
         #expect(manifest.options.traffic == [.revision("shop-blue", 80, tag: "blue"), .latest(20, tag: "green")])
-        #expect(manifest.spec.env == [EnvVar(name: "COLOR", value: "green")])
+        #expect(manifest.spec.env == [EnvVar(name: "GREETING", value: "green")])
     }
 
     @Test func readsTheAutoscalingSample() throws {

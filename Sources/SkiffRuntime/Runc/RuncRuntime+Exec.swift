@@ -37,10 +37,10 @@ extension RuncRuntime {
             unlink(processFile)
             unlink(pidFile)
         }
-        let budget = timeout + Self.execSetupBudget
-        let seconds = max(1, Int((budget.components.seconds * 1000 + budget.components.attoseconds / 1_000_000_000_000_000 + 999) / 1000))
+        // Whole seconds for timeout(1), rounded up: a fraction more is nothing beside the setup budget.
+        let budget = (timeout + Self.execSetupBudget).components.seconds + 1
         let arguments =
-            ["--kill-after=5s", "\(seconds)s", configuration.runtimeBinary] + runcGlobalArguments
+            ["--kill-after=5s", "\(budget)s", configuration.runtimeBinary] + runcGlobalArguments
             + ["exec", "--pid-file", pidFile, "--process", processFile, containerID(for: instanceID)]
 
         enum Event: Sendable {
