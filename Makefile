@@ -13,7 +13,7 @@ APT_PACKAGES := runc containernetworking-plugins iptables iproute2 umoci skopeo 
 	libsqlite3-dev file curl wrk docker-registry podman python3-cryptography prometheus python3-yaml python3-jsonschema
 BENCH_PACKAGES := nginx-light hyperfine
 
-.PHONY: all deps build run stop test bench clean sample-image
+.PHONY: all deps build run stop lint test bench clean sample-image
 
 all: build
 
@@ -45,8 +45,13 @@ stop:
 		while kill -0 $$(cat $(DATA_DIR)/server.pid) 2>/dev/null; do sleep 0.2; done; rm -f $(DATA_DIR)/server.pid; \
 		echo "skiff server stopped"; else echo "no server pid file in $(DATA_DIR)"; fi
 
-# Unit tests and end-to-end tests with real runc containers; in CI a skipped e2e test fails.
-test: deps
+# The style of .swift-format, checked by the toolchain's `swift format`; any finding fails.
+# `swift format format -i -r Sources Tests Package.swift` rewrites the files to match.
+lint:
+	swift format lint --strict --parallel -r Sources Tests Package.swift
+
+# Lint, unit tests and end-to-end tests with real runc containers; in CI a skipped e2e test fails.
+test: deps lint
 	swift build --build-tests
 	SKIFF_E2E=$${SKIFF_E2E:-required} swift test --skip-build
 
