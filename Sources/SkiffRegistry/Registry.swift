@@ -282,13 +282,19 @@ public struct Registry: Sendable {
         return response
     }
 
+    /// The manifest a read names. A reference that is neither a valid digest nor a valid tag
+    /// names nothing that can exist, so it is unknown (404 MANIFEST_UNKNOWN), as the spec's
+    /// conformance suite and docker-registry answer; only a push of such a tag is invalid.
     private func manifestRow(_ repository: String, _ reference: String) async throws -> ManifestRow {
         let digestText: String
         if reference.contains(":") {
-            digestText = try Self.digest(reference).description
+            guard let digest = try? Digest(reference) else {
+                throw RegistryError(.manifestUnknown, "manifest \(reference) is unknown in \(repository)")
+            }
+            digestText = digest.description
         } else {
             guard Reference.isValidTag(reference) else {
-                throw RegistryError(.manifestInvalid, "invalid tag \"\(reference)\"")
+                throw RegistryError(.manifestUnknown, "manifest \(reference) is unknown in \(repository)")
             }
             guard let tagged = try await store.tagDigest(repository: repository, tag: reference) else {
                 throw RegistryError(.manifestUnknown, "tag \(reference) is unknown in \(repository)")

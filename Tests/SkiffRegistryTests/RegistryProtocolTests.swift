@@ -314,6 +314,41 @@ import Testing
         }
     }
 
+    @Test(arguments: [".INVALID_MANIFEST_NAME", "-starts-with-a-dash", String(repeating: "t", count: 129), "sha256:nothex"])
+    func readingAnInvalidReferenceIsAnUnknownManifest(reference: String) async throws {
+        try await withRegistry { fixture in
+            try await Self.pushImage("v1", fixture.client)
+            try await fixture.client.execute(
+                uri: "/v2/team/app/manifests/\(reference)", method: .get, headers: Self.headers(Self.reader)
+            ) {
+                #expect($0.status == .notFound)
+                #expect(Self.errorCode($0) == "MANIFEST_UNKNOWN")
+            }
+            try await fixture.client.execute(
+                uri: "/v2/team/app/manifests/\(reference)", method: .head, headers: Self.headers(Self.reader)
+            ) {
+                #expect($0.status == .notFound)
+                #expect($0.body.readableBytes == 0)
+            }
+        }
+    }
+
+    @Test func pushingUnderAnInvalidTagIsRefusedAndChangesNothing() async throws {
+        try await withRegistry { fixture in
+            let config = try await Self.push(Array("{}".utf8), fixture.client)
+            let layer = try await Self.push(Array("layer".utf8), fixture.client)
+            let bytes = Self.manifest(config: config, configSize: 2, layer: layer, layerSize: 5)
+            try await fixture.client.execute(
+                uri: "/v2/team/app/manifests/.INVALID_MANIFEST_NAME", method: .put,
+                headers: Self.headers(Self.writer, [.contentType: MediaType.imageManifest]), body: ByteBuffer(bytes: bytes)
+            ) {
+                #expect($0.status == .badRequest)
+                #expect(Self.errorCode($0) == "MANIFEST_INVALID")
+            }
+            #expect(try await fixture.store.tags(repository: "team/app").isEmpty)
+        }
+    }
+
     @Test func badManifestsAreRefusedAndChangeNothing() async throws {
         try await withRegistry { fixture in
             let missing = Self.digest(Array("missing".utf8))
