@@ -8,14 +8,14 @@ import Testing
 /// refused manifest changes nothing.
 @Suite struct KnativeYAMLTests {
     static let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    /// Knative's Service CRD with its OpenAPI schema (Apache-2.0, The Knative Authors), read
-    /// where the workplace keeps it (beside the repository, in `shared/testdata`) and never
-    /// copied into the project; `SKIFF_KNATIVE_CRD` points elsewhere.
+    /// Knative's Service CRD with its OpenAPI schema (Apache-2.0, The Knative Authors), never
+    /// copied into the project: `SKIFF_KNATIVE_CRD` names it, or it is read beside the
+    /// checkout, at `../shared/testdata/knative/service-crd.yaml` from the package root.
     static let crd: String = {
         if let path = ProcessInfo.processInfo.environment["SKIFF_KNATIVE_CRD"] { return path }
-        let root = here.deletingLastPathComponent().deletingLastPathComponent()
-        let beside = root.deletingLastPathComponent().appendingPathComponent("shared/testdata/knative/service-crd.yaml").path
-        return FileManager.default.fileExists(atPath: beside) ? beside : "/work/shared/testdata/knative/service-crd.yaml"
+        let packageRoot = here.deletingLastPathComponent().deletingLastPathComponent()
+        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/testdata/knative/service-crd.yaml")
+            .standardizedFileURL.path
     }()
     static let validator = here.appendingPathComponent("Support/validate_knative.py").path
 
