@@ -52,14 +52,6 @@ extension Store {
         }
     }
 
-    /// Whether any repository holds this manifest (blobs are shared by all repositories).
-    public func isManifestReferenced(digest: String) async throws(StoreError) -> Bool {
-        try await read("manifest \(digest)") { db in
-            try ManifestRecord.filter(Column("digest") == digest).fetchCount(db) > 0
-                || ImageRecord.filter(Column("digest") == digest).fetchCount(db) > 0
-        }
-    }
-
     /// The tags of `repository`, sorted, after `last` (exclusive), at most `limit`.
     public func tags(repository: String, after last: String? = nil, limit: Int? = nil) async throws(StoreError) -> [String] {
         try await read("tags of \(repository)") { db in

@@ -67,13 +67,6 @@ public final class Store: Sendable {
         try await write("token \(id)") { db in try TokenRecord.deleteOne(db, key: id) }
     }
 
-    /// The role of the token with this hash, or nil.
-    public func tokenRole(hash: String) async throws(StoreError) -> String? {
-        try await read("token") { db in
-            try TokenRecord.filter(Column("hash") == hash).fetchOne(db)?.role
-        }
-    }
-
     public func tokenCount() async throws(StoreError) -> Int {
         try await read("tokens") { db in try TokenRecord.fetchCount(db) }
     }

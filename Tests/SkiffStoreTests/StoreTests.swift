@@ -160,8 +160,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try open()
         try await store.addToken(id: "admin", hash: "abc", role: "admin")
-        #expect(try await store.tokenRole(hash: "abc") == "admin")
-        #expect(try await store.tokenRole(hash: "abd") == nil)
+        #expect(try await store.token(hash: "abc")?.role == "admin")
+        #expect(try await store.token(hash: "abd") == nil)
         #expect(try await store.tokenCount() == 1)
     }
 }
