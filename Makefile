@@ -40,8 +40,10 @@ run: build sample-image
 	@echo; echo "Try: curl http://hello.localhost:$(lastword $(subst :, ,$(HTTP)))/"; \
 	echo "Server log: $(DATA_DIR)/server.log; stop it with: make stop"
 
+# SIGINT stops the platform for good: every instance drains and stops with the server.
+# (SIGTERM, as systemd sends on a restart, leaves the instances for the next start to adopt.)
 stop:
-	@if [ -f $(DATA_DIR)/server.pid ]; then kill -TERM $$(cat $(DATA_DIR)/server.pid) 2>/dev/null || true; \
+	@if [ -f $(DATA_DIR)/server.pid ]; then kill -INT $$(cat $(DATA_DIR)/server.pid) 2>/dev/null || true; \
 		while kill -0 $$(cat $(DATA_DIR)/server.pid) 2>/dev/null; do sleep 0.2; done; rm -f $(DATA_DIR)/server.pid; \
 		echo "skiff server stopped"; else echo "no server pid file in $(DATA_DIR)"; fi
 

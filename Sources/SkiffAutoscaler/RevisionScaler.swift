@@ -62,6 +62,18 @@ public struct RevisionScaler: Sendable {
         return true
     }
 
+    /// Takes over `instances` that were already serving (a restarted server adopted them): the
+    /// revision is at least that large and ready, and its last activity is now, so nothing
+    /// scales down before the autoscaler has seen the load again for a tick.
+    public mutating func adopt(instances: Int, at now: Duration) {
+        guard instances > 0 else { return }
+        autoscaler.noteDemand(at: now)
+        reachedInitialScale = true
+        var adopted = max(desired, instances)
+        if settings.maxInstances > 0 { adopted = min(adopted, settings.maxInstances) }
+        desired = adopted
+    }
+
     /// Notes how many instances are ready between ticks, so the revision counts as ready
     /// (and takes traffic) as soon as its initial instances are, not at the next tick.
     public mutating func observe(readyInstances: Int) {

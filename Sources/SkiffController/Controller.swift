@@ -35,6 +35,11 @@ public actor Controller: ServiceLifecycle.Service {
         public var revisionHistory: Int = Store.revisionHistory
         /// How often instance logs are checked against the runtime's ``LogPolicy``.
         public var logMaintenanceInterval: Duration = .seconds(30)
+        /// Whether a graceful shutdown leaves ready instances running for the next server
+        /// process to adopt; ``stopInstancesOnShutdown()`` overrides it for one shutdown.
+        public var keepInstancesOnShutdown = false
+        /// How long adoption waits for an instance left by a previous run to accept a connection.
+        public var adoptionProbeTimeout: Duration = .milliseconds(500)
 
         public init() {}
     }
@@ -63,8 +68,16 @@ public actor Controller: ServiceLifecycle.Service {
     struct Supervised: Sendable {
         var instance: Instance
         var stopRequested = false
-        /// Set when the instance gave up (readiness budget spent): it is kept for inspection, not restarted.
-        var gaveUp = false
+        /// Set with `stopRequested` at a shutdown that keeps instances: its supervisor lets go
+        /// of it and it keeps running, for the next server process to adopt.
+        var released = false
+    }
+
+    /// An instance for a supervisor to run: a new one it starts, or one a previous server
+    /// process left running, which it serves from where it is.
+    struct Launch: Sendable {
+        var id: String
+        var adopted: StartedInstance?
     }
 
     let configuration: Configuration
@@ -76,7 +89,7 @@ public actor Controller: ServiceLifecycle.Service {
     let logger: Logger
 
     var desired: [ServiceName: Desired] = [:]
-    private var supervised: [String: Supervised] = [:]
+    var supervised: [String: Supervised] = [:]
     /// What the routing table was last told, per service: revision → backends, and traffic.
     private var published: [ServiceName: PublishedService] = [:]
     /// The autoscaler of each active revision (latest, or routed to), by revision name.
@@ -105,11 +118,16 @@ public actor Controller: ServiceLifecycle.Service {
     let epoch = ContinuousClock.now
     let memory: MemoryGauge
     private var shuttingDown = false
+    /// Whether the stored services were loaded and published (``restore()``).
+    private var restored = false
+    /// Instances left running at the last shutdown, for the next server process to adopt.
+    public private(set) var releasedInstances = 0
+    private nonisolated let stopsInstancesOnShutdown: Atomic<Bool>
     /// Reconcile passes so far: a diagnostic, and how tests tell a quiet loop from a spinning one.
     public private(set) var reconcilePasses = 0
     private nonisolated let shutdownRequested = Atomic<Bool>(false)
-    private let jobs: AsyncStream<String>
-    private let jobsContinuation: AsyncStream<String>.Continuation
+    private let jobs: AsyncStream<Launch>
+    private let jobsContinuation: AsyncStream<Launch>.Continuation
     private let wakeups: AsyncStream<Void>
     private let wakeupsContinuation: AsyncStream<Void>.Continuation
 
@@ -132,6 +150,7 @@ public actor Controller: ServiceLifecycle.Service {
         self.routing = routing
         self.probe = probe
         self.logger = logger
+        stopsInstancesOnShutdown = Atomic(!configuration.keepInstancesOnShutdown)
         (jobs, jobsContinuation) = AsyncStream.makeStream()
         (wakeups, wakeupsContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -139,16 +158,17 @@ public actor Controller: ServiceLifecycle.Service {
     // MARK: Running
 
     public func run() async throws {
-        await recover()
-        await loadDesired()
+        await restore()
+        let discarded = await adoptLeftovers()
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
+                if !discarded.isEmpty { group.addTask { await self.cleanUp(discarded) } }
                 group.addTask { await self.reconcileLoop() }
                 group.addTask { await self.scalingLoop() }
                 group.addTask { await self.demandLoop() }
                 group.addTask { await self.logLoop() }
-                for await id in jobs {
-                    group.addTask { await self.supervise(id) }
+                for await launch in jobs {
+                    group.addTask { await self.supervise(launch.id, adopted: launch.adopted) }
                 }
                 // Every instance has stopped: end the scaling and demand loops too.
                 group.cancelAll()
@@ -161,10 +181,27 @@ public actor Controller: ServiceLifecycle.Service {
         }
     }
 
+    /// Makes the coming graceful shutdown stop every instance, whatever
+    /// ``Configuration/keepInstancesOnShutdown`` says: the platform stops for good.
+    public nonisolated func stopInstancesOnShutdown() {
+        stopsInstancesOnShutdown.store(true, ordering: .relaxed)
+    }
+
+    /// Stops every instance, or, when instances are kept, lets go of the serving ones (they
+    /// keep running, and their records stay for the next process) and stops the rest.
     private func beginShutdown() {
-        logger.info("stopping all instances", metadata: ["count": "\(supervised.count)"])
         shuttingDown = true
-        for id in supervised.keys { supervised[id]?.stopRequested = true }
+        let keep = !stopsInstancesOnShutdown.load(ordering: .relaxed)
+        for (id, entry) in supervised {
+            supervised[id]?.stopRequested = true
+            if keep, entry.instance.state.isServing {
+                supervised[id]?.released = true
+            }
+        }
+        let released = supervised.values.filter(\.released).count
+        logger.info(
+            keep ? "stopping; ready instances keep running for the next start" : "stopping all instances",
+            metadata: ["stopping": "\(supervised.count - released)", "keeping": "\(released)"])
         wakeupsContinuation.yield()
     }
 
@@ -220,32 +257,13 @@ public actor Controller: ServiceLifecycle.Service {
         }
     }
 
-    /// Removes whatever a previous server process left: its instances are not adopted but
-    /// stopped, so nothing runs twice; reconcile then starts fresh ones.
-    private func recover() async {
-        var ids = Set<String>()
-        do {
-            ids.formUnion(try await store.instances().map(\.id))
-        } catch {
-            logger.error("cannot read instance records: \(error)")
-        }
-        do {
-            ids.formUnion(try await runtime.leftovers())
-        } catch {
-            logger.error("cannot list leftover containers: \(error)")
-        }
-        for id in ids.sorted() {
-            logger.info("cleaning up instance left by a previous run", metadata: ["instance": "\(id)"])
-            do {
-                try await runtime.stop(instanceID: id, grace: .seconds(2))
-            } catch {
-                logger.error("cannot clean up instance \(id): \(error)")
-            }
-            try? await store.deleteInstance(id: id)
-        }
-    }
-
-    private func loadDesired() async {
+    /// Loads the stored services and publishes their routes, before any instance is known:
+    /// the API answers with every service and the gateway queues their requests (the
+    /// activator holds them) from the first moment, instead of answering 404. Idempotent;
+    /// the server calls it before it starts listening.
+    public func restore() async {
+        guard !restored else { return }
+        restored = true
         let services: [(record: ServiceRow, revision: Revision)]
         do {
             services = try await store.services()
@@ -265,6 +283,7 @@ public actor Controller: ServiceLifecycle.Service {
                 logger.error("service \(row.name) cannot run: \(error)")
             }
         }
+        publishRoutes()
     }
 
     /// Loads every revision besides the latest that `row`'s traffic may route to.
@@ -560,7 +579,7 @@ public actor Controller: ServiceLifecycle.Service {
 
     /// Publishes every active revision (even at zero, so its requests queue for it) and every
     /// revision that still has instances, then the service's routing keys in one step.
-    private func publishRoutes() {
+    func publishRoutes() {
         var services = Set(desired.keys)
         services.formUnion(published.keys)
         for name in services {
@@ -650,7 +669,7 @@ public actor Controller: ServiceLifecycle.Service {
         let id = "\(runnable.revision.name)-\(Self.randomSuffix())"
         supervised[id] = Supervised(
             instance: Instance(id: id, service: runnable.revision.service, revision: runnable.revision.name, state: .starting))
-        jobsContinuation.yield(id)
+        jobsContinuation.yield(Launch(id: id))
     }
 
     /// The length of the random part of an instance's name.
@@ -679,8 +698,6 @@ public actor Controller: ServiceLifecycle.Service {
         }
     }
 
-    func markGaveUp(_ id: String) { supervised[id]?.gaveUp = true }
-
     var supervisedInstances: Dictionary<String, Supervised>.Values { supervised.values }
 
     func isKnown(_ service: ServiceName) -> Bool { desired[service] != nil }
@@ -704,6 +721,15 @@ public actor Controller: ServiceLifecycle.Service {
         return span > .zero ? span : nil
     }
 
+    /// Forgets a released instance without stopping it; its record stays in the store, with
+    /// its address and state, for the next server process to adopt.
+    func release(_ id: String) {
+        supervised[id] = nil
+        releasedInstances += 1
+        publishRoutes()
+        wake()
+    }
+
     func remove(_ id: String) async {
         supervised[id] = nil
         publishRoutes()
@@ -716,6 +742,9 @@ public actor Controller: ServiceLifecycle.Service {
         else { return nil }
         return InstanceSpec.make(id: id, revision: runnable.revision, image: runnable.image)
     }
+
+    /// Hands an adopted instance to a supervisor of its own.
+    func launch(adopted: StartedInstance) { jobsContinuation.yield(Launch(id: adopted.id, adopted: adopted)) }
 
     /// Asks for a reconcile pass now rather than at the next resync.
     public func requestReconcile() { wake() }

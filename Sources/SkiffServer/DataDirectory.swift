@@ -16,6 +16,8 @@ struct DataDirectory {
     var logs: String { root + "/logs" }
     var cni: String { root + "/cni" }
     var uploads: String { root + "/tmp" }
+    /// The running server's gateway socket, for a successor to take over.
+    var gatewayListener: String { root + "/gateway.listener" }
 
     /// Creates the directories; nothing in them is readable by other users.
     init(root: String) throws {

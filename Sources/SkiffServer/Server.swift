@@ -31,7 +31,9 @@ public struct Server: Sendable {
     }
 
     /// Runs until the process is asked to stop, then shuts down gracefully: the API stops
-    /// accepting, instances drain and stop, then the gateway closes.
+    /// accepting, the gateway finishes its requests, then the instances are left running
+    /// for the next start (SIGTERM, when ``ServerConfiguration/keepInstancesOnShutdown``) or
+    /// drain and stop (SIGINT, or SIGTERM without it).
     public func run() async throws {
         let config = configuration
         let level = Logger.Level(rawValue: config.logLevel) ?? .info
@@ -76,8 +78,19 @@ public struct Server: Sendable {
         let gatewayLoops: any EventLoopGroup =
             config.gatewayThreads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? MultiThreadedEventLoopGroup.singleton
         let metrics = PlatformMetrics()
+        // A server still running on this data directory hands its listening socket over and
+        // is asked to leave once this one accepts on it (see ListenerHandover).
+        let handover = ListenerHandover(path: layout.gatewayListener)
+        let predecessor = try handover.takeOver(host: config.httpHost, port: config.httpPort)
+        var gatewayConfiguration = GatewayConfiguration(host: config.httpHost, port: config.httpPort, domain: config.domain)
+        let listening = try predecessor?.socket
+            ?? ListeningSocket.open(
+                host: config.httpHost, port: config.httpPort, backlog: Int32(clamping: gatewayConfiguration.backlog))
+        gatewayConfiguration.listeningSocket = listening
+        try handover.publish(descriptor: listening, host: config.httpHost, port: config.httpPort)
+        defer { handover.withdraw() }
         let gateway = Gateway(
-            configuration: GatewayConfiguration(host: config.httpHost, port: config.httpPort, domain: config.domain),
+            configuration: gatewayConfiguration,
             routingTable: routing, eventLoopGroup: gatewayLoops, logger: logger,
             observer: { record in metrics.record(record) })
 
@@ -89,6 +102,7 @@ public struct Server: Sendable {
         var controllerConfiguration = Controller.Configuration()
         controllerConfiguration.domain = config.domain
         controllerConfiguration.gatewayPort = config.httpPort
+        controllerConfiguration.keepInstancesOnShutdown = config.keepInstancesOnShutdown
         let controller = Controller(
             configuration: controllerConfiguration, store: store,
             resolver: ImageResolver(
@@ -113,25 +127,58 @@ public struct Server: Sendable {
         logger.notice(
             "skiff server \(Self.version): API http://\(config.apiHost):\(config.apiPort), gateway http://\(config.httpHost):\(config.httpPort), data \(config.dataDir)"
         )
-        // Shutdown runs in reverse: the API stops first, then instances drain, then the pooled
-        // network namespaces go, then the gateway.
+        // The stored services are routed before anything listens: from the first request the
+        // gateway queues theirs (instances come next, adopted or started) instead of a 404.
+        await controller.restore()
+        // Shutdown runs in reverse: the API stops first, then the gateway finishes its
+        // requests, then the instances are released or drain and stop, then the pooled
+        // network namespaces go.
+        // What would touch the predecessor's instances, namespaces or API port waits for it.
+        func afterPredecessor(_ service: any Service) -> any Service {
+            AfterPredecessor(service: service, predecessor: predecessor, logger: logger)
+        }
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: gateway), .init(service: runtime.networkPool()), .init(service: controller),
-                    .init(service: prefetcher), .init(service: application),
+                    .init(service: afterPredecessor(runtime.networkPool())), .init(service: afterPredecessor(controller)),
+                    .init(service: gateway), .init(service: prefetcher), .init(service: afterPredecessor(application)),
                 ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
+                gracefulShutdownSignals: [.sigterm],
                 logger: logger))
         do {
-            try await group.run()
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                // SIGINT (Ctrl-C, `make stop`) stops the platform for good, instances included.
+                tasks.addTask {
+                    for await _ in await UnixSignalsSequence(trapping: .sigint) {
+                        logger.notice("SIGINT: stopping the server and every instance")
+                        controller.stopInstancesOnShutdown()
+                        await group.triggerGracefulShutdown()
+                        return
+                    }
+                }
+                if let predecessor {
+                    tasks.addTask {
+                        _ = try await gateway.waitUntilListening()
+                        logger.notice("accepting on the listening socket of skiff server \(predecessor.pid); asking it to stop")
+                        predecessor.requestStop()
+                    }
+                }
+                try await group.run()
+                tasks.cancelAll()
+            }
         } catch {
             try? await upstreamHTTP.shutdown()
             throw error
         }
         try? await upstreamHTTP.shutdown()
         if config.gatewayThreads != nil { try? await gatewayLoops.shutdownGracefully() }
-        await runtime.tearDownNetwork()
+        let kept = await controller.releasedInstances
+        if kept == 0 {
+            await runtime.tearDownNetwork()
+        } else {
+            // The bridge and its firewall chain stay: the kept instances are attached to them.
+            logger.notice("\(kept) instance(s) keep running for the next start of skiff server on \(config.dataDir)")
+        }
         logger.notice("skiff server stopped")
     }
 

@@ -28,6 +28,9 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var instanceLogRetention: Duration = LogPolicy.defaultRetention
     /// Whether first start writes the admin token into the CLI config (`~/.config/skiff/config.json`).
     public var writeClientConfig: Bool = true
+    /// Whether SIGTERM leaves ready instances running for the next server process to adopt
+    /// (as containerd's and Docker's live restore do); SIGINT always stops them.
+    public var keepInstancesOnShutdown: Bool = true
 
     public init() {}
 }

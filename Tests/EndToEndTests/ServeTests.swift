@@ -103,38 +103,6 @@ import Testing
             #expect(leftovers.isEmpty, "delete left: \(leftovers)")
         }
     }
-
-    @Test(.enabled(if: E2E.enabled)) func serverRestartBringsServicesBackAndCrashLeavesNothingTwice() async throws {
-        try await E2E.withServer { server in
-            _ = try await server.skiffOK(["deploy", "hello", "--image", "hello:v1"])
-            #expect(try await server.gateway("/", host: "hello.localhost").status == .ok)
-
-            // Graceful stop removes every container; a new start brings the service back.
-            await server.stop()
-            #expect(try await runningContainers(server).isEmpty)
-            try await server.start()
-            try await eventually("hello served after restart") {
-                try await server.gateway("/", host: "hello.localhost").status == .ok
-            }
-
-            // A crash (SIGKILL) leaves containers; the next start cleans them and runs one, not two.
-            let pooledBeforeCrash = await pooledNamespaces(server)
-            #expect(!pooledBeforeCrash.isEmpty)
-            await server.kill()
-            #expect(try await !runningContainers(server).isEmpty)
-            try await server.start()
-            try await eventually("hello served after crash") {
-                try await server.gateway("/", host: "hello.localhost").status == .ok
-            }
-            try await eventually("exactly one container after recovery") { try await runningContainers(server).count == 1 }
-            #expect(try await instancesJSON(server, "hello").count == 1)
-            // The crashed run's pooled network namespaces, used or waiting, are gone.
-            try await eventually("the crashed run's pooled network namespaces removed") {
-                await pooledNamespaces(server).isDisjoint(with: pooledBeforeCrash)
-            }
-            #expect(await !pooledNamespaces(server).isEmpty, "the new run keeps namespaces ready")
-        }
-    }
 }
 
 /// The network namespaces this server attached ahead of time (waiting or in use).

@@ -77,3 +77,37 @@ import Testing
         #expect(decision.desired == 2)
     }
 }
+
+/// A restarted server adopts the instances that kept running: the revision's scaler takes
+/// them over instead of starting from its initial scale.
+@Suite struct RevisionScalerAdoptionTests {
+    @Test func adoptedInstancesAreKeptUntilTheKPAHasSeenALoad() {
+        var scaler = RevisionScaler(spec: RevisionScalerTests.spec(), now: .seconds(100))
+        #expect(scaler.desired == 1)
+        scaler.adopt(instances: 4, at: .seconds(100))
+        #expect(scaler.desired == 4)
+        #expect(scaler.isReady)
+        // A load of 35 in flight needs 4 instances at a target of 10: nothing is stopped.
+        for tenth in 0...20 { scaler.record(concurrency: 35, at: .seconds(100) + .milliseconds(100 * tenth)) }
+        #expect(scaler.tick(now: .seconds(102), readyInstances: 4).desired == 4)
+    }
+
+    @Test func adoptionCountsAsActivitySoTheLastInstanceWaitsForTheGrace() {
+        var scaler = RevisionScaler(spec: RevisionScalerTests.spec { $0.initialInstances = 0 }, now: .zero)
+        #expect(scaler.desired == 0)
+        scaler.adopt(instances: 1, at: .seconds(50))
+        #expect(scaler.desired == 1)
+        // No traffic: the instance stays for the scale-to-zero grace (4 s) after adoption…
+        #expect(scaler.tick(now: .seconds(52), readyInstances: 1).desired == 1)
+        // …and goes after it.
+        #expect(scaler.tick(now: .seconds(56), readyInstances: 1).desired == 0)
+    }
+
+    @Test func adoptionRespectsTheMaximumAndIgnoresNothing() {
+        var scaler = RevisionScaler(spec: RevisionScalerTests.spec { $0.maxInstances = 2 }, now: .zero)
+        scaler.adopt(instances: 0, at: .seconds(1))
+        #expect(scaler.desired == 1)
+        scaler.adopt(instances: 5, at: .seconds(1))
+        #expect(scaler.desired == 2)
+    }
+}

@@ -9,9 +9,15 @@ struct ServerCommand: AsyncParsableCommand {
         commandName: "server",
         abstract: "Run the Skiff server: the API, the gateway and the services' containers.",
         discussion: """
-            Runs until SIGTERM or SIGINT, then drains and stops every instance. Run it as root \
-            (runc, cgroups, a network bridge). On first start it creates an admin token in \
-            DATA_DIR/admin.token and writes it to ~/.config/skiff/config.json for the CLI.
+            Run it as root (runc, cgroups, a network bridge). On first start it creates an \
+            admin token in DATA_DIR/admin.token and writes it to ~/.config/skiff/config.json for \
+            the CLI.
+
+            SIGTERM (a restart or an upgrade, e.g. systemd's) stops the server but keeps the \
+            ready instances running: the next `skiff server` on the same data directory adopts \
+            them and serves on without a cold start, as it does after a crash. SIGINT (Ctrl-C, \
+            `make stop`) stops the platform for good: every instance drains and stops first. \
+            With --keep-instances-on-shutdown=false, SIGTERM does that too.
 
               skiff server
               skiff server --data-dir /srv/skiff --http 0.0.0.0:8080 --domain apps.example.com
@@ -52,6 +58,9 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("The logs of an instance that ended are deleted this long after its last line (default: 24h).", valueName: "duration"))
     var instanceLogRetention: String?
+
+    @Option(help: ArgumentHelp("On SIGTERM, leave ready instances running for the next server to adopt (default: true).", valueName: "bool"))
+    var keepInstancesOnShutdown: Bool?
 
     func validate() throws {
         do {
@@ -117,6 +126,7 @@ struct ServerCommand: AsyncParsableCommand {
             }
             configuration.subnet = subnet
         }
+        if let keepInstancesOnShutdown { configuration.keepInstancesOnShutdown = keepInstancesOnShutdown }
         if let gatewayThreads {
             guard (1...256).contains(gatewayThreads) else {
                 throw CLIError(.invalidInput, "invalid --gateway-threads \(gatewayThreads): expected 1 to 256")

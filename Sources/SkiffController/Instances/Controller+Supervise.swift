@@ -9,15 +9,27 @@ extension Controller {
     /// Runs one instance for its whole life: start, probe until ready, serve while probing,
     /// restart on crash or liveness failure with backoff, and on a stop request drain and
     /// remove it. A revision whose instances never become ready is marked failed here.
-    nonisolated func supervise(_ id: String) async {
+    ///
+    /// An `adopted` instance (left running by a previous server process, and verified) is
+    /// served from where it is; if it exits later, it restarts like any other. At a shutdown
+    /// that keeps instances, a released instance is let go of, still running.
+    nonisolated func supervise(_ id: String, adopted: StartedInstance? = nil) async {
         var backoff = RestartBackoff()
+        var adopted = adopted
         let logger = self.logger.with(instance: id)
         while true {
             guard let spec = await spec(for: id), let probes = await probes(for: id),
                 await entry(id)?.stopRequested == false
             else { break }
             let launchedAt = ContinuousClock.now
-            let outcome = await runOnce(id, spec: spec, probes: probes, logger: logger)
+            let outcome: RunOutcome
+            if let started = adopted {
+                adopted = nil
+                logger.info("adopted", metadata: ["address": "\(started.address):\(started.port)"])
+                outcome = await serve(id, started: started, probes: probes, checker: HealthChecker(tcp: probe, runtime: runtime))
+            } else {
+                outcome = await runOnce(id, spec: spec, probes: probes, logger: logger)
+            }
             let restartReason: String?
             switch outcome {
             case .stopRequested:
@@ -43,6 +55,11 @@ extension Controller {
             while ContinuousClock.now < resumeAt, await entry(id)?.stopRequested == false {
                 try? await Task.sleep(for: .milliseconds(50))
             }
+        }
+        if await entry(id)?.released == true {
+            await release(id)
+            logger.info("left running for the next server process")
+            return
         }
         await drainAndStop(id, logger: logger)
     }

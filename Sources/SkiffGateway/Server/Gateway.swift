@@ -117,7 +117,11 @@ public final class Gateway: Service, Sendable {
 
         let server: any Channel
         do {
-            server = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+            if let socket = configuration.listeningSocket {
+                server = try await bootstrap.withBoundSocket(socket).get()
+            } else {
+                server = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+            }
         } catch {
             let failure = GatewayError(
                 code: .bindFailed,

@@ -14,6 +14,9 @@ public struct GatewayConfiguration: Sendable {
     public var shutdownGracePeriod: Duration
     /// Listen backlog.
     public var backlog: Int
+    /// A socket already bound and listening, to accept on instead of binding `host:port`:
+    /// one taken over from the server this one replaces. The gateway owns it from then on.
+    public var listeningSocket: Int32?
 
     public init(
         host: String = "0.0.0.0",

@@ -12,6 +12,11 @@ public protocol ContainerRuntime: Sendable {
     /// Instances this runtime left on the machine (after a crash of the server), for
     /// cleanup with ``stop(instanceID:grace:)`` or adoption.
     func leftovers() async throws(RuntimeError) -> [String]
+    /// Takes back a running instance a previous server process left (after a crash, or a
+    /// shutdown that kept its instances): verifies its process and finds its address, so the
+    /// caller can probe it and route to it. Throws when it cannot be verified; then the caller
+    /// stops it with ``stop(instanceID:grace:)``.
+    func adopt(instanceID: String, port: Int) async throws(RuntimeError) -> StartedInstance
     /// Asks the cgroup freezer to stop every process of the instance (memory stays). Quick
     /// and synchronous: the gateway's freezer calls it under a lock.
     func freezeNow(instanceID: String) throws(RuntimeError)
@@ -41,6 +46,11 @@ extension ContainerRuntime {
     }
 
     public func thawNow(instanceID: String) {}
+
+    /// Runtimes that cannot find their instances again adopt nothing: they are replaced.
+    public func adopt(instanceID: String, port: Int) async throws(RuntimeError) -> StartedInstance {
+        throw RuntimeError(.notFound, "this runtime cannot adopt instance \(instanceID)")
+    }
 
     public func exec(instanceID: String, command: [String], timeout: Duration) async throws(RuntimeError) -> ExecOutcome {
         throw RuntimeError(.runtime, "this runtime cannot run commands in instances")

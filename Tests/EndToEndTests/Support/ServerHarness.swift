@@ -54,6 +54,22 @@ final class ServerHarness: @unchecked Sendable {
 
     /// Starts the server and waits until its API answers.
     func start() async throws {
+        let process = try launch()
+        try await waitUntilAnswering(process)
+    }
+
+    /// Starts a second server on this data directory while the first runs, as an upgrade
+    /// does: the new one takes the gateway's listening socket over and the old one leaves.
+    /// Returns once the old one has exited and the new one's API answers.
+    func replace() async throws {
+        guard let old = process, old.isRunning else { throw HarnessError("no running server to replace") }
+        let new = try launch()
+        await waitForExit(old)
+        guard !old.isRunning else { throw HarnessError("the old server did not leave:\n\(serverLog())") }
+        try await waitUntilAnswering(new)
+    }
+
+    private func launch() throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = [
@@ -70,6 +86,10 @@ final class ServerHarness: @unchecked Sendable {
         process.standardError = log
         try process.run()
         self.process = process
+        return process
+    }
+
+    private func waitUntilAnswering(_ process: Process) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if let response = try? await get("/v1/health"), response.status == .ok { return }
@@ -83,15 +103,25 @@ final class ServerHarness: @unchecked Sendable {
         (try? String(contentsOfFile: logPath, encoding: .utf8)).map { String($0.suffix(6000)) } ?? ""
     }
 
-    /// SIGTERM and wait: a graceful shutdown.
+    /// SIGINT and wait: the platform stops for good, every instance with it.
     func stop() async {
+        await signalAndWait(SIGINT)
+    }
+
+    /// SIGTERM and wait: a graceful shutdown that leaves ready instances running for the
+    /// next start to adopt.
+    func terminate() async {
+        await signalAndWait(SIGTERM)
+    }
+
+    private func signalAndWait(_ signal: Int32) async {
         guard let process, process.isRunning else { return }
-        process.terminate()
+        Foundation.kill(process.processIdentifier, signal)
         await waitForExit(process)
         if process.isRunning {
             // A server that does not stop is a failure the leak check reports; it must not
             // outlive the test run.
-            Issue.record("server did not stop within 60s of SIGTERM:\n\(serverLog())")
+            Issue.record("server did not stop within 60s of signal \(signal):\n\(serverLog())")
             Foundation.kill(process.processIdentifier, SIGKILL)
             await waitForExit(process)
         }
