@@ -4,45 +4,30 @@ import SkiffGateway
 import SkiffModel
 import SkiffStore
 
-/// A gradual rollout in progress: its public status plus what the controller needs to
-/// step it.
-struct RolloutProgress: Sendable {
-    var status: RolloutStatus
-    /// When the next step is due, once the first one was taken.
-    var nextStepAt: ContinuousClock.Instant?
-    /// The new revision's response counters when it first took traffic.
-    var baseline: (responses: Int, serverErrors: Int)?
-}
+/// A service's gradual rollout: the controller keeps one per service that had one, and
+/// performs what it decides.
+typealias RolloutProgress = RolloutMachine
 
 extension Controller {
     /// Starts moving traffic from `base` (where `from` is the latest ready revision) to `to`
     /// by the policy's steps, once `to` is ready.
     func startRollout(_ name: ServiceName, from: String, to: String, base: [TrafficTarget], policy: RolloutPolicy) {
         cancelRollout(name, because: "superseded by the rollout of \(to)")
-        let status = RolloutStatus(from: from, to: to, policy: policy, base: base)
-        rollouts[name] = RolloutProgress(status: status)
-        rolloutsToRecord.insert(name)
-        recordEvent(
-            service: name, revision: to, .normal, "RolloutStarted",
-            "moving traffic from \(status.baseDescription) to \(to) by \(policy.step)% every \(policy.interval) once it is ready; back to \(status.baseDescription) above \(policy.maxErrorRate.formatted())% 5xx or on a probe failure")
+        let (machine, actions) = RolloutMachine.start(from: from, to: to, base: base, policy: policy, startedAt: Date())
+        rollouts[name] = machine
+        performNow(actions, of: name)
     }
 
     /// Ends an active rollout where it stands (the traffic stays as it is).
     func cancelRollout(_ name: ServiceName, because reason: String) {
-        guard var progress = rollouts[name], progress.status.isActive else { return }
-        progress.status.state = .aborted
-        progress.status.message = reason
-        rollouts[name] = progress
-        rolloutsToRecord.insert(name)
-        recordEvent(service: name, revision: progress.status.to, .warning, "RolloutAborted", reason)
+        guard let actions = rollouts[name]?.cancel(because: reason) else { return }
+        performNow(actions, of: name)
     }
 
     /// Takes up a rollout a previous server run left in the store: its next step comes a
     /// full interval after this start, and its answer counts continue where they were.
     func resumeRollout(_ name: ServiceName, _ status: RolloutStatus) {
-        var progress = RolloutProgress(status: status)
-        if status.state == .progressing { progress.nextStepAt = .now + status.policy.interval.duration }
-        rollouts[name] = progress
+        rollouts[name] = RolloutMachine.resume(status, now: clock())
     }
 
     /// Writes the rollouts that changed to the store.
@@ -57,111 +42,83 @@ extension Controller {
         }
     }
 
-    /// Steps every active rollout: checks the new revision's errors and probes on each
-    /// sample (100 ms), and moves the next step of traffic when it is due.
+    /// Steps every active rollout: its machine judges the new revision's errors and probes on
+    /// each sample (100 ms), and moves the next step of traffic when it is due.
     func advanceRollouts(_ loads: [RevisionLoad], now: ContinuousClock.Instant) async {
-        for (name, progress) in rollouts where progress.status.isActive {
-            var progress = progress
-            let status = progress.status
-            guard let wanted = desired[name], wanted.revision.name == status.to else {
-                cancelRollout(name, because: "\(status.to) is no longer the latest revision")
-                continue
-            }
-            if let failure = wanted.revision.failure {
-                cancelRollout(name, because: "\(status.to) failed (\(failure.reason.rawValue)); traffic stays on \(status.from)")
-                continue
-            }
-            let counters = loads.first { $0.revision == status.to }.map { ($0.responses, $0.serverErrors) }
-            switch status.state {
-            case .waiting:
-                guard latestReady[name] == status.to else { continue }
-                progress.status.state = .progressing
-                progress.status.percent = status.policy.step
-                progress.baseline = counters ?? (0, 0)
-                progress.nextStepAt = now + status.policy.interval.duration
-                rollouts[name] = progress
-                rolloutsToRecord.insert(name)
-                await shift(name, progress.status)
-            case .progressing:
-                // Resumed after a restart: the gateway's counts start again from zero.
-                if progress.baseline == nil, let counters {
-                    progress.baseline = (counters.0 - status.responses, counters.1 - status.serverErrors)
-                }
-                if let counters, let baseline = progress.baseline {
-                    progress.status.responses = counters.0 - baseline.responses
-                    progress.status.serverErrors = counters.1 - baseline.serverErrors
-                }
-                rollouts[name] = progress
-                if let reason = rollbackReason(progress.status) {
-                    await rollBack(name, progress, because: reason)
-                    continue
-                }
-                guard let due = progress.nextStepAt, now >= due else { continue }
-                progress.status.percent = status.nextPercent
-                progress.nextStepAt = due + status.policy.interval.duration
-                if progress.status.percent == 100 {
-                    progress.status.state = .finished
-                    progress.status.message = "\(status.to) serves all traffic"
-                }
-                rollouts[name] = progress
-                rolloutsToRecord.insert(name)
-                await shift(name, progress.status)
-            case .finished, .rolledBack, .aborted:
-                continue
-            }
+        for name in rollouts.keys.sorted() {
+            // Read afresh: performing an earlier service's actions awaited, and a deploy may
+            // have started another rollout meanwhile.
+            guard var machine = rollouts[name], machine.isActive else { continue }
+            let observation = rolloutObservation(of: name, machine.status, loads)
+            let actions = machine.tick(now: clock(now), observation: observation)
+            rollouts[name] = machine
+            await perform(actions, of: name)
         }
         await recordRollouts()
     }
 
-    /// Why the new revision must lose its traffic, if it must: too many 5xx answers, or an
-    /// instance failing its probes or restarting.
-    private func rollbackReason(_ status: RolloutStatus) -> String? {
-        if status.errorsExceeded {
-            return "\(status.to) answered \(status.serverErrors) of \(status.responses) requests with 5xx (\(status.errorRate.formatted(.number.precision(.fractionLength(1))))%, over \(status.policy.maxErrorRate.formatted())%)"
-        }
-        for entry in supervisedInstances where entry.instance.revision == status.to && !entry.stopRequested {
-            let instance = entry.instance
-            if instance.state == .unready || instance.probes.contains(where: { !$0.passing }) {
-                let probe = instance.probes.first { !$0.passing }
-                return "instance \(instance.id) of \(status.to) fails its \(probe?.kind ?? "readiness") probe: \(probe?.message ?? "unready")"
-            }
-            if instance.restarts > 0 || instance.state == .failed {
-                return "instance \(instance.id) of \(status.to) restarted: \(instance.message ?? "it exited")"
-            }
-        }
-        return nil
+    /// What a rollout's machine judges: the service's latest and newest ready revisions, its
+    /// traffic, and the new revision's answers and instances.
+    private func rolloutObservation(
+        of name: ServiceName, _ status: RolloutStatus, _ loads: [RevisionLoad]
+    ) -> RolloutMachine.Observation {
+        let wanted = desired[name]
+        let load = loads.first { $0.revision == status.to }
+        let instances = supervisedInstances.filter { $0.instance.revision == status.to && !$0.stopRequested }
+        return RolloutMachine.Observation(
+            latestRevision: wanted?.revision.name, latestFailure: wanted?.revision.failure,
+            latestReady: latestReady[name], traffic: wanted?.row.traffic ?? [],
+            counters: load.map { RolloutMachine.Counters(responses: $0.responses, serverErrors: $0.serverErrors) },
+            instances: instances.map(\.instance).sorted { $0.id < $1.id })
     }
 
-    private func rollBack(_ name: ServiceName, _ progress: RolloutProgress, because reason: String) async {
-        var progress = progress
-        progress.status.state = .rolledBack
-        progress.status.percent = 0
-        progress.status.message = reason
-        rollouts[name] = progress
-        rolloutsToRecord.insert(name)
-        logger.warning("rolling back", metadata: ["service": "\(name)", "to": "\(progress.status.from)", "reason": "\(reason)"])
-        recordEvent(service: name, revision: progress.status.to, .warning, "RolledBack", "traffic back to \(progress.status.baseDescription): \(reason)")
-        await shift(name, progress.status)
+    /// Performs a machine's actions that need no waiting (it asks for no traffic change).
+    private func performNow(_ actions: [RolloutMachine.Action], of name: ServiceName) {
+        for action in actions {
+            switch action {
+            case .persist: rolloutsToRecord.insert(name)
+            case .record(let event):
+                recordEvent(service: name, revision: event.revision, event.kind, event.reason, event.message)
+            case .finished: logger.info("rollout finished", metadata: ["service": "\(name)"])
+            case .rolledBack(let to, let reason):
+                logger.warning("rolling back", metadata: ["service": "\(name)", "to": "\(to)", "reason": "\(reason)"])
+            case .setTraffic:
+                logger.error("rollout of \(name) asked for a traffic change outside a tick")
+            }
+        }
     }
 
-    /// Sets the traffic a rollout's state calls for; tags stay.
-    private func shift(_ name: ServiceName, _ status: RolloutStatus) async {
-        guard let wanted = desired[name] else { return }
-        let current = wanted.row.traffic
-        do {
+    /// Performs a machine's actions in order. When the traffic cannot be set, the actions
+    /// after it are dropped and the machine says what to do instead.
+    private func perform(_ actions: [RolloutMachine.Action], of name: ServiceName) async {
+        for action in actions {
+            guard case .setTraffic(let traffic, let fallback) = action else {
+                performNow([action], of: name)
+                continue
+            }
+            guard desired[name] != nil else { return }
             do {
-                _ = try await setTraffic(of: name, to: status.traffic(current: current), byRollout: true)
-            } catch where status.state == .rolledBack {
-                // A revision of the base was deleted meanwhile: the rollback must still happen.
-                logger.warning("rollback of \(name) cannot restore its traffic split, sending all to \(status.from): \(error)")
-                _ = try await setTraffic(of: name, to: current.allTo(status.from), byRollout: true)
+                _ = try await setTraffic(of: name, to: traffic, byRollout: true)
+            } catch {
+                guard let fallback else {
+                    trafficRejected(name, error)
+                    return
+                }
+                logger.warning(
+                    "rollback of \(name) cannot restore its traffic split, sending \(Self.describe(fallback)): \(error)"
+                )
+                do {
+                    _ = try await setTraffic(of: name, to: fallback, byRollout: true)
+                } catch {
+                    trafficRejected(name, error)
+                    return
+                }
             }
-            if status.state == .progressing || status.state == .finished {
-                recordEvent(service: name, revision: status.to, .normal, "RolloutStep", "\(status.to) now takes \(status.percent)% of the traffic")
-            }
-        } catch {
-            logger.error("rollout of \(name) cannot set traffic: \(error)")
-            cancelRollout(name, because: "cannot set traffic: \(error)")
         }
+    }
+
+    private func trafficRejected(_ name: ServiceName, _ error: ControllerError) {
+        logger.error("rollout of \(name) cannot set traffic: \(error)")
+        if let actions = rollouts[name]?.trafficRejected("\(error)") { performNow(actions, of: name) }
     }
 }
