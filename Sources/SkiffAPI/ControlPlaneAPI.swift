@@ -32,8 +32,8 @@ public struct ControlPlaneAPI: Sendable {
         self.version = version
     }
 
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func router() -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
         let version = self.version
         router.get("/v1/health") { _, _ in
             JSONResponse.make(["status": "ok", "version": version])
@@ -48,7 +48,7 @@ public struct ControlPlaneAPI: Sendable {
                 return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
             }
         }
-        let v1 = router.group("/v1").add(middleware: TokenAuthenticator(store: store))
+        let v1 = router.group("/v1").add(middleware: TokenAuthenticator(store: store)).add(middleware: AdminOnly())
         ServiceRoutes(controller: controller).register(on: v1)
         RevisionRoutes(controller: controller).register(on: v1)
         ImageRoutes(
@@ -61,14 +61,5 @@ public struct ControlPlaneAPI: Sendable {
         // and a Basic challenge, not this API's.
         registry?.register(on: router)
         return router
-    }
-}
-
-extension RegistryGrant {
-    /// What a stored token may do in the registry: `read` tokens pull, the others push too,
-    /// within the repositories the token is limited to.
-    public static func granted(to token: String, by store: Store) async -> RegistryGrant? {
-        guard let summary = try? await store.token(hash: TokenHash.of(token)) else { return nil }
-        return RegistryGrant(access: summary.role == "read" ? .read : .write, repositories: summary.repositories)
     }
 }

@@ -4,15 +4,13 @@ public import Foundation
 public struct TokenSummary: Codable, Sendable, Hashable {
     public var id: String
     /// `admin` (the whole API), `write` (push and pull) or `read` (pull).
-    public var role: String
+    public var role: TokenRole
     /// Repositories a registry token is limited to (`team/app`, or `team/*` for everything
     /// under `team/`); nil means every repository.
     public var repositories: [String]?
     public var createdAt: Date
 
-    public static let roles = ["admin", "write", "read"]
-
-    public init(id: String, role: String, repositories: [String]?, createdAt: Date) {
+    public init(id: String, role: TokenRole, repositories: [String]?, createdAt: Date) {
         self.id = id
         self.role = role
         self.repositories = repositories

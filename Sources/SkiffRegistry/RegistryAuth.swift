@@ -2,25 +2,6 @@ import Foundation
 public import Hummingbird
 import HTTPTypes
 
-import SkiffModel
-
-/// What a token may do in the registry.
-public enum RegistryAccess: Sendable {
-    case read
-    case write
-}
-
-/// A token's access and the repositories it covers (nil: all).
-public struct RegistryGrant: Sendable {
-    public var access: RegistryAccess
-    public var repositories: [String]?
-
-    public init(access: RegistryAccess, repositories: [String]? = nil) {
-        self.access = access
-        self.repositories = repositories
-    }
-}
-
 /// Registry clients authenticate with HTTP Basic (any user name, a Skiff token as the
 /// password: what `docker login` and `skopeo --creds` send) or with `Bearer TOKEN`.
 /// Anything else is answered with the spec's 401 and a challenge the clients understand.
@@ -48,12 +29,7 @@ struct RegistryAuthenticator: Sendable {
         guard let granted = await grant(token) else {
             throw Self.challenge("invalid token")
         }
-        if let repository, !TokenSummary.scope(granted.repositories, covers: repository) {
-            throw RegistryError(.denied, "this token does not cover repository \(repository)")
-        }
-        if needed == .write, granted.access == .read {
-            throw RegistryError(.denied, "this token may pull but not push or delete")
-        }
+        try granted.authorize(needed, on: repository)
     }
 
     static func challenge(_ message: String) -> RegistryError {

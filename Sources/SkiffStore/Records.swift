@@ -8,7 +8,8 @@ struct TokenRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "token"
     var id: String
     var hash: String
-    var role: String
+    /// Stored as its raw value (`admin`, `write`, `read`).
+    var role: TokenRole
     var createdAt: Date
     var repositories: [String]?
 

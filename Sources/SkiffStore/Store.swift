@@ -44,7 +44,7 @@ public final class Store: Sendable {
     // MARK: Tokens
 
     /// Records a token by its hash only; the token itself is never stored.
-    public func addToken(id: String, hash: String, role: String, repositories: [String]? = nil) async throws(StoreError) {
+    public func addToken(id: String, hash: String, role: TokenRole, repositories: [String]? = nil) async throws(StoreError) {
         try await write("token") { db in
             try TokenRecord(id: id, hash: hash, role: role, createdAt: Date(), repositories: repositories).insert(db)
         }

@@ -86,6 +86,7 @@ struct UnusedRuntime: ContainerRuntime {
             }
             try await client.execute(uri: "/v1/services", method: .get, headers: [.authorization: "Bearer \(created)"]) {
                 #expect($0.status == .forbidden, "a registry token cannot use the control plane")
+                #expect(String(buffer: $0.body).contains("token \(id) is a write token for the registry (/v2) only"))
             }
             for bad in [#"{"role":"root"}"#, #"{"role":"admin","repositories":["team/*"]}"#, #"{"role":"read","repositories":["Team/*"]}"#] {
                 try await client.execute(uri: "/v1/tokens", method: .post, headers: auth, body: ByteBuffer(string: bad)) {

@@ -159,8 +159,8 @@ import Testing
     @Test func tokensAreLookedUpByHash() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try open()
-        try await store.addToken(id: "admin", hash: "abc", role: "admin")
-        #expect(try await store.token(hash: "abc")?.role == "admin")
+        try await store.addToken(id: "admin", hash: "abc", role: .admin)
+        #expect(try await store.token(hash: "abc")?.role == .admin)
         #expect(try await store.token(hash: "abd") == nil)
         #expect(try await store.tokenCount() == 1)
     }

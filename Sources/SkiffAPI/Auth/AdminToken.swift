@@ -1,5 +1,6 @@
 public import Foundation
 public import SkiffStore
+import SkiffModel
 
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +13,7 @@ public enum AdminToken {
         guard try await store.tokenCount() == 0 else { return nil }
         let token = TokenHash.newToken()
         try writePrivate(Data((token + "\n").utf8), to: tokenFile)
-        try await store.addToken(id: "admin", hash: TokenHash.of(token), role: "admin")
+        try await store.addToken(id: "admin", hash: TokenHash.of(token), role: .admin)
         return token
     }
 

@@ -7,7 +7,12 @@ import SkiffModel
 
 /// Every API request but the health check carries `Authorization: Bearer TOKEN`; only the
 /// token's SHA-256 is stored, so the database alone never grants access.
-public struct TokenAuthenticator<Context: RequestContext>: RouterMiddleware {
+///
+/// A known token's ``Principal`` goes into the context; what the principal may do is
+/// decided after it (``AdminOnly``).
+public struct TokenAuthenticator: RouterMiddleware {
+    public typealias Context = APIRequestContext
+
     let store: Store
 
     public init(store: Store) { self.store = store }
@@ -27,10 +32,27 @@ public struct TokenAuthenticator<Context: RequestContext>: RouterMiddleware {
         guard let summary = try await store.token(hash: TokenHash.of(token)) else {
             throw APIError.unauthorized("invalid token")
         }
-        // Read and write tokens are registry credentials, for CI and clusters; the
-        // control plane needs an admin token.
-        guard summary.role == "admin" else {
-            throw APIError(.forbidden, code: "forbidden", "token \(summary.id) is a \(summary.role) token for the registry (/v2) only")
+        var context = context
+        context.principal = Principal(tokenID: summary.id, role: summary.role)
+        return try await next(request, context)
+    }
+}
+
+/// The control plane is for admin tokens: read and write tokens are registry credentials,
+/// for CI and clusters. Runs after ``TokenAuthenticator`` and reads the principal it found.
+struct AdminOnly: RouterMiddleware {
+    typealias Context = APIRequestContext
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        guard let principal = context.principal else {
+            throw APIError.unauthorized("missing token: send Authorization: Bearer TOKEN (see DATA_DIR/admin.token)")
+        }
+        guard principal.role == .admin else {
+            throw APIError(
+                .forbidden, code: "forbidden",
+                "token \(principal.tokenID) is a \(principal.role.rawValue) token for the registry (/v2) only")
         }
         return try await next(request, context)
     }

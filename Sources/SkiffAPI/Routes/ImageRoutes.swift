@@ -13,7 +13,7 @@ struct ImageRoutes {
     let uploadDirectory: String
     let collector: GarbageCollector?
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<APIRequestContext>) {
         group.get("images") { request, _ in
             var images = try await store.images()
             if let repository = request.uri.queryParameters["repository"] {

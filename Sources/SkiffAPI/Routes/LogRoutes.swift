@@ -18,7 +18,7 @@ struct LogRoutes {
     /// How often a follower looks for new output and new instances.
     static let pollInterval: Duration = .milliseconds(200)
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<APIRequestContext>) {
         let controller = self.controller
         group.get("services/:name/logs") { request, context in
             let name = try serviceName(context)

@@ -11,7 +11,7 @@ struct RegistryCredentialRoutes {
         var password: String
     }
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<APIRequestContext>) {
         group.put("registries/:host/credentials") { request, context in
             let host = try context.parameters.require("host")
             guard Self.isRegistryHost(host) else {

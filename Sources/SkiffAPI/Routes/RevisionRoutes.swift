@@ -6,7 +6,7 @@ import SkiffModel
 struct RevisionRoutes {
     let controller: Controller
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<APIRequestContext>) {
         group.get("revisions") { request, _ in
             let service = try request.uri.queryParameters.get("service").map(Self.serviceName)
             return try await call { () throws(ControllerError) in
@@ -37,7 +37,7 @@ struct RevisionRoutes {
     }
 
     /// Revision names are DNS labels, like the service names they start with: `web-00002`.
-    private func revisionName(_ context: BasicRequestContext) throws -> String {
+    private func revisionName(_ context: APIRequestContext) throws -> String {
         let raw = context.parameters.get("revision") ?? ""
         guard (1...63).contains(raw.utf8.count), raw.first?.isLetter == true,
             DNSLabel.hasOnlyLabelCharacters(raw)

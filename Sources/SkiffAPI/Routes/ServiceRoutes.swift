@@ -6,7 +6,7 @@ import SkiffModel
 struct ServiceRoutes {
     let controller: Controller
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<APIRequestContext>) {
         group.get("services") { _, _ in
             JSONResponse.make(await controller.services())
         }
@@ -63,7 +63,7 @@ struct ServiceRoutes {
 }
 
 /// The `:name` path parameter as a valid service name, or a 400 that says why not.
-func serviceName(_ context: BasicRequestContext) throws -> ServiceName {
+func serviceName(_ context: APIRequestContext) throws -> ServiceName {
     guard let raw = context.parameters.get("name") else { throw APIError.invalid("missing service name") }
     do {
         return try ServiceName(raw)

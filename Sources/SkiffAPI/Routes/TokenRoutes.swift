@@ -14,17 +14,17 @@ struct TokenRoutes {
         var repositories: [String]?
     }
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<APIRequestContext>) {
         group.get("tokens") { _, _ in
             JSONResponse.make(try await store.tokens())
         }
         group.post("tokens") { request, context in
             let body = try await request.decode(as: CreateRequest.self, context: context)
-            guard TokenSummary.roles.contains(body.role) else {
+            guard let role = TokenRole(rawValue: body.role) else {
                 throw APIError.invalid("invalid role \"\(body.role)\": use admin, write or read")
             }
             if let repositories = body.repositories {
-                guard body.role != "admin" else { throw APIError.invalid("admin tokens cannot be limited to repositories") }
+                guard role != .admin else { throw APIError.invalid("admin tokens cannot be limited to repositories") }
                 guard !repositories.isEmpty else { throw APIError.invalid("repositories must name at least one, or be left out") }
                 for pattern in repositories where !TokenSummary.isValidPattern(pattern) {
                     throw APIError.invalid("invalid repository pattern \"\(pattern)\": a name like team/app, or team/* for all under team/")
@@ -32,9 +32,9 @@ struct TokenRoutes {
             }
             let token = TokenHash.newToken()
             var generator = SystemRandomNumberGenerator()
-            let id = "\(body.role)-" + (0..<4).map { _ in String(format: "%02x", generator.next() as UInt8) }.joined()
-            try await store.addToken(id: id, hash: TokenHash.of(token), role: body.role, repositories: body.repositories)
-            let summary = TokenSummary(id: id, role: body.role, repositories: body.repositories, createdAt: Date())
+            let id = "\(role.rawValue)-" + (0..<4).map { _ in String(format: "%02x", generator.next() as UInt8) }.joined()
+            try await store.addToken(id: id, hash: TokenHash.of(token), role: role, repositories: body.repositories)
+            let summary = TokenSummary(id: id, role: role, repositories: body.repositories, createdAt: Date())
             return JSONResponse.make(CreatedToken(token: token, summary: summary), status: .created)
         }
         group.delete("tokens/:id") { _, context in

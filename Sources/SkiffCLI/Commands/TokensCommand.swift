@@ -31,11 +31,11 @@ struct TokensCreateCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
-        guard TokenSummary.roles.contains(role) else { throw ValidationError("invalid --role \"\(role)\": use admin, write or read") }
+        guard TokenRole(rawValue: role) != nil else { throw ValidationError("invalid --role \"\(role)\": use admin, write or read") }
         for pattern in repositories where !TokenSummary.isValidPattern(pattern) {
             throw ValidationError("invalid --repository \"\(pattern)\": a name like team/app, or team/* for all under team/")
         }
-        if role == "admin", !repositories.isEmpty { throw ValidationError("admin tokens cannot be limited to repositories") }
+        if role == TokenRole.admin.rawValue, !repositories.isEmpty { throw ValidationError("admin tokens cannot be limited to repositories") }
     }
 
     func run() async throws {
@@ -45,7 +45,7 @@ struct TokensCreateCommand: AsyncParsableCommand {
             Console.out(text)
         } else {
             Console.out("\(created.token)\n")
-            Console.error("Created \(created.summary.role) token \(created.summary.id); it is not shown again.\n")
+            Console.error("Created \(created.summary.role.rawValue) token \(created.summary.id); it is not shown again.\n")
         }
     }
 }
@@ -62,7 +62,7 @@ struct TokensListCommand: AsyncParsableCommand {
         } else {
             var table = TableRenderer(["ID", "ROLE", "REPOSITORIES", "CREATED"])
             for token in tokens {
-                table.append([token.id, token.role, token.repositories?.joined(separator: ",") ?? "*", Humanize.age(of: token.createdAt)])
+                table.append([token.id, token.role.rawValue, token.repositories?.joined(separator: ",") ?? "*", Humanize.age(of: token.createdAt)])
             }
             Console.out(table.render())
         }
