@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "SkiffAPI",
             dependencies: [
-                "SkiffController", "SkiffRegistry", "SkiffStore", "SkiffOCI", "SkiffModel",
+                "SkiffController", "SkiffRegistry", "SkiffRuntime", "SkiffStore", "SkiffOCI", "SkiffModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SkiffAPI
+import SkiffRuntime
 
 /// `skiff logs` over a log the runtime rotates (copy to `ID.log.1`, truncate `ID.log`).
 @Suite struct LogFollowerTests {

@@ -1,0 +1,115 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import SkiffRuntime
+
+/// `skiff logs` as the runtime streams it: prefixed lines, instances in the order first seen,
+/// and with `follow` a pass per tick of an injected clock.
+@Suite struct InstanceLogStreamTests {
+    let directory = FileManager.default.temporaryDirectory.path + "/skiff-stream-\(UInt32.random(in: 0...UInt32.max))"
+
+    init() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    func path(_ id: String) -> String { "\(directory)/\(id).log" }
+
+    func append(_ id: String, _ text: String) throws {
+        if let handle = FileHandle(forWritingAtPath: path(id)) {
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(text.utf8))
+        } else {
+            try text.write(toFile: path(id), atomically: false, encoding: .utf8)
+        }
+    }
+
+    func stream(tail: Int?, follow: Bool) -> InstanceLogStream {
+        let directory = self.directory
+        return InstanceLogStream(logFile: { "\(directory)/\($0).log" }, tail: tail, follow: follow, pollInterval: .seconds(1))
+    }
+
+    @Test func withoutFollowOnePassShowsTheTailOfEveryInstanceInOrder() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try append("web-2", "x\ny\n")
+        try append("web-1", "a\nb\nc\n")
+        let clock = StepClock()
+        var output = ""
+        try await stream(tail: 2, follow: false).run(
+            instances: { _ in ["web-2", "web-1", "web-3"] }, write: { output += $0 }, clock: clock, stopping: { false })
+        #expect(output == "web-2 | x\nweb-2 | y\nweb-1 | b\nweb-1 | c\n")
+        #expect(clock.sleeps == [])
+    }
+
+    @Test func followingShowsNewLinesAndNewInstancesFromTheirFirstLineEachTick() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try append("web-1", "a\nb\n")
+        let clock = StepClock()
+        var output: [String] = []
+        var pass = 0
+        try await stream(tail: 1, follow: true).run(
+            instances: { first in
+                pass += 1
+                #expect(first == (pass == 1))
+                switch pass {
+                case 1: return ["web-1"]
+                case 2:
+                    // A line in progress waits for its newline; a new instance is shown whole.
+                    try? append("web-1", "c\npart")
+                    try? append("web-2", "x\ny\n")
+                    return ["web-2"]
+                default:
+                    try? append("web-1", "ial\n")
+                    return []
+                }
+            },
+            write: { output.append($0) }, clock: clock, stopping: { pass == 3 })
+        #expect(output == ["web-1 | b\n", "web-1 | c\n", "web-2 | x\nweb-2 | y\n", "web-1 | partial\n"])
+        #expect(clock.sleeps == [.seconds(1), .seconds(1)])
+    }
+
+    @Test func aCancelledFollowerEndsAfterThePassInProgress() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try append("web-1", "a\n")
+        let clock = StepClock()
+        let stream = stream(tail: nil, follow: true)
+        // Its own task, cancelled from within its first pass: the client went away.
+        let output = try await Task {
+            var output = ""
+            try await stream.run(
+                instances: { _ in
+                    withUnsafeCurrentTask { $0?.cancel() }
+                    return ["web-1"]
+                },
+                write: { output += $0 }, clock: clock, stopping: { false })
+            return output
+        }.value
+        #expect(output == "web-1 | a\n")
+        #expect(clock.sleeps == [])
+    }
+}
+
+/// A clock whose sleeps return at once, advancing its time and recording each one: a tick.
+final class StepClock: Clock, Sendable {
+    struct Instant: InstantProtocol {
+        var offset: Duration
+        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
+        func duration(to other: Instant) -> Duration { other.offset - offset }
+        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+    }
+
+    private let state = Mutex<(now: Instant, sleeps: [Duration])>((Instant(offset: .zero), []))
+
+    var now: Instant { state.withLock { $0.now } }
+    var minimumResolution: Duration { .zero }
+    var sleeps: [Duration] { state.withLock { $0.sleeps } }
+
+    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+        try Task.checkCancellation()
+        state.withLock { state in
+            state.sleeps.append(state.now.duration(to: deadline))
+            state.now = max(state.now, deadline)
+        }
+    }
+}
