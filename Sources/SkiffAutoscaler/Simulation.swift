@@ -182,8 +182,6 @@ private struct SimulationRun {
         var freezesAt: Duration?
         /// The end of a thaw in progress: requests start no sooner.
         var thawedAt: Duration = .zero
-        /// Kept after a scale to zero until then.
-        var retainedUntil: Duration?
         var frozenTime: Duration = .zero
         /// Index in `dispatchable` while the instance takes requests.
         var heapIndex: Int?
@@ -230,6 +228,7 @@ private struct SimulationRun {
     let trace: [TraceRequest]
     let lastArrival: Duration
     var scaler: RevisionScaler
+    var reconciler: RevisionReconciler
     var report = SimulationReport()
 
     var instances: [Instance] = []
@@ -260,6 +259,7 @@ private struct SimulationRun {
         self.trace = trace
         self.lastArrival = trace.last?.arrival ?? .zero
         self.scaler = RevisionScaler(spec: configuration.scaling, now: .zero)
+        self.reconciler = RevisionReconciler(spec: configuration.scaling)
         report.requests = trace.count
     }
 
@@ -285,7 +285,7 @@ private struct SimulationRun {
                 switch event.step {
                 case .completion: complete(on: event.instance, now: event.time)
                 case .instanceReady: becomeReady(event.instance, now: event.time)
-                case .retentionEnd: endRetention(of: event.instance, now: event.time)
+                case .retentionEnd: endRetention(now: event.time)
                 case .arrival, .timeout, .second, .tick: break
                 }
                 continue
@@ -401,7 +401,6 @@ private struct SimulationRun {
 
     /// Takes no new requests; goes when its last one finishes.
     mutating func drain(_ id: Int, now: Duration) {
-        instances[id].retainedUntil = nil
         if instances[id].inFlight == 0 {
             remove(id, now: now)
         } else {
@@ -427,44 +426,31 @@ private struct SimulationRun {
         }
     }
 
-    mutating func endRetention(of id: Int, now: Duration) {
-        guard instances[id].state == .ready, instances[id].retainedUntil == now else { return }
-        drain(id, now: now)
+    /// The revision's retention after a scale to zero is over: its instances go, unless a
+    /// later decision kept them.
+    mutating func endRetention(now: Duration) {
+        guard reconciler.retainedUntil == now else { return }
+        reconcile(now: now)
     }
 
-    /// Brings the instances to the scaler's desire, as the controller does: starts the
-    /// missing ones, or stops the surplus (not ready before ready, then the least busy,
-    /// newest first; a busy one drains). At zero, the ready instances stay for the frozen
-    /// retention instead, taking requests, until the scaler wants instances again.
+    /// Brings the instances to the scaler's desire with the controller's own
+    /// ``RevisionReconciler``: a stopped ready instance drains, one still starting goes at once.
     mutating func reconcile(now: Duration) {
-        var current: [Int] = []
-        var serving = 0
-        for id in live where instances[id].state == .starting || instances[id].state == .ready {
-            current.append(id)
-            if instances[id].state == .ready { serving += 1 }
+        // In start order, so that of two started at once the later counts as the newer.
+        let current = live.filter { instances[$0].state == .starting || instances[$0].state == .ready }.sorted()
+        let views = current.map { id in
+            RevisionReconciler.Instance(
+                id: id, serving: instances[id].state == .ready, inFlight: instances[id].inFlight,
+                startedAt: instances[id].startedAt)
         }
-        var want = scaler.desired
-        // Retention keeps frozen instances; without freezing there is nothing to keep.
-        let retention = scaling.freezeAfter.duration > .zero ? scaling.frozenRetention.duration : .zero
-        if want > 0 {
-            for id in current { instances[id].retainedUntil = nil }
-        } else if !current.isEmpty, retention > .zero {
-            for id in current where instances[id].state == .ready && instances[id].retainedUntil == nil {
-                instances[id].retainedUntil = now + retention
-                schedule(.retentionEnd, at: now + retention, instance: id)
-            }
-            want = serving
+        let retainedBefore = reconciler.retainedUntil
+        let actions = reconciler.reconcile(desired: scaler.desired, instances: views, now: now)
+        if let until = reconciler.retainedUntil, until != retainedBefore {
+            schedule(.retentionEnd, at: until, instance: -1)
         }
-        if current.count < want {
-            for _ in current.count..<want { start(now: now) }
-        } else if current.count > want {
-            let ranked = current.map { id in
-                (ready: instances[id].state == .ready ? 1 : 0, load: instances[id].inFlight, id: id)
-            }
-            let surplus = ranked.sorted { ($0.ready, $0.load, $1.id) < ($1.ready, $1.load, $0.id) }
-            for entry in surplus.prefix(current.count - want) {
-                if entry.ready == 0 { remove(entry.id, now: now) } else { drain(entry.id, now: now) }
-            }
+        for _ in 0..<actions.start { start(now: now) }
+        for id in actions.stop {
+            if instances[id].state == .ready { drain(id, now: now) } else { remove(id, now: now) }
         }
     }
 
@@ -485,7 +471,7 @@ private struct SimulationRun {
             case .starting: census.starting += 1
             case .ready:
                 census.ready += 1
-                if instances[id].retainedUntil != nil { census.retained += 1 }
+                if reconciler.retainedUntil != nil { census.retained += 1 }
                 if instances[id].isFrozen(at: now) { census.frozen += 1 }
             case .draining: census.draining += 1
             case .removed: break

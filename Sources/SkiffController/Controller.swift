@@ -94,8 +94,8 @@ public actor Controller: ServiceLifecycle.Service {
     private var published: [ServiceName: PublishedService] = [:]
     /// The autoscaler of each active revision (latest, or routed to), by revision name.
     var scalers: [String: RevisionScaler] = [:]
-    /// Revisions scaled to zero whose last instances are kept frozen until then.
-    var retainedUntil: [String: ContinuousClock.Instant] = [:]
+    /// Each active revision's instance decisions, with its retention after a scale to zero.
+    var reconcilers: [String: RevisionReconciler] = [:]
     /// The newest revision of each service that became ready: where `latest` traffic goes.
     var latestReady: [ServiceName: String] = [:]
     /// Revisions that became ready and are not yet recorded as such in the store.
@@ -490,7 +490,7 @@ public actor Controller: ServiceLifecycle.Service {
     func reconcile() {
         reconcilePasses += 1
         if !shuttingDown {
-            let now = ContinuousClock.now
+            let now = clock()
             let underPressure = memory.isUnderPressure(reserve: configuration.memoryReserve)
             var active = Set<String>()
             for name in desired.keys.sorted() {
@@ -509,20 +509,21 @@ public actor Controller: ServiceLifecycle.Service {
             }
             for revision in scalers.keys where !active.contains(revision) {
                 scalers[revision] = nil
-                retainedUntil[revision] = nil
+                reconcilers[revision] = nil
             }
         }
         publishRoutes()
     }
 
-    /// Brings one active revision to the instance count its autoscaler wants.
-    private func reconcile(_ runnable: Runnable, now: ContinuousClock.Instant, underPressure: Bool) {
+    /// Brings one active revision to the instance count its autoscaler wants, as its
+    /// ``RevisionReconciler`` decides.
+    private func reconcile(_ runnable: Runnable, now: Duration, underPressure: Bool) {
         let revision = runnable.revision.name
         let spec = runnable.revision.spec
         let service = runnable.revision.service
         let current = supervised.values.filter { $0.instance.revision == revision && !$0.stopRequested }
         let serving = current.filter { $0.instance.state.isServing }.count
-        var scaler = scalers[revision] ?? RevisionScaler(spec: spec.scaling, now: clock(now))
+        var scaler = scalers[revision] ?? RevisionScaler(spec: spec.scaling, now: now)
         scaler.observe(readyInstances: serving)
         scalers[revision] = scaler
         if scaler.isReady, desired[service]?.revision.name == revision, latestReady[service] != revision {
@@ -532,48 +533,36 @@ public actor Controller: ServiceLifecycle.Service {
             events.record(ServiceEvent(kind: .normal, reason: "RevisionReady", message: "\(revision) is ready", service: service, revision: revision))
         }
 
-        var want = scaler.desired
-        // Retention keeps frozen instances; without freezing there is nothing to keep.
-        let retains = spec.scaling.freezeAfter.duration > .zero
-        if want == 0, !current.isEmpty, retains {
-            let until = retainedUntil[revision] ?? now + spec.scaling.frozenRetention.duration
-            retainedUntil[revision] = until
-            if now < until, !underPressure { want = serving }
-        } else {
-            retainedUntil[revision] = nil
+        var reconciler = reconcilers[revision] ?? RevisionReconciler(spec: spec.scaling)
+        let views = current.map { entry in
+            RevisionReconciler.Instance(
+                id: entry.instance.id, serving: entry.instance.state.isServing,
+                inFlight: routing.inFlight(backendID: entry.instance.id),
+                startedAt: entry.instance.startedAt.map { .seconds($0.timeIntervalSince1970) })
         }
-        if current.count < want {
-            let allowed = memory.instancesThatFit(
-                want - current.count, each: spec.memory?.bytes, reserve: configuration.memoryReserve / 2)
-            if allowed < want - current.count, memoryLimited.insert(revision).inserted {
-                logger.warning(
-                    "not enough memory for more instances",
-                    metadata: ["revision": "\(revision)", "wanted": "\(want)", "running": "\(current.count)"])
-            } else if allowed == want - current.count {
-                memoryLimited.remove(revision)
-            }
-            for _ in 0..<allowed { create(runnable) }
-        } else if current.count > want {
-            let extras = current.sorted { rank($0) < rank($1) }.prefix(current.count - want)
-            for extra in extras { supervised[extra.instance.id]?.stopRequested = true }
+        let memory = self.memory
+        let reserve = configuration.memoryReserve
+        let actions = reconciler.reconcile(
+            desired: scaler.desired, instances: views, now: now, underPressure: underPressure,
+            fitting: { memory.instancesThatFit($0, each: spec.memory?.bytes, reserve: reserve / 2) })
+        reconcilers[revision] = reconciler
+        if actions.limitedByMemory, memoryLimited.insert(revision).inserted {
+            logger.warning(
+                "not enough memory for more instances",
+                metadata: ["revision": "\(revision)", "wanted": "\(scaler.desired)", "running": "\(current.count)"])
+        } else if !actions.limitedByMemory, actions.start > 0 {
+            memoryLimited.remove(revision)
         }
     }
 
-    /// The autoscalers' time: an offset from the controller's start.
+    /// The deciders' time: an offset from the controller's start.
     func clock(_ instant: ContinuousClock.Instant = .now) -> Duration { instant - epoch }
-
-    /// Lower ranks are stopped first: not-ready before ready, busy after idle, newest before oldest.
-    private func rank(_ entry: Supervised) -> (Int, Int, Double) {
-        let load = routing.inFlight(backendID: entry.instance.id)
-        return (
-            entry.instance.state.isServing ? 1 : 0, load,
-            -(entry.instance.startedAt?.timeIntervalSince1970 ?? .infinity)
-        )
-    }
 
     struct PublishedService: Equatable {
         var revisions: [String: [Backend]] = [:]
         /// Routing key (`NAME`, `TAG---NAME`) → revisions and weights.
+        for _ in 0..<actions.start { create(runnable) }
+        for id in actions.stop { supervised[id]?.stopRequested = true }
         var traffic: [String: [TrafficWeight]] = [:]
     }
 
