@@ -221,6 +221,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "SkiffAutoscalerTests", dependencies: ["SkiffAutoscaler"], swiftSettings: swiftSettings),
+        .testTarget(name: "SkiffServerTests", dependencies: ["SkiffServer"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SkiffRegistryTests",
             dependencies: [

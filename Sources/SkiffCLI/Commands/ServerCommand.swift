@@ -24,8 +24,6 @@ struct ServerCommand: AsyncParsableCommand {
             """
     )
 
-    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
-
     @Option(help: ArgumentHelp("Where state, images and logs live (default: $SKIFF_DATA_DIR, then /var/lib/skiff).", valueName: "dir"))
     var dataDir: String?
 
@@ -74,13 +72,13 @@ struct ServerCommand: AsyncParsableCommand {
         try await Server(configuration: serverConfiguration()).run()
     }
 
-    /// Flags, then the environment (`SKIFF_DATA_DIR`), then the server's defaults.
+    /// Flags, then the environment (`SKIFF_DATA_DIR`), then the server's defaults. The
+    /// command only parses; what makes a configuration valid is `ServerConfiguration.validate()`.
     func serverConfiguration(
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(CLIError) -> ServerConfiguration {
         var configuration = ServerConfiguration()
         if let dataDir = dataDir ?? environment["SKIFF_DATA_DIR"].flatMap({ $0.isEmpty ? nil : $0 }) {
-            guard !dataDir.isEmpty else { throw CLIError(.invalidInput, "invalid --data-dir: must not be empty") }
             configuration.dataDir = dataDir
         }
         if let http {
@@ -91,48 +89,12 @@ struct ServerCommand: AsyncParsableCommand {
             let address = try ListenAddress(parsing: api, option: "--api")
             (configuration.apiHost, configuration.apiPort) = (address.host, address.port)
         }
-        if configuration.httpHost == configuration.apiHost, configuration.httpPort == configuration.apiPort {
-            throw CLIError(.invalidInput, "--http and --api must not be the same address")
-        }
-        if let domain {
-            let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
-            guard !domain.isEmpty, domain.count <= 253,
-                labels.allSatisfy({ label in
-                    !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
-                        && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
-                })
-            else {
-                throw CLIError(.invalidInput, "invalid --domain \"\(domain)\": expected a DNS name, e.g. localhost or apps.example.com")
-            }
-            configuration.domain = domain.lowercased()
-        }
-        if let runtime {
-            guard !runtime.isEmpty else { throw CLIError(.invalidInput, "invalid --runtime: must not be empty") }
-            configuration.runtimeBinary = runtime
-        }
-        if let bridge {
-            // IFNAMSIZ: interface names are at most 15 bytes.
-            guard (1...15).contains(bridge.utf8.count),
-                bridge.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
-            else {
-                throw CLIError(
-                    .invalidInput, "invalid --bridge \"\(bridge)\": 1-15 letters, digits, '-', '_' or '.' (a Linux interface name)")
-            }
-            configuration.bridgeName = bridge
-        }
-        if let subnet {
-            guard Self.isIPv4CIDR(subnet) else {
-                throw CLIError(.invalidInput, "invalid --subnet \"\(subnet)\": expected an IPv4 CIDR, e.g. 10.88.0.0/16")
-            }
-            configuration.subnet = subnet
-        }
+        if let domain { configuration.domain = domain }
+        if let runtime { configuration.runtimeBinary = runtime }
+        if let bridge { configuration.bridgeName = bridge }
+        if let subnet { configuration.subnet = subnet }
         if let keepInstancesOnShutdown { configuration.keepInstancesOnShutdown = keepInstancesOnShutdown }
-        if let gatewayThreads {
-            guard (1...256).contains(gatewayThreads) else {
-                throw CLIError(.invalidInput, "invalid --gateway-threads \(gatewayThreads): expected 1 to 256")
-            }
-            configuration.gatewayThreads = gatewayThreads
-        }
+        if let gatewayThreads { configuration.gatewayThreads = gatewayThreads }
         if let instanceLogSize {
             guard let size = try? MemoryQuantity(instanceLogSize) else {
                 throw CLIError(
@@ -141,30 +103,37 @@ struct ServerCommand: AsyncParsableCommand {
             configuration.instanceLogMaxBytes = size.bytes
         }
         if let instanceLogRetention {
-            guard let retention = try? DurationText.parse(instanceLogRetention), retention >= .zero else {
+            guard let retention = try? DurationText.parse(instanceLogRetention) else {
                 throw CLIError(
                     .invalidInput,
                     "invalid --instance-log-retention \"\(instanceLogRetention)\": expected a duration, e.g. 24h, 30m or 0s")
             }
             configuration.instanceLogRetention = retention
         }
-        if let logLevel {
-            guard Self.logLevels.contains(logLevel) else {
-                throw CLIError(
-                    .invalidInput, "invalid --log-level \"\(logLevel)\": use one of \(Self.logLevels.joined(separator: ", "))")
-            }
-            configuration.logLevel = logLevel
+        if let logLevel { configuration.logLevel = logLevel }
+        do {
+            try configuration.validate()
+        } catch {
+            throw CLIError(.invalidInput, error.message(naming: Self.flag))
         }
+        // DNS names are case-insensitive; services are served at the lowercase one.
+        configuration.domain = configuration.domain.lowercased()
         return configuration
     }
 
-    /// `a.b.c.d/n` with a prefix that leaves room for instances (8 to 30 bits).
-    static func isIPv4CIDR(_ text: String) -> Bool {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let prefix = Int(parts[1]), (8...30).contains(prefix) else { return false }
-        let octets = parts[0].split(separator: ".", omittingEmptySubsequences: false)
-        return octets.count == 4 && octets.allSatisfy { octet in
-            !octet.isEmpty && octet.count <= 3 && octet.allSatisfy(\.isNumber) && (Int(octet) ?? 256) <= 255
+    /// The flag that sets each setting, to name it in errors.
+    static func flag(_ setting: ServerConfigurationError.Setting) -> String {
+        switch setting {
+        case .dataDir: "--data-dir"
+        case .httpAddress: "--http"
+        case .apiAddress: "--api"
+        case .domain: "--domain"
+        case .runtimeBinary: "--runtime"
+        case .bridgeName: "--bridge"
+        case .subnet: "--subnet"
+        case .gatewayThreads: "--gateway-threads"
+        case .instanceLogRetention: "--instance-log-retention"
+        case .logLevel: "--log-level"
         }
     }
 }
