@@ -135,7 +135,7 @@ final class RevisionRoute: Sendable {
     func dispatchWaiters() {
         let handed = self.state.withLockedValue { state -> [(QueuedRequest, BackendSlot)] in
             var handed: [(QueuedRequest, BackendSlot)] = []
-            while !state.queue.isEmpty, let slot = Self.acquireLeastLoaded(state.slots, limit: self.settings.concurrency) {
+            while !state.queue.isEmpty, let slot = BackendSlot.acquireLeastLoaded(state.slots, limit: self.settings.concurrency, seed: 0) {
                 handed.append((state.queue.removeFirst(), slot))
                 self.waiting.wrappingSubtract(1, ordering: .sequentiallyConsistent)
             }
@@ -179,32 +179,6 @@ final class RevisionRoute: Sendable {
             return orphans
         }
         for request in orphans { request.hand(nil) }
-    }
-
-    /// The least-loaded slot under `limit`, with its capacity taken; nil when all are full.
-    static func acquireLeastLoaded(_ slots: [BackendSlot], limit: Int, seed: UInt64 = 0) -> BackendSlot? {
-        let count = slots.count
-        guard count > 0 else { return nil }
-        // A few rounds: another loop may take the capacity between the scan and the exchange.
-        for _ in 0..<4 {
-            let start = Int(seed % UInt64(count))
-            var best: BackendSlot?
-            var bestLoad = Int.max
-            var index = start
-            for _ in 0..<count {
-                let candidate = slots[index]
-                let load = candidate.currentLoad
-                if load < bestLoad && !candidate.isRetired {
-                    best = candidate
-                    bestLoad = load
-                }
-                index += 1
-                if index == count { index = 0 }
-            }
-            guard let best, limit == 0 || bestLoad < limit else { return nil }
-            if best.tryAcquire(limit: limit) { return best }
-        }
-        return nil
     }
 }
 
