@@ -1,6 +1,5 @@
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOEmbedded
 import NIOHTTP1
 import Testing
 
@@ -267,36 +266,6 @@ struct ActivatorTests {
         #expect(table.sample().first?.instances.first?.frozen == false)
         slot.release()
         #expect(table.sample().first?.instances.first?.served == 1)
-    }
-
-    /// The queue hands capacity over on the waiting request's loop; a request that ended on
-    /// the way (its client gone, its handler freed) must give it back, or the instance counts
-    /// one request in flight for good and never scales to zero.
-    @Test func capacityHandedToARequestThatEndedGoesBack() throws {
-        let loop = EmbeddedEventLoop()
-        let revision = RevisionRoute(name: "hello-00001", settings: Self.settings { $0.concurrency = 1 }, onDemand: nil)
-        let slot = BackendSlot(backend: Backend(id: "a", host: "10.0.0.1", port: 1), revision: revision)
-        revision.setSlots([slot])
-        #expect(slot.tryAcquire(limit: 1))
-
-        let gone = revision.enqueue(eventLoop: loop, key: "hello") { _ in false }
-        guard case .queued = gone else { Issue.record("not queued: \(gone)"); return }
-        slot.release()  // the running request ends: its capacity goes to the waiter
-        #expect(slot.currentLoad == 1)
-        loop.run()
-        #expect(slot.currentLoad == 0, "capacity handed to a request that ended was kept")
-
-        // A request still waiting keeps what it is handed.
-        #expect(slot.tryAcquire(limit: 1))
-        let taken = NIOLockedValueBox(false)
-        guard case .queued = revision.enqueue(eventLoop: loop, key: "hello", deliver: { slot in
-            taken.withLockedValue { $0 = slot != nil }
-            return true
-        }) else { Issue.record("not queued"); return }
-        slot.release()
-        loop.run()
-        #expect(taken.withLockedValue { $0 })
-        #expect(slot.currentLoad == 1)
     }
 
     /// Clients that give up while queued, as a load generator's connections do when it

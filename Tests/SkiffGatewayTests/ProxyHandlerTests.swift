@@ -23,6 +23,8 @@ struct ProxyHandlerTests {
         var readCounters: [ReadCounter] = []
     }
 
+    static let a = Backend(id: "a", host: "10.0.0.1", port: 8080)
+
     struct Harness {
         let loop: EmbeddedEventLoop
         let client: EmbeddedChannel
@@ -31,7 +33,9 @@ struct ProxyHandlerTests {
         let table: RoutingTable
         let pool: UpstreamPool
 
-        init() throws {
+        /// `hello` routes to revision `hello-00001` with `settings` and `backends`, as the
+        /// controller publishes it.
+        init(settings: RevisionSettings = RevisionSettings(), backends: [Backend] = [ProxyHandlerTests.a]) throws {
             let loop = EmbeddedEventLoop()
             let upstreams = Upstreams()
             let connector = UpstreamConnector { slot, eventLoop in
@@ -49,7 +53,8 @@ struct ProxyHandlerTests {
                 return eventLoop.makeSucceededFuture(channel)
             }
             let table = RoutingTable()
-            table.setBackends([Backend(id: "a", host: "10.0.0.1", port: 8080)], for: "hello")
+            table.setRevision("hello-00001", settings: settings, backends: backends)
+            table.setTraffic(service: "hello", routes: ["hello": [TrafficWeight(revision: "hello-00001", weight: 1)]])
             let pool = UpstreamPool(eventLoop: loop, maxIdlePerBackend: 4, connector: connector)
             let client = EmbeddedChannel(loop: loop)
             let clientReads = ReadCounter()
@@ -84,6 +89,11 @@ struct ProxyHandlerTests {
                 text += String(buffer: buffer)
             }
             return text
+        }
+
+        /// Requests waiting in `revision`'s activator queue.
+        func queued(_ revision: String = "hello-00001") -> Int? {
+            self.table.sample().first { $0.revision == revision }?.queued
         }
 
         func clientReceived() throws -> String {
@@ -190,5 +200,103 @@ struct ProxyHandlerTests {
         #expect(!harness.upstreams.channels[0].isActive)
         #expect(harness.table.inFlight(backendID: "a") == 0)
         #expect(harness.pool.idleCount == 0)
+    }
+
+    // MARK: The activator queue, tick by tick
+
+    static let queueing = RevisionSettings(queueDepth: 10, responseStartTimeout: .milliseconds(200))
+
+    @Test func aRequestQueuedAtZeroIsForwardedWhenAnInstanceIsReady() throws {
+        let harness = try Harness(settings: Self.queueing, backends: [])
+        try harness.sendFromClient("GET /cold HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        #expect(harness.queued() == 1)
+        #expect(harness.upstreams.channels.isEmpty)
+        #expect(try harness.clientReceived().isEmpty)
+
+        harness.table.setRevision("hello-00001", settings: Self.queueing, backends: [Self.a])
+        #expect(harness.queued() == 0)
+        harness.loop.run()  // the hand-off reaches the connection's loop
+        #expect(try harness.upstreamReceived().hasPrefix("GET /cold HTTP/1.1\r\n"))
+        #expect(harness.table.inFlight(backendID: "a") == 1)
+
+        try harness.sendFromUpstream("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        #expect(try harness.clientReceived().hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(harness.table.inFlight(backendID: "a") == 0)
+    }
+
+    @Test func aQueuedRequestGets504AtItsResponseStartDeadlineAndLeavesTheQueue() throws {
+        let harness = try Harness(settings: Self.queueing, backends: [])
+        try harness.sendFromClient("GET / HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        harness.loop.advanceTime(by: .milliseconds(199))
+        #expect(try harness.clientReceived().isEmpty)
+        #expect(harness.queued() == 1)
+
+        harness.loop.advanceTime(by: .milliseconds(1))
+        let received = try harness.clientReceived()
+        #expect(received.hasPrefix("HTTP/1.1 504 Gateway Timeout\r\n"))
+        #expect(received.contains("response-start timeout (200ms)"))
+        #expect(harness.queued() == 0)
+
+        // An instance arriving later owes that request nothing.
+        harness.table.setRevision("hello-00001", settings: Self.queueing, backends: [Self.a])
+        harness.loop.run()
+        #expect(harness.upstreams.channels.isEmpty)
+        #expect(harness.table.inFlight(backendID: "a") == 0)
+    }
+
+    @Test func aQueuedRequestFollowsItsKeyWhenTrafficMovesToAnotherRevision() throws {
+        let harness = try Harness(settings: Self.queueing, backends: [])
+        try harness.sendFromClient("GET /moved HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        #expect(harness.queued() == 1)
+
+        // A rollback: the key goes back to a revision that has an instance.
+        harness.table.setRevision("hello-00000", settings: Self.queueing, backends: [Self.a])
+        harness.table.setTraffic(service: "hello", routes: ["hello": [TrafficWeight(revision: "hello-00000", weight: 1)]])
+        #expect(harness.queued() == 0)
+        harness.loop.run()
+        #expect(try harness.upstreamReceived().hasPrefix("GET /moved HTTP/1.1\r\n"))
+        #expect(harness.table.inFlight(backendID: "a") == 1)
+        try harness.sendFromUpstream("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        #expect(try harness.clientReceived().hasPrefix("HTTP/1.1 200 OK\r\n"))
+        let counts = harness.table.sample().first { $0.revision == "hello-00000" }
+        #expect(counts?.responses == 1, "the revision that answered counts the answer")
+    }
+
+    @Test func aQueuedRequestWhoseServiceIsGoneGets503() throws {
+        let harness = try Harness(settings: Self.queueing, backends: [])
+        try harness.sendFromClient("GET / HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        harness.table.setTraffic(service: "hello", routes: [:])
+        harness.table.removeRevision("hello-00001")
+        harness.loop.run()
+        let received = try harness.clientReceived()
+        #expect(received.hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"))
+        #expect(received.contains("retry-after: 1\r\n"))
+        #expect(received.hasSuffix("service is gone\n"))
+    }
+
+    @Test func aClientThatLeavesWhileQueuedLeavesNothingBehind() throws {
+        let harness = try Harness(settings: Self.queueing, backends: [])
+        try harness.sendFromClient("GET / HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        #expect(harness.queued() == 1)
+        try harness.client.close().wait()
+        harness.loop.run()
+        #expect(harness.queued() == 0)
+        harness.table.setRevision("hello-00001", settings: Self.queueing, backends: [Self.a])
+        harness.loop.run()
+        #expect(harness.upstreams.channels.isEmpty)
+        #expect(harness.table.inFlight(backendID: "a") == 0)
+    }
+
+    /// A request the client sends after one the gateway answered with `Connection: close`
+    /// must not take capacity: no exchange would ever give it back.
+    @Test func aRequestOnAClosingConnectionTakesNoCapacity() throws {
+        let harness = try Harness()
+        try harness.sendFromClient(
+            "POST / HTTP/1.1\r\nHost: nope.localhost\r\nContent-Length: 3\r\n\r\nabc"
+                + "GET / HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        harness.loop.run()
+        #expect(try harness.clientReceived().hasPrefix("HTTP/1.1 404 Not Found\r\n"))
+        #expect(harness.upstreams.channels.isEmpty)
+        #expect(harness.table.inFlight(backendID: "a") == 0)
     }
 }

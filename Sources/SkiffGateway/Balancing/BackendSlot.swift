@@ -11,8 +11,10 @@ import Synchronization
 /// still reference it.
 final class BackendSlot: Sendable {
     let backend: Backend
-    /// The revision whose queue waits for this slot's capacity.
+    /// The revision it is an instance of (its name labels the load samples).
     let revision: RevisionRoute
+    /// The revision's activator, whose queue waits for this slot's capacity.
+    let activator: Activator
     /// Resolved once: connecting never goes through name resolution.
     let address: SocketAddress?
     /// Requests sent to this backend that have not finished.
@@ -31,6 +33,7 @@ final class BackendSlot: Sendable {
     init(backend: Backend, revision: RevisionRoute) {
         self.backend = backend
         self.revision = revision
+        self.activator = revision.activator
         self.address = try? SocketAddress(ipAddress: backend.host, port: backend.port)
     }
 
@@ -61,8 +64,8 @@ final class BackendSlot: Sendable {
     func release() {
         self.inFlight.wrappingSubtract(1, ordering: .sequentiallyConsistent)
         self.served.wrappingAdd(1, ordering: .relaxed)
-        if self.revision.hasWaiters {
-            self.revision.dispatchWaiters()
+        if self.activator.hasWaiters {
+            self.activator.capacityFreed()
         }
     }
 

@@ -55,11 +55,4 @@ final class RevisionTarget: Sendable {
         self.slots = slots
         self.cumulativeWeight = cumulativeWeight
     }
-
-    /// Picks the backend with the fewest in-flight requests and takes one unit of its
-    /// capacity; nil when there is none, or every backend is at the revision's hard limit.
-    @inline(__always)
-    func acquire(seed: UInt64) -> BackendSlot? {
-        BackendSlot.acquireLeastLoaded(self.slots, limit: self.revision.settings.concurrency, seed: seed)
-    }
 }

@@ -43,15 +43,15 @@ struct ExchangeTimeouts {
 
     var tracksIdle: Bool { self.isActive && self.idleLimit != nil }
 
-    /// - Parameter now: the request's arrival when the caller already read the clock.
-    mutating func start(_ settings: RevisionSettings, at now: NIODeadline?) {
+    /// - Parameter now: the request's arrival; read only when the revision has a timeout.
+    mutating func start(_ settings: RevisionSettings, at now: @autoclosure () -> NIODeadline) {
         self.responseStartLimit = settings.responseStartTimeout.map(TimeAmount.init)
         self.requestLimit = settings.requestTimeout.map(TimeAmount.init)
         self.idleLimit = settings.idleTimeout.map(TimeAmount.init)
         self.responseHasStarted = false
         self.isActive = self.responseStartLimit != nil || self.requestLimit != nil || self.idleLimit != nil
         if self.isActive {
-            self.startedAt = now ?? .now()
+            self.startedAt = now()
             self.lastActivity = self.startedAt
         }
     }

@@ -26,6 +26,14 @@ final class LoopContext {
         return self.snapshot.routes[key]
     }
 
+    var eventLoop: any EventLoop { self.pool.eventLoop }
+
+    /// The loop's clock: every deadline and duration of the proxy reads it, so tests on an
+    /// `EmbeddedEventLoop` move time by hand.
+    var now: NIODeadline {
+        @inline(__always) get { self.pool.eventLoop.now }
+    }
+
     /// xorshift64*: plenty for breaking ties between backends.
     @inline(__always)
     func nextRandom() -> UInt64 {

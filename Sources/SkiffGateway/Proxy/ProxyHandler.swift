@@ -30,25 +30,11 @@ final class ProxyHandler: ChannelDuplexHandler {
     private var lastHostRoute: HostRoute?
     private var lastForwardedElement: String?
 
-    // The running exchange.
-    private var upstream: UpstreamHandler?
-    private var slot: BackendSlot?
-    private var hostRoute: HostRoute?
-    private var revision: RevisionRoute?
-    /// Set while the request waits in its revision's queue for an instance.
-    private var queued: QueuedRequest?
-    private var queuedAt: NIODeadline?
-    private var waited: TimeAmount = .zero
-    private var thawed = false
-    private var thawDuration: TimeAmount = .zero
-    private var timeouts = ExchangeTimeouts()
+    /// The running exchange, or the last one until the next request head.
+    private var exchange = ProxyExchange()
     /// One timer per connection, re-armed lazily: most requests finish long before it fires.
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline = .distantFuture
-    private var requestVersion = HTTPVersion.http1_1
-    private var requestMethod = HTTPMethod.GET
-    private var responseStatus = 0
-    private var startedAt: NIODeadline?
 
     private var clientReadPending = false
     private var upstreamNeedsFlush = false
@@ -95,7 +81,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        self.leaveQueue()
+        self.exchange.leaveQueue()
         self.timer?.cancel()
         self.timer = nil
         self.context = nil
@@ -143,13 +129,13 @@ final class ProxyHandler: ChannelDuplexHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         if self.upstreamNeedsFlush {
             self.upstreamNeedsFlush = false
-            self.upstream?.flush()
+            self.exchange.upstream?.flush()
         }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
-            self.upstream?.resumeReading()
+            self.exchange.upstream?.resumeReading()
         }
         context.fireChannelWritabilityChanged()
     }
@@ -185,15 +171,15 @@ final class ProxyHandler: ChannelDuplexHandler {
         case .head(let head):
             let framed = ProxyHeaders.isFramedForClient(
                 head,
-                requestMethod: self.requestMethod,
-                clientVersion: self.requestVersion
+                requestMethod: self.exchange.requestMethod,
+                clientVersion: self.exchange.requestVersion
             )
             self.run(self.stateMachine.responseHead(head, framedForClient: framed))
         case .body(let buffer):
             self.noteActivity()
             self.run(self.stateMachine.responseBody(buffer))
         case .end(let trailers):
-            let keepAlive = self.upstream?.isReusable ?? false
+            let keepAlive = self.exchange.upstream?.isReusable ?? false
             self.run(self.stateMachine.responseEnd(trailers, upstreamKeepAlive: keepAlive))
         }
     }
@@ -207,21 +193,20 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     func upstreamClosed(_ upstream: UpstreamHandler) {
-        guard upstream === self.upstream else { return }
-        self.upstream = nil
+        guard upstream === self.exchange.upstream else { return }
+        self.exchange.upstream = nil
         self.run(self.stateMachine.upstreamClosed())
     }
 
     // MARK: Requests
 
     private func receivedHead(_ head: HTTPRequestHead) {
-        self.requestVersion = head.version
-        self.requestMethod = head.method
-        self.responseStatus = 0
-        self.hostRoute = nil
-        if self.observer != nil {
-            self.startedAt = .now()
-        }
+        // A closing connection proxies nothing more: a request routed now would hold capacity
+        // that no exchange gives back.
+        guard !self.stateMachine.isClosed else { return }
+        // One clock read per request, and only for the observer: it serves the timeouts too.
+        self.exchange = ProxyExchange(
+            version: head.version, method: head.method, startedAt: self.observer != nil ? self.loop.now : nil)
         let disposition = self.route(head)
         let action = self.stateMachine.requestHead(
             disposition,
@@ -247,25 +232,16 @@ final class ProxyHandler: ChannelDuplexHandler {
             self.lastForwardedElement = ProxyHeaders.forwardedElement(host: host, client: self.client)
             hostRoute = parsed
         }
-        self.hostRoute = hostRoute
+        self.exchange.hostRoute = hostRoute
         guard let service = self.loop.route(for: hostRoute.key) else {
             return .reject(.notFound, "no service for host \"\(host)\"\n")
         }
         let target = service.choose(random: self.loop.nextRandom)
-        self.revision = target.revision
-        // One clock read per request: the observer's start time serves the timeouts too.
-        self.timeouts.start(target.revision.settings, at: self.startedAt)
-        if let slot = target.acquire(seed: self.loop.nextRandom()) {
-            self.use(slot)
-        } else {
-            switch self.enqueue(on: target.revision) {
-            case .queued:
-                break
-            case .full:
-                return .reject(.tooManyRequests, "too many requests waiting for service \"\(hostRoute.key)\"\n")
-            case .disabled:
-                return .reject(.serviceUnavailable, "no ready instance for service \"\(hostRoute.key)\"\n")
-            }
+        let startedAt = self.exchange.startedAt
+        self.exchange.timeouts.start(target.revision.settings, at: startedAt ?? self.loop.now)
+        if let refusal = self.admit(to: target, key: hostRoute.key) {
+            let (status, message) = Self.response(to: refusal, key: hostRoute.key)
+            return .reject(status, message)
         }
         self.armTimer()
         let upstreamHead = ProxyHeaders.upstreamRequestHead(
@@ -276,85 +252,49 @@ final class ProxyHandler: ChannelDuplexHandler {
         return .forward(upstreamHead, sendContinue: sendContinue, retryable: retryable)
     }
 
+    /// Takes capacity on an instance of `target`'s revision, or queues the request for one:
+    /// the single path from a routing decision to an instance, for a request routed the first
+    /// time and for one the activator sent back. Returns why the request cannot wait, if so.
+    private func admit(to target: RevisionTarget, key: String) -> Activator.Refusal? {
+        self.exchange.assign(to: target.revision)
+        let admission = target.revision.activator.admit(
+            from: target.slots, seed: self.loop.nextRandom(), key: key,
+            waiter: NIOLoopBound(self, eventLoop: self.loop.eventLoop))
+        switch admission {
+        case .acquired(let slot):
+            self.use(slot)
+            return nil
+        case .queued(let ticket):
+            self.exchange.queued(ticket, at: self.loop.now)
+            return nil
+        case .refused(let refusal):
+            return refusal
+        }
+    }
+
     /// Takes an instance whose capacity was acquired for this request; thaws it if frozen.
     private func use(_ slot: BackendSlot) {
-        self.slot = slot
         var thawStarted = NIODeadline.distantPast
-        if slot.thawIfFrozen({
-            thawStarted = .now()
+        let thawed = slot.thawIfFrozen {
+            thawStarted = self.loop.now
             self.loop.table.thaw?(slot.backend.id)
-        }) {
-            self.thawed = true
-            self.thawDuration = NIODeadline.now() - thawStarted
         }
+        self.exchange.hold(slot, thawDuration: thawed ? self.loop.now - thawStarted : nil)
     }
 
-    private func enqueue(on revision: RevisionRoute) -> RevisionRoute.QueueOutcome {
-        guard let context = self.context else { return .disabled }
-        let outcome = revision.enqueue(eventLoop: context.eventLoop, key: self.hostRoute?.key ?? "") { [weak self] slot in
-            // The request may have ended (timeout, client gone) while the instance was on its
-            // way; the queue then takes it back.
-            guard let self, self.isWaiting(on: revision) else { return false }
-            self.instanceAvailable(slot)
-            return true
+    private static func response(to refusal: Activator.Refusal, key: String) -> (HTTPResponseStatus, String) {
+        switch refusal {
+        case .queueFull, .removed:
+            (.tooManyRequests, "too many requests waiting for service \"\(key)\"\n")
+        case .noQueue:
+            (.serviceUnavailable, "no ready instance for service \"\(key)\"\n")
         }
-        if case .queued(let request) = outcome {
-            self.queued = request
-            self.queuedAt = .now()
-        }
-        return outcome
-    }
-
-    private func isWaiting(on revision: RevisionRoute) -> Bool {
-        self.queued != nil && self.revision === revision && self.stateMachine.isWaitingForUpstream
-    }
-
-    /// The activator handed this request an instance (or sent it back to be routed again).
-    private func instanceAvailable(_ slot: BackendSlot?) {
-        self.queued = nil
-        if let queuedAt = self.queuedAt {
-            self.waited = NIODeadline.now() - queuedAt
-            self.queuedAt = nil
-        }
-        if let slot {
-            self.use(slot)
-            self.acquireUpstream(fresh: false)
-            return
-        }
-        // The revision left the table: route again to whatever serves the host now.
-        guard let key = self.hostRoute?.key, let service = self.loop.route(for: key) else {
-            self.run(self.stateMachine.upstreamFailed(status: .serviceUnavailable, "service is gone\n"))
-            return
-        }
-        let target = service.choose(random: self.loop.nextRandom)
-        self.revision = target.revision
-        if let slot = target.acquire(seed: self.loop.nextRandom()) {
-            self.use(slot)
-            self.acquireUpstream(fresh: false)
-            return
-        }
-        switch self.enqueue(on: target.revision) {
-        case .queued:
-            break
-        case .full:
-            self.run(self.stateMachine.upstreamFailed(status: .tooManyRequests, "too many requests waiting\n"))
-        case .disabled:
-            self.run(self.stateMachine.upstreamFailed(status: .serviceUnavailable, "no ready instance\n"))
-        }
-    }
-
-    /// Leaves the revision's queue, if the request is in it.
-    private func leaveQueue() {
-        guard let request = self.queued else { return }
-        self.queued = nil
-        self.queuedAt = nil
-        _ = self.revision?.cancel(request)
     }
 
     // MARK: Timeouts
 
     private func armTimer() {
-        guard let deadline = self.timeouts.nextDeadline, let context = self.context else { return }
+        guard let deadline = self.exchange.timeouts.nextDeadline, let context = self.context else { return }
         if self.timer != nil, self.timerDeadline <= deadline { return }
         self.timer?.cancel()
         self.timerDeadline = deadline
@@ -366,11 +306,10 @@ final class ProxyHandler: ChannelDuplexHandler {
     private func timerFired() {
         self.timer = nil
         self.timerDeadline = .distantFuture
-        guard self.timeouts.isActive else { return }
-        let now = NIODeadline.now()
-        if let expired = self.timeouts.expired(at: now) {
+        guard self.exchange.timeouts.isActive else { return }
+        if let expired = self.exchange.timeouts.expired(at: self.loop.now) {
             self.logger.debug("request timed out", metadata: ["timeout": "\(expired)"])
-            self.leaveQueue()
+            self.exchange.leaveQueue()
             self.run(self.stateMachine.timedOut(expired.message))
             return
         }
@@ -380,7 +319,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     /// Bytes moved: the idle timeout starts again.
     @inline(__always)
     private func noteActivity() {
-        if self.timeouts.tracksIdle { self.timeouts.lastActivity = .now() }
+        if self.exchange.timeouts.tracksIdle { self.exchange.timeouts.lastActivity = self.loop.now }
     }
 
     private static func hasBody(_ headers: HTTPHeaders) -> Bool {
@@ -399,13 +338,13 @@ final class ProxyHandler: ChannelDuplexHandler {
 
         case .acquireUpstream(let fresh, let sendContinue):
             if sendContinue {
-                let head = HTTPResponseHead(version: self.requestVersion, status: .continue)
+                let head = HTTPResponseHead(version: self.exchange.requestVersion, status: .continue)
                 context.writeAndFlush(self.wrapOutboundOut(.head(head)), promise: nil)
             }
             self.acquireUpstream(fresh: fresh)
 
         case .sendRequest(let head, let body, let end):
-            guard let upstream = self.upstream else { return }
+            guard let upstream = self.exchange.upstream else { return }
             upstream.write(.head(head))
             for part in body {
                 upstream.write(.body(.byteBuffer(part)))
@@ -418,25 +357,25 @@ final class ProxyHandler: ChannelDuplexHandler {
             self.resumeClientReading()
 
         case .forwardRequestBody(let buffer):
-            self.upstream?.write(.body(.byteBuffer(buffer)))
+            self.exchange.upstream?.write(.body(.byteBuffer(buffer)))
             self.upstreamNeedsFlush = true
 
         case .forwardRequestEnd(let trailers):
-            self.upstream?.write(.end(trailers))
+            self.exchange.upstream?.write(.end(trailers))
             self.upstreamNeedsFlush = true
 
         case .sendLocalResponse(let status, let message, let closeClient):
             self.detachUpstream()?.close()
-            self.responseStatus = Int(status.code)
+            self.exchange.responseStatus = Int(status.code)
             self.finishExchange()
             self.writeLocalResponse(status, message, closeClient: closeClient, context: context)
 
         case .forwardResponseHead(let head, let clientKeepAlive):
-            self.timeouts.responseStarted()
-            self.responseStatus = Int(head.status.code)
+            self.exchange.timeouts.responseStarted()
+            self.exchange.responseStatus = Int(head.status.code)
             let clientHead = ProxyHeaders.clientResponseHead(
                 from: head,
-                version: self.requestVersion,
+                version: self.exchange.requestVersion,
                 keepAlive: clientKeepAlive
             )
             context.write(self.wrapOutboundOut(.head(clientHead)), promise: nil)
@@ -492,13 +431,13 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
         if self.upstreamNeedsFlush {
             self.upstreamNeedsFlush = false
-            self.upstream?.flush()
+            self.exchange.upstream?.flush()
         }
     }
 
     private func acquireUpstream(fresh: Bool) {
-        if self.queued != nil { return }  // the activator calls back with an instance
-        guard let slot = self.slot else {
+        if self.exchange.isQueued { return }  // the activator calls back with an instance
+        guard let slot = self.exchange.slot else {
             self.run(self.stateMachine.upstreamFailed())
             return
         }
@@ -538,48 +477,21 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     private func attach(_ upstream: UpstreamHandler) {
         upstream.attach(to: self)
-        self.upstream = upstream
+        self.exchange.upstream = upstream
     }
 
     private func detachUpstream() -> UpstreamHandler? {
-        guard let upstream = self.upstream else { return nil }
-        self.upstream = nil
+        guard let upstream = self.exchange.upstream else { return nil }
+        self.exchange.upstream = nil
         upstream.proxy = nil
         return upstream
     }
 
     /// Ends the exchange's accounting: the backend's in-flight count and the observer.
     private func finishExchange() {
-        self.leaveQueue()
-        self.timeouts.stop()
-        let slot = self.slot
-        if let slot {
-            slot.release()
-            self.slot = nil
-        }
-        let waited = self.waited
-        let thawed = self.thawed
-        let revision = self.revision
-        self.waited = .zero
-        self.thawed = false
-        self.revision = nil
-        revision?.counters.record(status: self.responseStatus)
-        if let observer = self.observer, let startedAt = self.startedAt {
-            self.startedAt = nil
-            let nanoseconds = (NIODeadline.now() - startedAt).nanoseconds
-            observer(
-                GatewayRequestRecord(
-                    service: self.hostRoute?.service,
-                    tag: self.hostRoute?.tag,
-                    revision: revision?.name,
-                    backendID: slot?.backend.id,
-                    status: self.responseStatus,
-                    duration: .nanoseconds(nanoseconds),
-                    queued: waited > .zero ? .nanoseconds(waited.nanoseconds) : nil,
-                    thawed: thawed,
-                    thawDuration: thawed ? .nanoseconds(self.thawDuration.nanoseconds) : nil
-                )
-            )
+        let record = self.exchange.finish(at: self.loop.now)
+        if let observer = self.observer, let record {
+            observer(record)
         }
     }
 
@@ -599,12 +511,12 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
         if closeClient {
             headers.add(name: "connection", value: "close")
-        } else if self.requestVersion.major == 1 && self.requestVersion.minor == 0 {
+        } else if self.exchange.requestVersion.major == 1 && self.exchange.requestVersion.minor == 0 {
             headers.add(name: "connection", value: "keep-alive")
         }
-        let head = HTTPResponseHead(version: self.requestVersion, status: status, headers: headers)
+        let head = HTTPResponseHead(version: self.exchange.requestVersion, status: status, headers: headers)
         context.write(self.wrapOutboundOut(.head(head)), promise: nil)
-        if self.requestMethod != .HEAD {
+        if self.exchange.requestMethod != .HEAD {
             let body = context.channel.allocator.buffer(string: message)
             context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         }
@@ -625,7 +537,7 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     private var mayReadFromClient: Bool {
         if self.stateMachine.isWaitingForUpstream || !self.pipelined.isEmpty { return false }
-        if let upstream = self.upstream, !upstream.isWritable { return false }
+        if let upstream = self.exchange.upstream, !upstream.isWritable { return false }
         return true
     }
 
@@ -633,5 +545,35 @@ final class ProxyHandler: ChannelDuplexHandler {
         guard self.clientReadPending, self.mayReadFromClient, let context = self.context else { return }
         self.clientReadPending = false
         context.read()
+    }
+}
+
+// MARK: - Activator hand-offs
+
+extension ProxyHandler: ActivatorWaiter {
+    func activator(_ activator: Activator, handedOver slot: BackendSlot?, for ticket: ActivatorTicket) -> Bool {
+        // The request may have ended (timeout, client gone) while the instance was on its way.
+        guard self.exchange.isWaiting(for: ticket, from: activator), self.stateMachine.isWaitingForUpstream else {
+            return false
+        }
+        self.exchange.handedOver(at: self.loop.now)
+        if let slot {
+            self.use(slot)
+            self.acquireUpstream(fresh: false)
+            return true
+        }
+        // Its route moved (a traffic change, the revision left the table): route it again by
+        // whatever serves its key now. The deadlines keep running from its arrival.
+        guard let key = self.exchange.hostRoute?.key, let service = self.loop.route(for: key) else {
+            self.run(self.stateMachine.upstreamFailed(status: .serviceUnavailable, "service is gone\n"))
+            return true
+        }
+        if let refusal = self.admit(to: service.choose(random: self.loop.nextRandom), key: key) {
+            let (status, message) = Self.response(to: refusal, key: key)
+            self.run(self.stateMachine.upstreamFailed(status: status, message))
+        } else {
+            self.acquireUpstream(fresh: false)
+        }
+        return true
     }
 }

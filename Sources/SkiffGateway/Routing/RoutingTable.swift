@@ -63,7 +63,7 @@ public final class RoutingTable: Sendable {
             if let existing = state.revisions[name], existing.route.settings == settings {
                 entry = existing
             } else {
-                if let existing = state.revisions[name] { existing.route.markRemoved() }
+                if let existing = state.revisions[name] { existing.route.activator.remove() }
                 let counters = state.counters[name] ?? ResponseCounters()
                 state.counters[name] = counters
                 entry = RevisionEntry(
@@ -89,7 +89,7 @@ public final class RoutingTable: Sendable {
             Self.retireUnreferenced(previous, in: &state)
             self.rebuildRoutes(&state)
             // Under the table's lock, so that two updates cannot reach the revision out of order.
-            entry.route.setSlots(slots)
+            entry.route.activator.setSlots(slots)
         }
     }
 
@@ -137,7 +137,7 @@ public final class RoutingTable: Sendable {
             self.rebuildRoutes(&state)
             return entry.route
         }
-        removed?.markRemoved()
+        removed?.activator.remove()
     }
 
     /// Forgets `key`: its requests get 404 from now on; running ones finish. The revision a
@@ -219,7 +219,7 @@ public final class RoutingTable: Sendable {
             var loads: [String: RevisionLoad] = [:]
             for (name, entry) in state.revisions {
                 loads[name] = RevisionLoad(
-                    revision: name, queued: entry.route.queued,
+                    revision: name, queued: entry.route.activator.queued,
                     instances: entry.slots.map { InstanceLoad($0, draining: false) },
                     responses: entry.route.counters.responses.load(ordering: .relaxed),
                     serverErrors: entry.route.counters.serverErrors.load(ordering: .relaxed))
@@ -287,7 +287,7 @@ public final class RoutingTable: Sendable {
         state.generation += 1
         self.publishedGeneration.store(state.generation, ordering: .releasing)
         // After the new generation is visible, so the requests find the new split.
-        for (revision, keys) in abandoned.values { revision.rerouteWaiters(of: keys) }
+        for (revision, keys) in abandoned.values { revision.activator.reroute(keys: keys) }
     }
 
     private static func takeDraining(_ backend: Backend, of revision: RevisionRoute, from state: inout State) -> BackendSlot? {

@@ -10,3 +10,10 @@ extension ServiceRoute {
         return targets[0].acquire(seed: seed)
     }
 }
+
+extension RevisionTarget {
+    /// Takes capacity on the least-loaded instance, as a request's admission does first.
+    func acquire(seed: UInt64) -> BackendSlot? {
+        BackendSlot.acquireLeastLoaded(slots, limit: revision.settings.concurrency, seed: seed)
+    }
+}
