@@ -203,8 +203,8 @@ struct ActivatorTests {
     /// the revision keeps its requests waiting for it.
     @Test func requestsOfAKeyThatStillRoutesToTheRevisionKeepWaiting() async throws {
         let table = RoutingTable()
-        table.route("hello", to: "hello-00002", settings: Self.settings(), backends: [])
-        table.setTraffic("next---hello", to: "hello-00002")
+        table.setRevision("hello-00002", settings: Self.settings(), backends: [])
+        table.setTraffic(service: "hello", routes: ["hello": all("hello-00002"), "next---hello": all("hello-00002")])
         try await TestBackend.with(name: "old") { old in
             try await TestBackend.with(name: "new") { new in
                 try await withGateway(table: table) { fixture in
@@ -217,7 +217,10 @@ struct ActivatorTests {
                             }
                         }
                         try await Self.waitUntil { table.sample().first { $0.revision == "hello-00002" }?.queued == 2 }
-                        table.route("hello", to: "hello-00001", settings: Self.settings(), backends: [old.backend])
+                        // A rollback of the main key; the tag keeps the new revision.
+                        table.setRevision("hello-00001", settings: Self.settings(), backends: [old.backend])
+                        table.setTraffic(
+                            service: "hello", routes: ["hello": all("hello-00001"), "next---hello": all("hello-00002")])
                         let moved = try await group.next()
                         #expect(moved?.echoedField("backend") == "old")
                         #expect(table.sample().first { $0.revision == "hello-00002" }?.queued == 1)
@@ -351,14 +354,13 @@ struct TimeoutTests {
     @Test func aFastRequestIsUntouchedByItsTimeouts() async throws {
         try await TestBackend.with(name: "fast") { backend in
             let table = RoutingTable()
-            table.setRevision(
-                "hello-00001",
+            table.route(
+                "hello", to: "hello-00001",
                 // Generous deadlines: a loaded CI machine has been seen to stall for seconds.
                 settings: RevisionSettings(
                     queueDepth: 10, responseStartTimeout: .seconds(8), requestTimeout: .seconds(8),
                     idleTimeout: .seconds(8)),
                 backends: [backend.backend])
-            table.setTraffic("hello", to: "hello-00001")
             try await withGateway(table: table) { fixture in
                 try await TestHTTPConnection.with(port: fixture.port) { connection in
                     for _ in 0..<3 {
@@ -370,13 +372,5 @@ struct TimeoutTests {
                 }
             }
         }
-    }
-}
-
-extension RoutingTable {
-    /// Creates or updates `revision` and sends `key`'s requests to it.
-    func route(_ key: String, to revision: String, settings: RevisionSettings, backends: [Backend]) {
-        self.setRevision(revision, settings: settings, backends: backends)
-        self.setTraffic(key, to: revision)
     }
 }

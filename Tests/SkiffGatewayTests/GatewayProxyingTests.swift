@@ -10,7 +10,7 @@ struct GatewayProxyingTests {
     @Test func addsForwardingHeadersAndKeepsHost() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.setBackends([backend.backend], for: "hello")
+            table.route("hello", to: "hello-00001", backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 try await TestHTTPConnection.with(port: fixture.port) { connection in
                     let host = fixture.host("hello")
@@ -33,7 +33,7 @@ struct GatewayProxyingTests {
     @Test func stripsHopByHopHeadersBothWays() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.setBackends([backend.backend], for: "hello")
+            table.route("hello", to: "hello-00001", backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 try await TestHTTPConnection.with(port: fixture.port) { connection in
                     let response = try await connection.request(
@@ -63,7 +63,7 @@ struct GatewayProxyingTests {
     @Test func reusesOneBackendConnectionPerLoop() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.setBackends([backend.backend], for: "hello")
+            table.route("hello", to: "hello-00001", backends: [backend.backend])
             try await withGateway(table: table, threads: 1) { fixture in
                 try await TestHTTPConnection.with(port: fixture.port) { connection in
                     for index in 0..<100 {
@@ -89,7 +89,7 @@ struct GatewayProxyingTests {
         try await TestBackend.with(name: "a") { a in
             try await TestBackend.with(name: "b") { b in
                 let table = RoutingTable()
-                table.setBackends([a.backend, b.backend], for: "hello")
+                table.route("hello", to: "hello-00001", backends: [a.backend, b.backend])
                 try await withGateway(table: table, threads: 2) { fixture in
                     try await withThrowingTaskGroup(of: TestResponse.self) { group in
                         group.addTask {
@@ -100,7 +100,7 @@ struct GatewayProxyingTests {
                         // Whichever backend got the slow request, the other must get the rest.
                         let slowBackend = try await Self.firstArrival(a, b)
                         #expect(table.inFlight(backendID: slowBackend.name) == 1)
-                        #expect(table.inFlight(service: "hello") == 1)
+                        #expect(table.inFlight(revision: "hello-00001") == 1)
                         let other = slowBackend === a ? b : a
                         try await TestHTTPConnection.with(port: fixture.port) { connection in
                             for _ in 0..<10 {
@@ -113,7 +113,7 @@ struct GatewayProxyingTests {
                         #expect(slow?.status == .ok)
                         #expect(slow?.echoedField("backend") == slowBackend.name)
                     }
-                    #expect(table.inFlight(service: "hello") == 0)
+                    #expect(table.inFlight(revision: "hello-00001") == 0)
                 }
             }
         }
@@ -144,7 +144,7 @@ struct GatewayProxyingTests {
         try await TestBackend.with(name: "old") { old in
             try await TestBackend.with(name: "new") { new in
                 let table = RoutingTable()
-                table.setBackends([old.backend], for: "hello")
+                table.route("hello", to: "hello-00001", backends: [old.backend])
                 try await withGateway(table: table) { fixture in
                     try await withThrowingTaskGroup(of: TestResponse.self) { group in
                         group.addTask {
@@ -153,7 +153,7 @@ struct GatewayProxyingTests {
                             }
                         }
                         await old.arrivals.wait()
-                        table.setBackends([new.backend], for: "hello")
+                        table.route("hello", to: "hello-00001", backends: [new.backend])
                         #expect(table.inFlight(backendID: "old") == 1)
                         try await TestHTTPConnection.with(port: fixture.port) { connection in
                             let response = try await connection.request(host: fixture.host("hello"))
@@ -165,7 +165,7 @@ struct GatewayProxyingTests {
                         #expect(slow?.echoedField("backend") == "old")
                     }
                     #expect(table.inFlight(backendID: "old") == 0)
-                    #expect(table.inFlight(service: "hello") == 0)
+                    #expect(table.inFlight(revision: "hello-00001") == 0)
                 }
             }
         }
@@ -174,7 +174,7 @@ struct GatewayProxyingTests {
     @Test func retriesWhenPooledConnectionWasClosedByBackend() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.setBackends([backend.backend], for: "hello")
+            table.route("hello", to: "hello-00001", backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 try await TestHTTPConnection.with(port: fixture.port) { connection in
                     for _ in 0..<20 {
@@ -191,7 +191,7 @@ struct GatewayProxyingTests {
     @Test func headAndNoContentResponsesHaveNoBody() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.setBackends([backend.backend], for: "hello")
+            table.route("hello", to: "hello-00001", backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 try await TestHTTPConnection.with(port: fixture.port) { connection in
                     let head = try await connection.request(.HEAD, "/head-test", host: fixture.host("hello"))
@@ -212,7 +212,7 @@ struct GatewayProxyingTests {
     @Test func chunkedRequestBodyIsForwarded() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.setBackends([backend.backend], for: "hello")
+            table.route("hello", to: "hello-00001", backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 try await TestHTTPConnection.with(port: fixture.port) { connection in
                     var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/")
@@ -235,7 +235,7 @@ struct GatewayProxyingTests {
     @Test func http10ClientsWork() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.setBackends([backend.backend], for: "hello")
+            table.route("hello", to: "hello-00001", backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 // Without keep-alive: the gateway closes after the response.
                 try await RawConnection.with(port: fixture.port) { connection in
@@ -271,7 +271,7 @@ struct GatewayProxyingTests {
     @Test func answersPipelinedRequestsInOrder() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.setBackends([backend.backend], for: "hello")
+            table.route("hello", to: "hello-00001", backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 try await RawConnection.with(port: fixture.port) { connection in
                     try await connection.send(
@@ -298,7 +298,7 @@ struct GatewayProxyingTests {
     @Test func expectContinueDoesNotHang() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.setBackends([backend.backend], for: "hello")
+            table.route("hello", to: "hello-00001", backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 try await RawConnection.with(port: fixture.port) { connection in
                     try await connection.send(

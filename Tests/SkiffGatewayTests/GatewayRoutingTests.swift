@@ -10,7 +10,7 @@ struct GatewayRoutingTests {
     @Test func routesHostToServiceCaseInsensitively() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.setBackends([backend.backend], for: "hello")
+            table.route("hello", to: "hello-00001", backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 try await TestHTTPConnection.with(port: fixture.port) { connection in
                     let plain = try await connection.request(host: fixture.host("hello"))
@@ -30,8 +30,9 @@ struct GatewayRoutingTests {
         try await TestBackend.with(name: "stable") { stable in
             try await TestBackend.with(name: "canary") { canary in
                 let table = RoutingTable()
-                table.setBackends([stable.backend], for: "hello")
-                table.setBackends([canary.backend], for: "v2---hello")
+                table.setRevision("hello-00001", settings: RevisionSettings(), backends: [stable.backend])
+                table.setRevision("hello-00002", settings: RevisionSettings(), backends: [canary.backend])
+                table.setTraffic(service: "hello", routes: ["hello": all("hello-00001"), "v2---hello": all("hello-00002")])
                 try await withGateway(table: table) { fixture in
                     try await TestHTTPConnection.with(port: fixture.port) { connection in
                         let tagged = try await connection.request(host: fixture.host("v2---hello"))
@@ -49,7 +50,7 @@ struct GatewayRoutingTests {
     @Test(arguments: ["nope.localhost", "hello.example.com", "a.hello.localhost", "localhost"])
     func unknownHostGets404(host: String) async throws {
         let table = RoutingTable()
-        table.setBackends([Backend(id: "x", host: "127.0.0.1", port: 9)], for: "hello")
+        table.route("hello", to: "hello-00001", backends: [Backend(id: "x", host: "127.0.0.1", port: 9)])
         try await withGateway(table: table) { fixture in
             try await TestHTTPConnection.with(port: fixture.port) { connection in
                 let response = try await connection.request(host: host)
@@ -64,7 +65,7 @@ struct GatewayRoutingTests {
 
     @Test func serviceWithoutBackendsGets503() async throws {
         let table = RoutingTable()
-        table.setBackends([], for: "idle")
+        table.route("idle", to: "idle-00001", backends: [])
         try await withGateway(table: table) { fixture in
             try await TestHTTPConnection.with(port: fixture.port) { connection in
                 let response = try await connection.request(host: fixture.host("idle"))
@@ -77,14 +78,16 @@ struct GatewayRoutingTests {
     @Test func removedServiceGets404() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.setBackends([backend.backend], for: "hello")
+            table.route("hello", to: "hello-00001", backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 try await TestHTTPConnection.with(port: fixture.port) { connection in
                     do {
                         let response = try await connection.request(host: fixture.host("hello"))
                         #expect(response.status == .ok)
                     }
-                    table.removeService("hello")
+                    // The service is deleted, as the controller unpublishes it.
+                    table.setTraffic(service: "hello", routes: [:])
+                    table.removeRevision("hello-00001")
                     do {
                         let response = try await connection.request(host: fixture.host("hello"))
                         #expect(response.status == .notFound)
@@ -121,7 +124,7 @@ struct GatewayRoutingTests {
     @Test func unreachableBackendGets502() async throws {
         let port = try await closedPort()
         let table = RoutingTable()
-        table.setBackends([Backend(id: "gone", host: "127.0.0.1", port: port)], for: "hello")
+        table.route("hello", to: "hello-00001", backends: [Backend(id: "gone", host: "127.0.0.1", port: port)])
         try await withGateway(table: table) { fixture in
             try await TestHTTPConnection.with(port: fixture.port) { connection in
                 let response = try await connection.request(host: fixture.host("hello"))
@@ -138,7 +141,7 @@ struct GatewayRoutingTests {
         let records = RecordBox()
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.setBackends([backend.backend], for: "hello")
+            table.route("hello", to: "hello-00001", backends: [backend.backend])
             try await withGateway(table: table, observer: { records.append($0) }) { fixture in
                 try await TestHTTPConnection.with(port: fixture.port) { connection in
                     _ = try await connection.request(host: fixture.host("hello"))

@@ -12,7 +12,7 @@ struct GatewayStreamingTests {
     @Test func streamsLargeUpload() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.setBackends([backend.backend], for: "hello")
+            table.route("hello", to: "hello-00001", backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 try await TestHTTPConnection.with(port: fixture.port) { connection in
                     var head = HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/upload")
@@ -31,7 +31,7 @@ struct GatewayStreamingTests {
     @Test func streamsLargeDownload() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.setBackends([backend.backend], for: "hello")
+            table.route("hello", to: "hello-00001", backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 try await TestHTTPConnection.with(port: fixture.port) { connection in
                     try await connection.send(.GET, "/download?bytes=\(Self.largeBody)", host: fixture.host("hello"))
@@ -53,7 +53,7 @@ struct GatewayStreamingTests {
     @Test func streamsChunkedBodyBothWaysConcurrently() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.setBackends([backend.backend], for: "hello")
+            table.route("hello", to: "hello-00001", backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 try await TestHTTPConnection.with(port: fixture.port) { connection in
                     var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/echo-stream")
@@ -80,7 +80,7 @@ struct GatewayStreamingTests {
     @Test func gracefulShutdownLetsRunningRequestFinish() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.setBackends([backend.backend], for: "hello")
+            table.route("hello", to: "hello-00001", backends: [backend.backend])
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let gateway = Gateway(
                 configuration: GatewayConfiguration(host: "127.0.0.1", port: 0),

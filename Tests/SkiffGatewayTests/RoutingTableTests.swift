@@ -10,44 +10,43 @@ struct RoutingTableTests {
     @Test func publishesNewGenerationOnEveryChange() {
         let table = RoutingTable()
         let start = table.generation
-        table.setBackends([self.a], for: "hello")
+        table.route("hello", to: "hello-00001", backends: [self.a])
         let afterSet = table.generation
         #expect(afterSet > start)
-        table.removeService("hello")
+        table.setTraffic(service: "hello", routes: [:])
         let afterRemove = table.generation
         #expect(afterRemove > afterSet)
-        table.removeService("unknown")
-        #expect(table.generation == afterRemove)
+        table.setTraffic(service: "unknown", routes: [:])
+        table.setTraffic(service: "hello", routes: [:])
+        #expect(table.generation == afterRemove, "nothing changed, nothing published")
         #expect(table.snapshot().routes.isEmpty)
     }
 
     @Test func distinguishesUnknownFromEmptyService() {
         let table = RoutingTable()
-        table.setBackends([], for: "Idle")
-        #expect(table.backends(for: "idle") == [])
-        #expect(table.backends(for: "other") == nil)
+        table.route("Idle", to: "idle-00001", backends: [])
         #expect(table.snapshot().routes["idle"]?.slots.isEmpty == true)
+        #expect(table.snapshot().routes["other"] == nil)
     }
 
     @Test func keepsCountersAcrossUpdatesOfTheSameBackend() throws {
         let table = RoutingTable()
-        table.setBackends([self.a], for: "hello")
+        table.route("hello", to: "hello-00001", backends: [self.a])
         let slot = try #require(table.snapshot().routes["hello"]?.slots.first)
         slot.acquire()
-        table.setBackends([self.a, self.b], for: "hello")
+        table.route("hello", to: "hello-00001", backends: [self.a, self.b])
         let again = try #require(table.snapshot().routes["hello"]?.slots.first { $0.backend.id == "a" })
         #expect(again === slot)
         #expect(table.inFlight(backendID: "a") == 1)
-        #expect(table.inFlight(service: "hello") == 1)
+        #expect(table.inFlight(revision: "hello-00001") == 1)
         slot.release()
-        #expect(table.inFlight(service: "hello") == 0)
+        #expect(table.inFlight(revision: "hello-00001") == 0)
     }
 
     @Test func sharesOneCounterBetweenServiceAndTagRoutes() throws {
         let table = RoutingTable()
         table.setRevision("hello-00001", settings: RevisionSettings(), backends: [self.a])
-        table.setTraffic("hello", to: "hello-00001")
-        table.setTraffic("v1---hello", to: "hello-00001")
+        table.setTraffic(service: "hello", routes: ["hello": all("hello-00001"), "v1---hello": all("hello-00001")])
         let routes = table.snapshot().routes
         let main = try #require(routes["hello"]?.slots.first)
         let tagged = try #require(routes["v1---hello"]?.slots.first)
@@ -56,39 +55,42 @@ struct RoutingTableTests {
 
     @Test func removedBackendKeepsCountingUntilDrained() throws {
         let table = RoutingTable()
-        table.setBackends([self.a, self.b], for: "hello")
+        table.route("hello", to: "hello-00001", backends: [self.a, self.b])
         let slot = try #require(table.snapshot().routes["hello"]?.slots.first { $0.backend.id == "a" })
         slot.acquire()
-        table.setBackends([self.b], for: "hello")
+        table.route("hello", to: "hello-00001", backends: [self.b])
         #expect(slot.isRetired)
         #expect(table.snapshot().routes["hello"]?.slots.map(\.backend.id) == ["b"])
         #expect(table.inFlight(backendID: "a") == 1)
-        #expect(table.inFlight(service: "hello") == 1)
+        let draining = table.sample().first?.instances.first { $0.backendID == "a" }
+        #expect(draining?.draining == true && draining?.inFlight == 1)
         slot.release()
         #expect(table.inFlight(backendID: "a") == 0)
-        #expect(table.inFlight(service: "hello") == 0)
+        #expect(table.sample().first?.instances.map(\.backendID) == ["b"], "a drained instance is forgotten")
     }
 
-    @Test func removedServiceDrainsToo() throws {
+    @Test func removedRevisionDrainsToo() throws {
         let table = RoutingTable()
-        table.setBackends([self.a], for: "hello")
+        table.route("hello", to: "hello-00001", backends: [self.a])
         let slot = try #require(table.snapshot().routes["hello"]?.slots.first)
         slot.acquire()
-        table.removeService("hello")
-        #expect(table.inFlight(service: "hello") == 1)
+        table.setTraffic(service: "hello", routes: [:])
+        table.removeRevision("hello-00001")
+        #expect(table.inFlight(revision: "hello-00001") == 1)
         #expect(table.inFlight(backendID: "a") == 1)
         slot.release()
-        #expect(table.inFlight(service: "hello") == 0)
+        #expect(table.inFlight(backendID: "a") == 0)
+        #expect(table.sample().isEmpty)
     }
 
     @Test func readdedBackendIsRevived() throws {
         let table = RoutingTable()
-        table.setBackends([self.a], for: "hello")
+        table.route("hello", to: "hello-00001", backends: [self.a])
         let slot = try #require(table.snapshot().routes["hello"]?.slots.first)
         slot.acquire()
-        table.setBackends([], for: "hello")
+        table.route("hello", to: "hello-00001", backends: [])
         #expect(slot.isRetired)
-        table.setBackends([self.a], for: "hello")
+        table.route("hello", to: "hello-00001", backends: [self.a])
         let again = try #require(table.snapshot().routes["hello"]?.slots.first)
         #expect(again === slot)
         #expect(!again.isRetired)
@@ -97,11 +99,11 @@ struct RoutingTableTests {
 
     @Test func movedBackendGetsNewSlot() throws {
         let table = RoutingTable()
-        table.setBackends([self.a], for: "hello")
+        table.route("hello", to: "hello-00001", backends: [self.a])
         let slot = try #require(table.snapshot().routes["hello"]?.slots.first)
         var moved = self.a
         moved.port = 9090
-        table.setBackends([moved], for: "hello")
+        table.route("hello", to: "hello-00001", backends: [moved])
         let replacement = try #require(table.snapshot().routes["hello"]?.slots.first)
         #expect(replacement !== slot)
         #expect(slot.isRetired)
@@ -110,7 +112,7 @@ struct RoutingTableTests {
 
     @Test func pickPrefersFewestInFlight() throws {
         let table = RoutingTable()
-        table.setBackends([self.a, self.b, Backend(id: "c", host: "10.0.0.3", port: 1)], for: "hello")
+        table.route("hello", to: "hello-00001", backends: [self.a, self.b, Backend(id: "c", host: "10.0.0.3", port: 1)])
         let route = try #require(table.snapshot().routes["hello"])
         let a = route.slots[0]
         let c = route.slots[2]
@@ -127,7 +129,7 @@ struct RoutingTableTests {
 
     @Test func pickSpreadsTies() throws {
         let table = RoutingTable()
-        table.setBackends([self.a, self.b], for: "hello")
+        table.route("hello", to: "hello-00001", backends: [self.a, self.b])
         let route = try #require(table.snapshot().routes["hello"])
         let picked = Set(
             (0..<UInt64(10)).compactMap { seed -> String? in

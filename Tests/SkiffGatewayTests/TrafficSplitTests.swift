@@ -17,7 +17,9 @@ import Testing
     /// The issue's accuracy test at the routing step: 10 000 choices at 90/10 land within ±2 %.
     @Test func ninetyTenSplitIsAccurate() throws {
         let table = self.table()
-        table.setTraffic("web", to: [TrafficWeight(revision: "web-00001", weight: 90), TrafficWeight(revision: "web-00002", weight: 10)])
+        table.setTraffic(
+            service: "web",
+            routes: ["web": [TrafficWeight(revision: "web-00001", weight: 90), TrafficWeight(revision: "web-00002", weight: 10)]])
         let route = try #require(table.snapshot().routes["web"])
         var generator = SystemRandomNumberGenerator()
         var counts: [String: Int] = [:]
@@ -31,7 +33,9 @@ import Testing
 
     @Test func zeroWeightGetsNothingAndSingleTargetNeedsNoRandom() throws {
         let table = self.table()
-        table.setTraffic("web", to: [TrafficWeight(revision: "web-00001", weight: 100), TrafficWeight(revision: "web-00002", weight: 0)])
+        table.setTraffic(
+            service: "web",
+            routes: ["web": [TrafficWeight(revision: "web-00001", weight: 100), TrafficWeight(revision: "web-00002", weight: 0)]])
         let route = try #require(table.snapshot().routes["web"])
         #expect(route.targets.map(\.revision.name) == ["web-00001"])
         #expect(route.choose(random: { Issue.record("a single target must not draw"); return 0 }).revision.name == "web-00001")
@@ -39,7 +43,9 @@ import Testing
 
     @Test func revisionMissingFromTheTableGetsNoShare() throws {
         let table = self.table()
-        table.setTraffic("web", to: [TrafficWeight(revision: "web-00001", weight: 50), TrafficWeight(revision: "web-00009", weight: 50)])
+        table.setTraffic(
+            service: "web",
+            routes: ["web": [TrafficWeight(revision: "web-00001", weight: 50), TrafficWeight(revision: "web-00009", weight: 50)]])
         let route = try #require(table.snapshot().routes["web"])
         #expect(route.targets.map(\.revision.name) == ["web-00001"])
     }
@@ -47,9 +53,8 @@ import Testing
     /// A service's keys change in one generation: the split and its tag keys appear and go together.
     @Test func serviceTrafficIsReplacedAtomically() throws {
         let table = self.table()
-        table.setTraffic("web", to: "web-00001")
-        table.setTraffic("canary---web", to: "web-00001")
-        table.setTraffic("other", to: "web-00001")
+        table.setTraffic(service: "web", routes: ["web": all("web-00001"), "canary---web": all("web-00001")])
+        table.setTraffic(service: "other", routes: ["other": all("web-00001")])
         let before = table.generation
         table.setTraffic(
             service: "web",
@@ -82,16 +87,19 @@ import Testing
         #expect(second.targets[1].slots.count == 2)
     }
 
-    @Test func inFlightOfASplitKeySumsItsRevisions() throws {
+    @Test func eachRevisionOfASplitCountsItsOwnRequests() throws {
         let table = self.table()
-        table.setTraffic("web", to: [TrafficWeight(revision: "web-00001", weight: 50), TrafficWeight(revision: "web-00002", weight: 50)])
+        table.setTraffic(
+            service: "web",
+            routes: ["web": [TrafficWeight(revision: "web-00001", weight: 50), TrafficWeight(revision: "web-00002", weight: 50)]])
         let route = try #require(table.snapshot().routes["web"])
         let one = try #require(route.targets[0].acquire(seed: 0))
         let two = try #require(route.targets[1].acquire(seed: 0))
-        #expect(table.inFlight(service: "web") == 2)
+        #expect(table.inFlight(revision: "web-00001") == 1)
+        #expect(table.inFlight(revision: "web-00002") == 1)
         one.release()
         two.release()
-        #expect(table.inFlight(service: "web") == 0)
+        #expect(table.inFlight(revision: "web-00001") == 0 && table.inFlight(revision: "web-00002") == 0)
     }
 
     @Test func keyOwnership() {

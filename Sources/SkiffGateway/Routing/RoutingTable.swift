@@ -93,21 +93,6 @@ public final class RoutingTable: Sendable {
         }
     }
 
-    /// Sends the requests of `key` (a service name or `TAG---NAME`) to `revision`.
-    public func setTraffic(_ key: String, to revision: String) {
-        self.setTraffic(key, to: [TrafficWeight(revision: revision, weight: 1)])
-    }
-
-    /// Splits the requests of `key` between revisions by weight.
-    public func setTraffic(_ key: String, to weights: [TrafficWeight]) {
-        let key = key.lowercased()
-        self.state.withLockedValue { state in
-            guard state.traffic[key] != weights else { return }
-            state.traffic[key] = weights
-            self.rebuildRoutes(&state)
-        }
-    }
-
     /// Replaces every routing key of `service` (`NAME` and each `TAG---NAME`) at once: one
     /// table generation, so no request sees half of a traffic change. Keys not in `routes`
     /// answer 404 from now on.
@@ -140,45 +125,7 @@ public final class RoutingTable: Sendable {
         removed?.activator.remove()
     }
 
-    /// Forgets `key`: its requests get 404 from now on; running ones finish. The revision a
-    /// ``setBackends(_:for:)`` made for it goes too. (Use ``setTraffic(service:routes:)``
-    /// with no routes to forget a service's tags as well.)
-    public func removeService(_ service: String) {
-        let key = service.lowercased()
-        let implicit = self.state.withLockedValue { state -> Bool in
-            guard state.traffic.removeValue(forKey: key) != nil else { return false }
-            self.rebuildRoutes(&state)
-            return state.revisions[Self.implicitRevision(key)] != nil
-        }
-        if implicit { self.removeRevision(Self.implicitRevision(key)) }
-    }
-
-    /// Routes `service` (a service name or a `TAG---NAME` key) straight to `backends`, through
-    /// a revision of its own with default settings: no hard limit and no queue, so an empty
-    /// list answers 503. An empty list keeps the service known, so its requests get 503
-    /// rather than 404.
-    public func setBackends(_ backends: [Backend], for service: String) {
-        let key = service.lowercased()
-        let revision = Self.implicitRevision(key)
-        self.setRevision(revision, settings: RevisionSettings(), backends: backends)
-        self.setTraffic(key, to: revision)
-    }
-
-    static func implicitRevision(_ key: String) -> String { "service:" + key }
-
     // MARK: Reading
-
-    /// The backends currently routed for `key`, or `nil` if the key is unknown.
-    public func backends(for service: String) -> [Backend]? {
-        let key = service.lowercased()
-        return self.state.withLockedValue { $0.routes[key]?.targets.flatMap { $0.slots.map(\.backend) } }
-    }
-
-    /// The revisions `key` splits its requests between, with their weights.
-    public func traffic(for key: String) -> [TrafficWeight]? {
-        let key = key.lowercased()
-        return self.state.withLockedValue { $0.traffic[key] }
-    }
 
     /// Requests sent to the backend with this ID that have not finished, including requests
     /// on a backend already removed from the table.
@@ -191,24 +138,6 @@ public final class RoutingTable: Sendable {
             }
             return total
         }
-    }
-
-    /// Requests in flight on the instances of `revision`, draining ones included.
-    public func inFlight(revision: String) -> Int {
-        self.state.withLockedValue { state in
-            Self.pruneDrained(&state)
-            var total = 0
-            for slot in state.revisions[revision]?.slots ?? [] { total += slot.currentLoad }
-            for slot in state.draining.values where slot.revision.name == revision { total += slot.currentLoad }
-            return total
-        }
-    }
-
-    /// Requests in flight on the revisions `key` routes to (or last routed to).
-    public func inFlight(service: String) -> Int {
-        let key = service.lowercased()
-        let revisions = self.state.withLockedValue { $0.traffic[key]?.map(\.revision) } ?? [Self.implicitRevision(key)]
-        return revisions.reduce(0) { $0 + self.inFlight(revision: $1) }
     }
 
     /// The load of every revision and of each of its instances, right now: what the
