@@ -65,6 +65,7 @@ bench: deps
 	bench/registry/run.sh
 	bench/coldstart/run.sh
 	bench/burst/run.sh
+	bench/restart/run.sh
 
 clean:
 	rm -rf .build

@@ -9,7 +9,8 @@ server_pid=""
 extra_cleanup=""
 cleanup() {
     if [ -n "$extra_cleanup" ]; then eval "$extra_cleanup" || true; fi
-    if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    # SIGINT: the platform stops for good, instances included (SIGTERM would keep them).
+    if [ -n "$server_pid" ]; then kill -INT "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT

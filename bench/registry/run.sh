@@ -18,7 +18,7 @@ API=$(free_port) HTTP=$(free_port) PEER=$(free_port)
 server_pid="" peer_pid=""
 cleanup() {
     [ -n "$peer_pid" ] && kill "$peer_pid" 2>/dev/null || true
-    if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    if [ -n "$server_pid" ]; then kill -INT "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
