@@ -250,11 +250,28 @@ struct ProxyStateMachineTests {
         guard case .none = machine.clientClosed() else { Issue.record("expected nothing"); return }
     }
 
-    @Test func quiescingClosesIdleConnectionAtOnce() {
+    @Test func quiescingClosesAnIdleConnectionAfterItsLinger() {
         var machine = Machine()
         completedExchange(&machine)
-        guard case .closeClient = machine.quiesce() else { Issue.record("expected close"); return }
+        guard case .lingerBeforeClose = machine.quiesce() else { Issue.record("expected a linger"); return }
+        #expect(machine.isIdle)
+        guard case .closeClient = machine.lingerEnded() else { Issue.record("expected close"); return }
         #expect(machine.isClosed)
+    }
+
+    @Test func aRequestDuringTheLingerIsAnsweredWithConnectionClose() {
+        var machine = Machine()
+        completedExchange(&machine)
+        _ = machine.quiesce()
+        // The client had sent its next request already: it is served, and the connection closes after it.
+        _ = machine.requestHead(Self.forward, clientKeepAlive: true, hasBody: false)
+        _ = machine.requestEnd(nil)
+        guard case .none = machine.lingerEnded() else { Issue.record("the running request continues"); return }
+        _ = machine.upstreamReady(reused: false)
+        guard case .forwardResponseHead(_, clientKeepAlive: false) = machine.responseHead(Self.okHead, framedForClient: true)
+        else { Issue.record("expected connection: close announced"); return }
+        guard case .finishResponse(_, upstream: .pool, closeClient: true) = machine.responseEnd(nil, upstreamKeepAlive: true)
+        else { Issue.record("expected close after response"); return }
     }
 
     @Test func quiescingClosesAfterRunningExchange() {

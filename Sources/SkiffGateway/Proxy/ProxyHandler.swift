@@ -33,6 +33,9 @@ final class ProxyHandler: ChannelDuplexHandler {
     /// The running exchange, or the last one until the next request head.
     private var exchange = ProxyExchange()
     /// One timer per connection, re-armed lazily: most requests finish long before it fires.
+    /// How long an idle connection stays open at graceful shutdown for a request the
+    /// client may have sent already (see ``ProxyStateMachine/quiesce()``).
+    static let shutdownLinger: TimeAmount = .milliseconds(250)
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline = .distantFuture
 
@@ -410,6 +413,12 @@ final class ProxyHandler: ChannelDuplexHandler {
 
         case .closeClient:
             context.close(promise: nil)
+
+        case .lingerBeforeClose:
+            context.eventLoop.assumeIsolated().scheduleTask(in: Self.shutdownLinger) { [weak self] in
+                guard let self else { return }
+                self.run(self.stateMachine.lingerEnded())
+            }
         }
         if !self.pipelined.isEmpty, self.stateMachine.isIdle {
             self.replayPipelined()

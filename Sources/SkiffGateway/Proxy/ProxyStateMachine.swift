@@ -63,6 +63,9 @@ struct ProxyStateMachine {
         case releaseUnusedUpstream
         /// Close the client connection (protocol misuse).
         case closeClient
+        /// Graceful shutdown found the connection idle: call ``lingerEnded()`` after a short
+        /// while, which closes it unless a request came meanwhile.
+        case lingerBeforeClose
     }
 
     /// The request end, if it arrived while the upstream was being connected.
@@ -206,19 +209,28 @@ struct ProxyStateMachine {
         }
     }
 
-    /// Graceful shutdown: close now if idle, otherwise after the running exchange.
+    /// Graceful shutdown: close after the running exchange, or, when idle, after a short
+    /// linger. A client may have sent its next request on an idle keep-alive connection
+    /// already; closing it at once would lose that request (the client reads a reset). In
+    /// the linger such a request is answered, with `Connection: close`.
     mutating func quiesce() -> Action {
         self.quiescing = true
         switch self.state {
         case .idle:
-            self.state = .closed
-            return .closeClient
+            return .lingerBeforeClose
         case .draining:
             self.state = .draining(closeAfter: true)
             return .none
         case .connecting, .forwarding, .closed:
             return .none
         }
+    }
+
+    /// The linger of an idle connection at graceful shutdown is over: close it if it is still idle.
+    mutating func lingerEnded() -> Action {
+        guard case .idle = self.state else { return .none }
+        self.state = .closed
+        return .closeClient
     }
 
     /// The client sent bytes that are not HTTP/1.1: answer 400 unless a response already
