@@ -100,7 +100,7 @@ let package = Package(
         .target(
             name: "SkiffController",
             dependencies: [
-                "SkiffAutoscaler", "SkiffRuntime", "SkiffGateway", "SkiffStore", "SkiffOCI", "SkiffModel",
+                "SkiffAutoscaler", "SkiffRegistry", "SkiffRuntime", "SkiffGateway", "SkiffStore", "SkiffOCI", "SkiffModel",
                 // httpGet probes.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -215,7 +215,7 @@ let package = Package(
         .testTarget(
             name: "SkiffControllerTests",
             dependencies: [
-                "SkiffController", "SkiffGateway", "SkiffOCI", "SkiffRuntime", "SkiffStore",
+                "SkiffController", "SkiffGateway", "SkiffOCI", "SkiffRegistry", "SkiffRuntime", "SkiffStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
@@ -238,7 +238,7 @@ let package = Package(
         .testTarget(
             name: "SkiffAPITests",
             dependencies: [
-                "SkiffAPI", "SkiffController", "SkiffGateway", "SkiffOCI", "SkiffRuntime", "SkiffStore",
+                "SkiffAPI", "SkiffController", "SkiffGateway", "SkiffOCI", "SkiffRegistry", "SkiffRuntime", "SkiffStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -5,6 +5,7 @@ import SkiffAutoscaler
 public import SkiffGateway
 public import SkiffModel
 import SkiffOCI
+public import SkiffRegistry
 public import SkiffRuntime
 public import SkiffStore
 import Synchronization
@@ -274,7 +275,12 @@ public actor Controller: ServiceLifecycle.Service {
         for (row, revision) in services {
             do {
                 let digest = try Digest(revision.imageDigest)
-                let image = try await resolver.resolve(digest, as: revision.spec.image)
+                let image: ResolvedImage
+                do throws(ImageError) {
+                    image = try await resolver.resolve(digest, as: revision.spec.image)
+                } catch {
+                    throw ControllerError(imageError: error)
+                }
                 if let ready = row.latestReadyRevision { latestReady[row.name] = ready }
                 if let rollout = row.rollout { resumeRollout(row.name, rollout) }
                 let others = try await runnables(for: row)
@@ -307,8 +313,13 @@ public actor Controller: ServiceLifecycle.Service {
                 throw ControllerError(.notFound, "revision \"\(name)\" not found")
             }
             do {
-                let image = try await resolver.resolve(try Digest(revision.imageDigest), as: revision.spec.image)
-                result[name] = Runnable(revision: revision, image: image)
+                let digest = try Digest(revision.imageDigest)
+                do throws(ImageError) {
+                    let image = try await resolver.resolve(digest, as: revision.spec.image)
+                    result[name] = Runnable(revision: revision, image: image)
+                } catch {
+                    throw ControllerError(imageError: error)
+                }
             } catch {
                 throw ControllerError(
                     .conflict, "revision \(name) cannot run: its image \(revision.spec.image) is gone (\(error))")
@@ -346,8 +357,14 @@ public actor Controller: ServiceLifecycle.Service {
         } catch {
             throw ControllerError(.invalidArgument, error.message)
         }
-        let digest = try await resolver.digest(for: spec.image)
-        let image = try await resolver.resolve(digest, as: spec.image)
+        let digest: Digest
+        let image: ResolvedImage
+        do throws(ImageError) {
+            digest = try await resolver.digest(for: spec.image)
+            image = try await resolver.resolve(digest, as: spec.image)
+        } catch {
+            throw ControllerError(imageError: error)
+        }
         let created = desired[name] == nil
         // A gradual rollout starts with the traffic pinned where it is; with nothing ready
         // to pin it to, the deploy is an ordinary one.

@@ -1,3 +1,4 @@
+import SkiffRegistry
 import SkiffStore
 
 /// A control-plane request that cannot be carried out, with what the user can do about it.
@@ -34,5 +35,17 @@ public struct ControllerError: Error, CustomStringConvertible, Sendable {
         case .notFound: self.init(.notFound, error.message)
         default: self.init(.internalError, context, cause: error)
         }
+    }
+
+    /// An image that cannot be loaded or resolved, as the controller has always reported it:
+    /// the same code and the image's own message, which already names the image.
+    init(imageError error: ImageError) {
+        let code: Code
+        switch error.code {
+        case .notFound: code = .notFound
+        case .invalidArgument: code = .invalidArgument
+        default: code = .internalError
+        }
+        self.init(code, error.message, cause: error.cause)
     }
 }

@@ -6,6 +6,7 @@ import SkiffAPI
 import SkiffController
 import SkiffGateway
 import SkiffOCI
+import SkiffRegistry
 import SkiffRuntime
 import SkiffStore
 import SystemPackage

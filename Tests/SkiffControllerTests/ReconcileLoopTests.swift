@@ -3,6 +3,7 @@ import Logging
 import SkiffController
 import SkiffGateway
 import SkiffOCI
+import SkiffRegistry
 import SkiffRuntime
 import SkiffStore
 import Synchronization

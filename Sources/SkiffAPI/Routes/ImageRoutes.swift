@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import SkiffController
 import SkiffModel
 import SkiffOCI
 import SkiffRegistry
@@ -59,9 +58,11 @@ struct ImageRoutes {
             // sequentially with blocking I/O on a thread pool.
             let upload = try await UploadFile.receive(request.body, into: uploadDirectory)
             defer { upload.remove() }
-            return try await call { () throws(ControllerError) in
+            do throws(ImageError) {
                 let result = try await loader.load(archiveAt: upload.path, ref: ref, tag: tag)
                 return JSONResponse.make(result, status: .created)
+            } catch {
+                throw APIError(error)
             }
         }
     }

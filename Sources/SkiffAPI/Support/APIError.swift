@@ -1,6 +1,7 @@
 import Foundation
 public import Hummingbird
 public import SkiffController
+public import SkiffRegistry
 import SkiffModel
 
 /// An error as the API returns it: a status and `{"error":{"code","message"}}`.
@@ -31,6 +32,16 @@ public struct APIError: HTTPResponseError, Sendable {
         case .invalidArgument: self.init(.badRequest, code: "invalid_argument", error.message)
         case .conflict: self.init(.conflict, code: "conflict", error.message)
         case .unavailable: self.init(.serviceUnavailable, code: "unavailable", error.message)
+        default: self.init(.internalServerError, code: "internal", error.message)
+        }
+    }
+
+    /// Maps an image load or resolution error to its HTTP meaning, as a controller error with
+    /// the same code would be.
+    public init(_ error: ImageError) {
+        switch error.code {
+        case .notFound: self.init(.notFound, code: "not_found", error.message)
+        case .invalidArgument: self.init(.badRequest, code: "invalid_argument", error.message)
         default: self.init(.internalServerError, code: "internal", error.message)
         }
     }

@@ -1,5 +1,6 @@
 import SkiffModel
 import SkiffOCI
+import SkiffRegistry
 import SkiffRuntime
 
 extension InstanceSpec {

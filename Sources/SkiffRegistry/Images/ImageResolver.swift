@@ -6,7 +6,7 @@ import SystemPackage
 
 /// An image reference resolved to the exact content a revision runs.
 public struct ResolvedImage: Sendable, Hashable {
-    public var manifestDigest: Digest
+    public var manifestDigest: SkiffOCI.Digest
     public var manifest: Manifest
     public var config: ImageConfig
     /// Snapshot directories of the layers, base first.
@@ -23,11 +23,11 @@ public struct ImageResolver: Sendable {
     let localRegistryHosts: Set<String>
     /// Fetches an image from another registry into the store and returns its manifest
     /// digest; nil when this server does not pull through.
-    let pullThrough: (@Sendable (Reference) async throws(OCIError) -> Digest)?
+    let pullThrough: (@Sendable (Reference) async throws(OCIError) -> SkiffOCI.Digest)?
 
     public init(
         store: Store, blobs: BlobStore, snapshots: SnapshotStore, localRegistryHosts: Set<String> = [],
-        pullThrough: (@Sendable (Reference) async throws(OCIError) -> Digest)? = nil
+        pullThrough: (@Sendable (Reference) async throws(OCIError) -> SkiffOCI.Digest)? = nil
     ) {
         self.store = store
         self.blobs = blobs
@@ -37,17 +37,17 @@ public struct ImageResolver: Sendable {
     }
 
     /// Resolves a reference to a digest (a tag is looked up now; the revision keeps the digest).
-    public func digest(for text: String) async throws(ControllerError) -> Digest {
+    public func digest(for text: String) async throws(ImageError) -> SkiffOCI.Digest {
         let reference: Reference
         do {
             reference = try Reference(text)
         } catch {
-            throw ControllerError(.invalidArgument, error.message)
+            throw ImageError(.invalidArgument, error.message)
         }
         let isLocal = reference.host.map { localRegistryHosts.contains($0.lowercased()) } ?? true
         if !isLocal {
             guard let pullThrough else {
-                throw ControllerError(
+                throw ImageError(
                     .invalidArgument,
                     "image \(text) names registry \(reference.host ?? ""), and this server does not pull from registries; push or load it"
                 )
@@ -55,54 +55,54 @@ public struct ImageResolver: Sendable {
             do {
                 return try await pullThrough(reference)
             } catch {
-                let code: ControllerError.Code = error.code == .manifestNotFound ? .notFound : .invalidArgument
-                throw ControllerError(code, "cannot pull \(text): \(error.message)", cause: error)
+                let code: ImageError.Code = error.code == .manifestNotFound ? .notFound : .invalidArgument
+                throw ImageError(code, "cannot pull \(text): \(error.message)", cause: error)
             }
         }
         if let digest = reference.digest {
             guard blobs.contains(digest) else {
-                throw ControllerError(.notFound, "image \(text) not found: no manifest \(digest) is loaded")
+                throw ImageError(.notFound, "image \(text) not found: no manifest \(digest) is loaded")
             }
             return digest
         }
         guard let name = reference.localName else {
-            throw ControllerError(.invalidArgument, "invalid image reference \"\(text)\"")
+            throw ImageError(.invalidArgument, "invalid image reference \"\(text)\"")
         }
         let image: ImageSummary?
         do {
             image = try await store.image(named: name)
         } catch {
-            throw ControllerError(.internalError, "cannot look up image \(name)", cause: error)
+            throw ImageError(.internalError, "cannot look up image \(name)", cause: error)
         }
         guard let image, let digest = try? Digest(image.digest) else {
-            throw ControllerError(.notFound, "image \(name) not found: load it with `skiff images load DIR --tag \(name)`")
+            throw ImageError(.notFound, "image \(name) not found: load it with `skiff images load DIR --tag \(name)`")
         }
         return digest
     }
 
     /// Reads the manifest and config of `digest` and makes sure every layer is unpacked.
-    public func resolve(_ digest: Digest, as text: String) async throws(ControllerError) -> ResolvedImage {
+    public func resolve(_ digest: SkiffOCI.Digest, as text: String) async throws(ImageError) -> ResolvedImage {
         do {
             let manifest = try JSONDecoder().decode(Manifest.self, from: Data(blobs.read(digest)))
             guard manifest.mediaType == nil || MediaType.isManifest(manifest.mediaType) else {
-                throw ControllerError(
+                throw ImageError(
                     .invalidArgument, "image \(text) is a \(manifest.mediaType ?? "?"), not an image manifest")
             }
             let config = try JSONDecoder().decode(ImageConfig.self, from: Data(blobs.read(manifest.config.digest)))
             guard config.os == "linux" else {
-                throw ControllerError(.invalidArgument, "image \(text) is built for \(config.os), not linux")
+                throw ImageError(.invalidArgument, "image \(text) is built for \(config.os), not linux")
             }
             var paths: [String] = []
             for layer in manifest.layers {
                 paths.append(try await snapshots.prepare(layer).path.string)
             }
             return ResolvedImage(manifestDigest: digest, manifest: manifest, config: config, layerPaths: paths)
-        } catch let error as ControllerError {
+        } catch let error as ImageError {
             throw error
         } catch let error as OCIError {
-            throw ControllerError(.invalidArgument, "image \(text): \(error)", cause: error)
+            throw ImageError(.invalidArgument, "image \(text): \(error)", cause: error)
         } catch {
-            throw ControllerError(.invalidArgument, "image \(text) has an unreadable manifest or config: \(error)")
+            throw ImageError(.invalidArgument, "image \(text) has an unreadable manifest or config: \(error)")
         }
     }
 }

@@ -19,23 +19,23 @@ public struct ImageLoader: Sendable {
         self.snapshots = snapshots
     }
 
-    public func load(archiveAt path: String, ref: String?, tag: String?) async throws(ControllerError) -> LoadImageResult {
+    public func load(archiveAt path: String, ref: String?, tag: String?) async throws(ImageError) -> LoadImageResult {
         var name: String?
         if let tag { name = try Self.localName(tag, what: "--tag") }
         let imported: ImportedLayout
         do {
             imported = try await OCIArchive.importBlobs(from: FilePath(path), into: blobs)
         } catch {
-            throw ControllerError(.invalidArgument, "not a valid OCI image archive: \(error.message)", cause: error)
+            throw ImageError(.invalidArgument, "not a valid OCI image archive: \(error.message)", cause: error)
         }
-        do throws(ControllerError) {
+        do throws(ImageError) {
             let (descriptor, manifest) = try select(ref: ref, in: imported.index)
             let finalName: String
             if let name { finalName = name } else { finalName = try Self.nameFromRef(descriptor.refName) }
             var size = descriptor.size + manifest.config.size
             for blob in [manifest.config] + manifest.layers {
                 guard blobs.contains(blob.digest) else {
-                    throw ControllerError(
+                    throw ImageError(
                         .invalidArgument, "invalid image layout: manifest \(descriptor.digest) needs blob \(blob.digest), which is missing")
                 }
             }
@@ -45,14 +45,14 @@ public struct ImageLoader: Sendable {
                 do {
                     if try await snapshots.prepare(layer).unpacked { unpacked += 1 }
                 } catch {
-                    throw ControllerError(.invalidArgument, error.message, cause: error)
+                    throw ImageError(.invalidArgument, error.message, cause: error)
                 }
             }
             let summary = ImageSummary(name: finalName, digest: descriptor.digest.description, size: size, createdAt: Date())
             do {
                 try await store.putImage(summary)
             } catch {
-                throw ControllerError(.internalError, "cannot record image \(finalName)", cause: error)
+                throw ImageError(.internalError, "cannot record image \(finalName)", cause: error)
             }
             return LoadImageResult(image: summary, newBlobs: imported.newBlobs.count, unpackedLayers: unpacked)
         } catch {
@@ -62,20 +62,20 @@ public struct ImageLoader: Sendable {
     }
 
     /// Picks the manifest named `ref`, or the only one; nested indexes resolve to linux/amd64.
-    private func select(ref: String?, in index: Index) throws(ControllerError) -> (Descriptor, Manifest) {
+    private func select(ref: String?, in index: Index) throws(ImageError) -> (Descriptor, Manifest) {
         let candidates: [Descriptor]
         let names = index.manifests.compactMap(\.refName)
         if let ref {
             candidates = index.manifests.filter { $0.refName == ref }
             guard !candidates.isEmpty else {
-                throw ControllerError(
+                throw ImageError(
                     .notFound,
                     "no manifest named \"\(ref)\" in the layout; it has: \(names.isEmpty ? "no named manifests" : names.joined(separator: ", "))")
             }
         } else {
             candidates = index.manifests
             guard candidates.count == 1 else {
-                throw ControllerError(
+                throw ImageError(
                     .invalidArgument,
                     candidates.isEmpty
                         ? "the layout's index.json lists no manifests"
@@ -88,7 +88,7 @@ public struct ImageLoader: Sendable {
             let nested = try decode(Index.self, manifestBytes, what: "index \(descriptor.digest)")
             guard let chosen = nested.manifests.first(where: { $0.platform?.os == "linux" && $0.platform?.architecture == Self.architecture })
             else {
-                throw ControllerError(.invalidArgument, "index \(descriptor.digest) has no linux/\(Self.architecture) manifest")
+                throw ImageError(.invalidArgument, "index \(descriptor.digest) has no linux/\(Self.architecture) manifest")
             }
             var named = chosen
             named.annotations = descriptor.annotations
@@ -96,24 +96,24 @@ public struct ImageLoader: Sendable {
             manifestBytes = try read(chosen.digest)
         }
         guard MediaType.isManifest(descriptor.mediaType) else {
-            throw ControllerError(.invalidArgument, "\(descriptor.digest) has media type \(descriptor.mediaType), not an image manifest")
+            throw ImageError(.invalidArgument, "\(descriptor.digest) has media type \(descriptor.mediaType), not an image manifest")
         }
         return (descriptor, try decode(Manifest.self, manifestBytes, what: "manifest \(descriptor.digest)"))
     }
 
-    private func read(_ digest: Digest) throws(ControllerError) -> [UInt8] {
+    private func read(_ digest: Digest) throws(ImageError) -> [UInt8] {
         do {
             return try blobs.read(digest)
         } catch {
-            throw ControllerError(.invalidArgument, "invalid image layout: \(error.message)")
+            throw ImageError(.invalidArgument, "invalid image layout: \(error.message)")
         }
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], what: String) throws(ControllerError) -> T {
+    private func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], what: String) throws(ImageError) -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch {
-            throw ControllerError(.invalidArgument, "invalid \(what): \(error)")
+            throw ImageError(.invalidArgument, "invalid \(what): \(error)")
         }
     }
 
@@ -126,22 +126,22 @@ public struct ImageLoader: Sendable {
     }
 
     /// `NAME:TAG` as images are named locally: a repository path and a tag, no registry, no digest.
-    static func localName(_ text: String, what: String) throws(ControllerError) -> String {
+    static func localName(_ text: String, what: String) throws(ImageError) -> String {
         let reference: Reference
         do {
             reference = try Reference(text)
         } catch {
-            throw ControllerError(.invalidArgument, "invalid \(what): \(error.message)")
+            throw ImageError(.invalidArgument, "invalid \(what): \(error.message)")
         }
         guard reference.host == nil, reference.digest == nil, let name = reference.localName else {
-            throw ControllerError(.invalidArgument, "invalid \(what) \"\(text)\": expected NAME:TAG, e.g. hello:v1")
+            throw ImageError(.invalidArgument, "invalid \(what) \"\(text)\": expected NAME:TAG, e.g. hello:v1")
         }
         return name
     }
 
-    static func nameFromRef(_ refName: String?) throws(ControllerError) -> String {
+    static func nameFromRef(_ refName: String?) throws(ImageError) -> String {
         guard let refName, refName.contains(":") else {
-            throw ControllerError(
+            throw ImageError(
                 .invalidArgument,
                 "the manifest's ref name \(refName.map { "\"\($0)\"" } ?? "is missing and") is not NAME:TAG: name the image with --tag NAME:TAG")
         }
