@@ -25,7 +25,8 @@ import Testing
         let image = try await resolver.resolve(digest, as: "hello:v1")
         #expect(image.config.os == "linux")
         #expect(image.layerPaths.count == 1)
-        let greeting = try String(contentsOfFile: try #require(image.layerPaths.first) + "/etc/greeting", encoding: .utf8)
+        let layerPath = try #require(image.layerPaths.first)
+        let greeting = try String(contentsOfFile: layerPath + "/etc/greeting", encoding: .utf8)
         #expect(greeting == "loaded\n")
     }
 

@@ -1,8 +1,8 @@
 import Foundation
 public import Hummingbird
 public import SkiffController
-public import SkiffRegistry
 import SkiffModel
+public import SkiffRegistry
 
 /// An error as the API returns it: a status and `{"error":{"code","message"}}`.
 public struct APIError: HTTPResponseError, Sendable {

@@ -1,6 +1,6 @@
 import Foundation
-public import SkiffOCI
 import SkiffModel
+public import SkiffOCI
 public import SkiffStore
 import SystemPackage
 
