@@ -1,37 +1,71 @@
 /// How a revision's instance count follows its traffic: Knative's autoscaling settings, with
 /// Knative's defaults and bounds, plus Skiff's freezing tiers.
 ///
-/// Every field is optional in JSON; a missing one takes its default.
+/// Every field is optional in JSON; a missing one takes its default. The defaults are the
+/// `default…` constants below, the one place they are spelled: the autoscaler's settings and
+/// the CLI's help text read them from here.
 public struct ScalingSpec: Codable, Sendable, Hashable {
     /// Hard limit of in-flight requests per instance; 0 is unlimited. Excess requests wait in
     /// the revision's queue in the gateway (Knative's `containerConcurrency`).
-    public var concurrency: Int = 0
+    public var concurrency: Int = Self.defaultConcurrency
     /// Soft concurrency per instance the autoscaler aims at; unset means `concurrency` when
-    /// that is set, else 100 (Knative's `autoscaling.knative.dev/target`).
+    /// that is set, else ``defaultTarget`` (Knative's `autoscaling.knative.dev/target`).
     public var target: Double?
     /// Percent of `target` actually aimed at, leaving headroom for bursts.
-    public var targetUtilization: Double = 70
-    public var minInstances: Int = 0
+    public var targetUtilization: Double = Self.defaultTargetUtilization
+    public var minInstances: Int = Self.defaultMinInstances
     /// 0 is unlimited (the controller still refuses to exceed the machine's memory).
-    public var maxInstances: Int = 0
+    public var maxInstances: Int = Self.defaultMaxInstances
     /// Instances started when the revision is created, before any traffic.
-    public var initialInstances: Int = 1
+    public var initialInstances: Int = Self.defaultInitialInstances
     /// The stable window the average concurrency is taken over.
-    public var window: TimeSpan = .seconds(60)
+    public var window: TimeSpan = Self.defaultWindow
     /// The panic window, as a percentage of `window`.
-    public var panicWindowPercentage: Double = 10
+    public var panicWindowPercentage: Double = Self.defaultPanicWindowPercentage
     /// Panic when the panic window asks for this percentage of the ready instances.
-    public var panicThresholdPercentage: Double = 200
+    public var panicThresholdPercentage: Double = Self.defaultPanicThresholdPercentage
     /// Scale-downs use the highest desired count seen over this window.
-    public var scaleDownDelay: TimeSpan = .seconds(0)
+    public var scaleDownDelay: TimeSpan = Self.defaultScaleDownDelay
     /// Idle time at zero traffic before the last instance goes.
-    public var scaleToZeroGrace: TimeSpan = .seconds(30)
+    public var scaleToZeroGrace: TimeSpan = Self.defaultScaleToZeroGrace
     /// An instance with no request in flight for this long is frozen (memory kept, no CPU)
     /// and thawed by its next request; 0 never freezes.
-    public var freezeAfter: TimeSpan = .seconds(1)
+    public var freezeAfter: TimeSpan = Self.defaultFreezeAfter
     /// After scaling to zero, the last instances stay frozen this long, so the next request
     /// thaws one instead of starting one; memory pressure removes them sooner.
-    public var frozenRetention: TimeSpan = .seconds(15 * 60)
+    public var frozenRetention: TimeSpan = Self.defaultFrozenRetention
+
+    // MARK: Defaults
+
+    /// Knative default: container concurrency 0, unlimited (`container-concurrency`, config-defaults).
+    public static let defaultConcurrency = 0
+    /// Knative default: target 100 concurrent requests per instance
+    /// (`container-concurrency-target-default`, config-autoscaler).
+    public static let defaultTarget: Double = 100
+    /// Knative default: aim at 70 % of the target (`container-concurrency-target-percentage`).
+    public static let defaultTargetUtilization: Double = 70
+    /// Knative default: min scale 0, so a revision scales to zero (`autoscaling.knative.dev/min-scale`).
+    public static let defaultMinInstances = 0
+    /// Knative default: max scale 0, unlimited (`max-scale`, config-autoscaler).
+    public static let defaultMaxInstances = 0
+    /// Knative default: initial scale 1 (`initial-scale`, config-autoscaler).
+    public static let defaultInitialInstances = 1
+    /// Knative default: stable window 60 s (`stable-window`, config-autoscaler).
+    public static let defaultWindow = TimeSpan.seconds(60)
+    /// Knative default: panic window 10 % of the stable window (`panic-window-percentage`).
+    public static let defaultPanicWindowPercentage: Double = 10
+    /// Knative default: panic at 200 % of the ready instances (`panic-threshold-percentage`).
+    public static let defaultPanicThresholdPercentage: Double = 200
+    /// Knative default: scale-down delay 0 s (`scale-down-delay`, config-autoscaler).
+    public static let defaultScaleDownDelay = TimeSpan.seconds(0)
+    /// Knative default: scale-to-zero grace period 30 s (`scale-to-zero-grace-period`).
+    public static let defaultScaleToZeroGrace = TimeSpan.seconds(30)
+    /// Skiff's own (Knative does not freeze): freeze an instance after 1 s without a request,
+    /// long enough for a keep-alive client's next request to find it warm.
+    public static let defaultFreezeAfter = TimeSpan.seconds(1)
+    /// Skiff's own (Knative keeps nothing at zero): frozen instances stay 15 min after a scale
+    /// to zero.
+    public static let defaultFrozenRetention = TimeSpan.seconds(15 * 60)
 
     /// Knative's limits.
     public static let maxConcurrency = 1000
@@ -43,7 +77,7 @@ public struct ScalingSpec: Codable, Sendable, Hashable {
     /// The target the autoscaler divides by, before utilization.
     public var effectiveTarget: Double {
         if let target { return concurrency > 0 ? min(target, Double(concurrency)) : target }
-        return concurrency > 0 ? Double(concurrency) : 100
+        return concurrency > 0 ? Double(concurrency) : Self.defaultTarget
     }
 
     /// Requests the gateway may hold for this revision while capacity is short: ten per
@@ -142,11 +176,19 @@ public struct ScalingSpec: Codable, Sendable, Hashable {
 /// `responseStartTimeoutSeconds` and `idleTimeoutSeconds`).
 public struct RequestTimeouts: Codable, Sendable, Hashable {
     /// The whole request, from its head arriving to the response's end.
-    public var request: TimeSpan = .seconds(300)
+    public var request: TimeSpan = Self.defaultRequest
     /// From the head arriving (including time queued for an instance) to the response head.
-    public var responseStart: TimeSpan = .seconds(300)
+    public var responseStart: TimeSpan = Self.defaultResponseStart
     /// Longest gap between bytes in either direction once forwarded.
-    public var idle: TimeSpan = .seconds(0)
+    public var idle: TimeSpan = Self.defaultIdle
+
+    /// Knative default: 300 s (`revision-timeout-seconds`, config-defaults).
+    public static let defaultRequest = TimeSpan.seconds(300)
+    /// Knative default: the request timeout, 300 s (`revision-response-start-timeout-seconds`,
+    /// config-defaults, falls back to `revision-timeout-seconds`).
+    public static let defaultResponseStart = TimeSpan.seconds(300)
+    /// Knative default: 0 s, no limit (`revision-idle-timeout-seconds`, config-defaults).
+    public static let defaultIdle = TimeSpan.seconds(0)
 
     public static let maximum = TimeSpan.seconds(3600)
 
