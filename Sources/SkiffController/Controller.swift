@@ -91,8 +91,8 @@ public actor Controller: ServiceLifecycle.Service {
 
     var desired: [ServiceName: Desired] = [:]
     var supervised: [String: Supervised] = [:]
-    /// What the routing table was last told, per service: revision → backends, and traffic.
-    private var published: [ServiceName: PublishedService] = [:]
+    /// What the routing table was last told, per service.
+    private var published: [ServiceName: ServiceRoutes] = [:]
     /// The autoscaler of each active revision (latest, or routed to), by revision name.
     var scalers: [String: RevisionScaler] = [:]
     /// Each active revision's instance decisions, with its retention after a scale to zero.
@@ -111,8 +111,6 @@ public actor Controller: ServiceLifecycle.Service {
     var rolloutsToRecord: Set<ServiceName> = []
     /// Revisions held below their desired count by memory, warned about once.
     private var memoryLimited: Set<String> = []
-    /// The spec each published revision was routed with; older revisions keep theirs.
-    private var revisionSpecs: [String: ServiceSpec] = [:]
     /// The scaling loop's state: per-second concurrency buckets and idle instances.
     var sampling = SamplingState()
     /// Zero of the autoscalers' clock.
@@ -570,98 +568,33 @@ public actor Controller: ServiceLifecycle.Service {
         } else if !actions.limitedByMemory, actions.start > 0 {
             memoryLimited.remove(revision)
         }
+        for _ in 0..<actions.start { create(runnable) }
+        for id in actions.stop { supervised[id]?.stopRequested = true }
     }
 
     /// The deciders' time: an offset from the controller's start.
     func clock(_ instant: ContinuousClock.Instant = .now) -> Duration { instant - epoch }
 
-    struct PublishedService: Equatable {
-        var revisions: [String: [Backend]] = [:]
-        /// Routing key (`NAME`, `TAG---NAME`) → revisions and weights.
-        for _ in 0..<actions.start { create(runnable) }
-        for id in actions.stop { supervised[id]?.stopRequested = true }
-        var traffic: [String: [TrafficWeight]] = [:]
-    }
-
     /// Publishes every active revision (even at zero, so its requests queue for it) and every
-    /// revision that still has instances, then the service's routing keys in one step.
+    /// revision that still has instances, then the service's routing keys in one step: the
+    /// difference between the ``ServiceRoutes`` wanted now and those published last.
     func publishRoutes() {
-        var services = Set(desired.keys)
-        services.formUnion(published.keys)
-        for name in services {
-            let before = published[name] ?? PublishedService()
-            var after = PublishedService()
-            var specs: [String: ServiceSpec] = [:]
-            var failedRoutes = Set<String>()
+        for name in Set(desired.keys).union(published.keys) {
+            let before = published[name] ?? ServiceRoutes()
+            var after = ServiceRoutes()
             if desired[name] != nil {
-                for runnable in activeRevisions(of: name) {
-                    after.revisions[runnable.revision.name] = []
-                    specs[runnable.revision.name] = runnable.revision.spec
+                let instances = supervised.values.filter { $0.instance.service == name }.map { entry in
+                    ServiceRoutes.Instance(
+                        revision: entry.instance.revision,
+                        backend: entry.instance.state.isServing && !entry.stopRequested ? backend(for: entry.instance) : nil)
                 }
-                // A failed revision that traffic still names (no revision was ever ready)
-                // answers 503 at once rather than queueing for instances that never come.
-                for target in resolvedTraffic(of: name) where after.revisions[target.revision] == nil {
-                    after.revisions[target.revision] = []
-                    failedRoutes.insert(target.revision)
-                }
-                for entry in supervised.values where entry.instance.service == name {
-                    let revision = entry.instance.revision
-                    if after.revisions[revision] == nil { after.revisions[revision] = [] }
-                    if entry.instance.state.isServing, !entry.stopRequested, let backend = backend(for: entry.instance) {
-                        after.revisions[revision, default: []].append(backend)
-                    }
-                }
-                for revision in after.revisions.keys { after.revisions[revision]?.sort { $0.id < $1.id } }
-                after.traffic = Self.routingKeys(name, resolvedTraffic(of: name))
+                after = ServiceRoutes(
+                    service: name, active: activeRevisions(of: name).map { ($0.revision.name, $0.revision.spec) },
+                    traffic: resolvedTraffic(of: name), instances: instances, previous: before)
             }
-            guard before != after else { continue }
-            for (revision, backends) in after.revisions where before.revisions[revision] != backends || failedRoutes.contains(revision) {
-                let spec = specs[revision] ?? revisionSpecs[revision]
-                var settings = Self.routeSettings(spec)
-                if failedRoutes.contains(revision) { settings.queueDepth = 0 }
-                routing.setRevision(revision, settings: settings, backends: backends)
-                if let spec { revisionSpecs[revision] = spec }
-            }
-            if after.traffic != before.traffic {
-                routing.setTraffic(service: name.rawValue, routes: after.traffic)
-            }
-            for revision in before.revisions.keys where after.revisions[revision] == nil {
-                routing.removeRevision(revision)
-                revisionSpecs[revision] = nil
-            }
+            routing.apply(ServiceRoutes.changes(service: name.rawValue, from: before, to: after))
             published[name] = desired[name] == nil ? nil : after
         }
-    }
-
-    /// The gateway's keys for a service's traffic: `NAME` split by percent, and each tag's
-    /// `TAG---NAME` to its revision alone.
-    static func routingKeys(_ name: ServiceName, _ traffic: [ResolvedTarget]) -> [String: [TrafficWeight]] {
-        var shares: [TrafficWeight] = []
-        var keys: [String: [TrafficWeight]] = [:]
-        for target in traffic {
-            if target.percent > 0 {
-                if let index = shares.firstIndex(where: { $0.revision == target.revision }) {
-                    shares[index].weight += target.percent
-                } else {
-                    shares.append(TrafficWeight(revision: target.revision, weight: target.percent))
-                }
-            }
-            if let tag = target.tag {
-                keys["\(tag)---\(name)"] = [TrafficWeight(revision: target.revision, weight: 1)]
-            }
-        }
-        keys[name.rawValue] = shares
-        return keys
-    }
-
-    /// The data plane's view of a revision's settings.
-    static func routeSettings(_ spec: ServiceSpec?) -> RevisionSettings {
-        guard let spec else { return RevisionSettings() }
-        func limit(_ span: TimeSpan) -> Duration? { span.duration > .zero ? span.duration : nil }
-        return RevisionSettings(
-            concurrency: spec.scaling.concurrency, queueDepth: spec.scaling.queueDepth,
-            responseStartTimeout: limit(spec.timeouts.responseStart), requestTimeout: limit(spec.timeouts.request),
-            idleTimeout: limit(spec.timeouts.idle))
     }
 
     private func backend(for instance: Instance) -> Backend? {

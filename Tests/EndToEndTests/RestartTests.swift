@@ -10,7 +10,9 @@ import Testing
 @Suite(.serialized) struct RestartTests {
     @Test(.enabled(if: E2E.enabled)) func aCrashedServersInstancesAreAdoptedAndNoRequestGets404() async throws {
         try await E2E.withServer { server in
-            _ = try await server.skiffOK(["deploy", "hello", "--image", "hello:v1", "--min-instances", "1"])
+            // Kills the instance's process below: a frozen one would not die until thawed.
+            _ = try await server.skiffOK(
+                ["deploy", "hello", "--image", "hello:v1", "--min-instances", "1", "--freeze-after", "0"])
             let before = try await instancesJSON(server, "hello")
             let id = try #require(before.first?["id"] as? String)
             let pid = try #require(try await RuncList.containers().first { $0.id.hasSuffix(id) }?.pid)
@@ -109,8 +111,9 @@ import Testing
     }
 }
 
-/// Sends one request after another to a service through the gateway while `step` runs and
-/// counts the answers by status; requests that found nothing listening are not answers.
+/// Sends one request after another to a service through the gateway from before `step`
+/// until after it, and counts the answers by status; requests that found nothing listening
+/// are not answers.
 enum RequestLoop {
     static func during(
         _ server: ServerHarness, host: String, _ step: @escaping @Sendable () async throws -> Void
@@ -127,6 +130,11 @@ enum RequestLoop {
                 }
             }
             try await step()
+            // The loop is seen answered after the step, however slowly a busy machine runs it.
+            let answered = statuses.withLockedValue { $0[200, default: 0] }
+            try await eventually("the request loop answered after the step", within: .seconds(30)) {
+                statuses.withLockedValue { $0[200, default: 0] } >= answered + 5
+            }
             group.cancelAll()
         }
         return statuses.withLockedValue { $0 }

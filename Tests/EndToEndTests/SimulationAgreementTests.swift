@@ -12,23 +12,28 @@ import Testing
 /// simulator with the same settings, gives the same instance counts tick by tick and the
 /// same number of instance starts.
 @Suite struct SimulationAgreementTests {
-    /// 0–10 s: 3 requests a second; 10–30 s: 6 a second; then nothing. Each takes 0.5 s. A
-    /// step the KPA follows in stable mode: a panic's peak depends on how fast instances
-    /// start under load, which one cold-start figure models only roughly.
+    /// After 5 s of nothing (the simulated revision's first instance starts then, the real
+    /// one is warm already): one request a second for 8 s, 3 a second for 10 s, 6 a second
+    /// for 12 s, then nothing. Each takes 0.5 s. Every step stays within the capacity that
+    /// runs already, so no request queues for a start: how many instances queueing adds
+    /// depends on how fast instances start on a loaded machine, which one cold-start figure
+    /// models only roughly.
     static let trace: [(arrival: Double, duration: Double)] = {
         var requests: [(Double, Double)] = []
         var time = 0.0
         while time < 30 {
-            requests.append((time, 0.5))
-            time += time < 10 ? 1.0 / 3 : 1.0 / 6
+            requests.append((5 + time, 0.5))
+            time += time < 8 ? 1 : time < 18 ? 1.0 / 3 : 1.0 / 6
         }
         return requests
     }()
+    /// What the simulator assumes an instance takes to start: the trace is chosen so the
+    /// result barely depends on it.
+    static let coldStart = "500ms"
 
     /// Scaling settings short enough for a test, identical on both sides.
     static let scaling = [
-        "--concurrency", "1", "--window", "6s", "--scale-to-zero-grace", "4s", "--initial-instances", "0",
-        "--freeze-after", "0",
+        "--concurrency", "2", "--window", "6s", "--min-instances", "1", "--freeze-after", "0",
     ]
 
     static func tolerance(_ count: Int) -> Int { max(1, Int((Double(count) * 0.1).rounded(.up))) }
@@ -39,12 +44,8 @@ import Testing
             let slow = #"mkdir -p /tmp/www/cgi-bin && cp -r /www/. /tmp/www/ && printf '#!/bin/sh\nsleep 0.5\nprintf "Content-Type: text/plain\\r\\n\\r\\nslow\\n"\n' > /tmp/www/cgi-bin/slow && chmod +x /tmp/www/cgi-bin/slow && exec httpd -f -p "$PORT" -h /tmp/www"#
             _ = try await server.skiffOK(
                 ["deploy", "step", "--image", "hello:v1", "--command", "/bin/sh", "--args", "-c", "--args", slow] + Self.scaling)
-            // Measure the cold start the simulation should assume: a first request from zero.
-            let wakeStart = ContinuousClock.now
-            #expect(try await server.gateway("/cgi-bin/slow", host: "step.localhost").status == .ok)
-            let coldStart = ContinuousClock.now - wakeStart - .milliseconds(500)
-            try await eventually("back at zero", within: .seconds(60)) {
-                try await AutoscalingTests.states(server, "step").isEmpty
+            try await eventually("one instance ready", within: .seconds(60)) {
+                try await AutoscalingTests.states(server, "step") == ["ready"]
             }
 
             // Replay: each request at its time, while the instances are counted every 100 ms.
@@ -70,7 +71,7 @@ import Testing
                     }
                 }
                 group.addTask {
-                    while ContinuousClock.now - origin < .seconds(48) {
+                    while ContinuousClock.now - origin < .seconds(50) {
                         let response = try await server.get("/v1/services/step/instances")
                         let parsed = try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [[String: Any]] ?? []
                         let live = parsed.filter { $0["state"] as? String != "stopping" }
@@ -85,7 +86,7 @@ import Testing
             try await client.shutdown()
             #expect(failed.withLockedValue { $0 } == 0)
 
-            // The same trace through the simulator, with the cold start just measured.
+            // The same trace through the simulator.
             let csv = server.dataDir + "/trace.csv"
             let lines = Self.trace.map { String(format: "%.4f,%.3f", $0.arrival, $0.duration) }
             try ("timestamp,duration\n" + lines.joined(separator: "\n") + "\n").write(
@@ -93,7 +94,7 @@ import Testing
             // `skiff simulate` runs locally, without a server.
             let simulated = try await ChildProcess.run(
                 ServerHarness.binary,
-                ["simulate", "--trace", csv, "--cold-start", "\(max(coldStart, .milliseconds(1)).inSeconds)s",
+                ["simulate", "--trace", csv, "--cold-start", Self.coldStart,
                  "--every", "2s", "-o", "json"] + Self.scaling)
             #expect(simulated.status == 0, "\(simulated.stderr)")
             let output = simulated.stdout
@@ -107,16 +108,19 @@ import Testing
             let summary = try #require(report["summary"] as? [String: Any])
             let predictedStarts = try #require(summary["instanceStarts"] as? Int)
 
-            // Per 2 s tick: the server's count is within one of the simulator's (or 10 % of it,
-            // at a panic peak: the simulator takes one cold start for all, while real ones
-            // slow down as starts pile up on the machine's cores). The server's ticks are not
-            // in phase with the trace's start, so a tick is compared with the simulator's
-            // ticks on either side of it.
+            // Per 2 s tick: the server's count is within one of the simulator's (or 10 % of it).
+            // The server's ticks are not in phase with the trace's start, and on a loaded
+            // machine its requests and decisions run late, so a tick is compared with the
+            // simulator's from two ticks before it to one after it.
             let measured = samples.withLockedValue { $0 }
             var mismatches: [String] = []
-            for tick in stride(from: 2.0, through: 44.0, by: 2.0) {
+            for tick in stride(from: 2.0, through: 46.0, by: 2.0) {
                 guard let real = measured.min(by: { abs($0.time - tick) < abs($1.time - tick) }) else { continue }
-                let near = predicted.filter { abs($0.time - tick) <= 2.0 }.map(\.count)
+                // The simulator prints a row only when something changed: a tick without one
+                // has the count of the row before it.
+                let near = [tick - 4, tick - 2, tick, tick + 2].map { time in
+                    predicted.last { $0.time <= time + 0.001 }?.count ?? predicted.first?.count ?? 0
+                }
                 let low = (near.min() ?? 0) - Self.tolerance(near.min() ?? 0)
                 let high = (near.max() ?? 0) + Self.tolerance(near.max() ?? 0)
                 if !(low...high).contains(real.count) {
@@ -125,7 +129,9 @@ import Testing
             }
             #expect(mismatches.isEmpty, "instance counts differ: \(mismatches)\nsimulate: \(predicted)")
             let realStarts = started.withLockedValue { $0.count }
- #expect(abs(realStarts - predictedStarts) <= Self.tolerance(predictedStarts), "instances started: server \(realStarts), simulate \(predictedStarts)")
+            #expect(
+                abs(realStarts - predictedStarts) <= Self.tolerance(predictedStarts),
+                "instances started: server \(realStarts), simulate \(predictedStarts)")
         }
     }
 }
