@@ -4,7 +4,7 @@ import Foundation
 import Glibc
 #endif
 
-/// The data directory's layout (DESIGN.md): one place that names every path in it.
+/// The data directory's layout (docs/architecture.md): one place that names every path in it.
 struct DataDirectory {
     let root: String
 
