@@ -19,6 +19,10 @@ struct ServerCommand: AsyncParsableCommand {
             `make stop`) stops the platform for good: every instance drains and stops first. \
             With --keep-instances-on-shutdown=false, SIGTERM does that too.
 
+            To upgrade without refusing a connection, start the new server with the same flags \
+            while the old one runs: it takes over the gateway's listening socket, asks the old \
+            one to stop, and adopts its instances once it has left.
+
               skiff server
               skiff server --data-dir /srv/skiff --http 0.0.0.0:8080 --domain apps.example.com
             """
