@@ -51,14 +51,19 @@ struct ListenerHandover {
 
     /// Takes the listening socket of a server that still runs on this data directory and
     /// listens on `host:port`; nil when there is none (the usual start, or after a crash).
+    /// Two servers never run one data directory side by side: one that listens elsewhere
+    /// is an error.
     func takeOver(host: String, port: Int) throws -> Predecessor? {
-        guard let record = read(), record.pid != getpid(), record.host == host, record.port == port else { return nil }
+        guard let record = read(), record.pid != getpid() else { return nil }
         let pidfd = LinuxProcess.pidfdOpen(record.pid)
         guard pidfd >= 0 else { return nil }  // gone: it crashed or stopped
         let socket = LinuxProcess.pidfdGetfd(pidfd, record.descriptor)
         guard socket >= 0 else {
-            let reason = String(cString: strerror(errno))
+            let error = errno
             close(pidfd)
+            // No such descriptor: the pid belongs to another program now.
+            if error == EBADF { return nil }
+            let reason = String(cString: strerror(error))
             throw ServerError(
                 "skiff server \(record.pid) runs on this data directory, but its listening socket cannot be taken over (\(reason)); stop it first"
             )
@@ -70,13 +75,20 @@ struct ListenerHandover {
             close(pidfd)
             return nil
         }
+        guard record.host == host, record.port == port else {
+            close(socket)
+            close(pidfd)
+            throw ServerError(
+                "skiff server \(record.pid) runs on this data directory with its gateway on \(record.host):\(record.port); stop it first (kill -INT \(record.pid)), or start this one with --http \(record.host):\(record.port) to take over from it"
+            )
+        }
         return Predecessor(pid: record.pid, pidfd: pidfd, socket: socket)
     }
 }
 
 /// The server being replaced: its pid, a pidfd to watch it exit, and the listening socket
 /// copied from it.
-struct Predecessor: Sendable {
+struct Predecessor: Sendable, Equatable {
     let pid: Int32
     let pidfd: Int32
     /// The gateway's listening socket, shared with the predecessor until it exits.
