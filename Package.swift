@@ -249,7 +249,7 @@ let package = Package(
         .testTarget(
             name: "SkiffCLITests",
             dependencies: [
-                "SkiffAutoscaler", "SkiffCLI", "SkiffModel", "SkiffServer", "SkiffArchive",
+                "SkiffAutoscaler", "SkiffCLI", "SkiffModel", "SkiffServer", "SkiffArchive", "SkiffTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

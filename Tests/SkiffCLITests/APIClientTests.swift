@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import SkiffModel
+import SkiffTestSupport
 import Testing
 
 @testable import SkiffCLI

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SkiffTestSupport
 import Testing
 
 @testable import SkiffCLI

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SkiffAutoscaler
+import SkiffTestSupport
 import Testing
 
 @testable import SkiffCLI

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import SkiffTestSupport
 import Testing
 
 @testable import SkiffArchive
