@@ -119,7 +119,7 @@ struct APIClientTests {
             #expect(request.headers["Content-Type"] == ["application/x-tar"])
             #expect(Int64(request.body.count) == archive.size)
             let file = try directory.write("sent.tar", Data(request.body))
-            let names = try runTool("/bin/tar", ["-tf", file]).stdout
+            let names = try await ChildProcess.run("/bin/tar", ["-tf", file]).stdout
             #expect(names.contains("blobs/sha256/" + String(repeating: "2", count: 64)))
         }
     }
