@@ -331,7 +331,7 @@ struct HostileLayerTests {
         b.file("a", contents: noise(count: 20_000))
         b.file("b", contents: "b")
         let blob = damage(try TarBuilder.gzip(b.finish()))
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
         let source = try scratch.layer(blob)
         let error = #expect(throws: ArchiveError.self, "\(name)") {
@@ -342,7 +342,7 @@ struct HostileLayerTests {
     }
 
     static func expectRejected(_ layer: HostileLayer, compression: LayerCompression) throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
         let error = #expect(throws: ArchiveError.self, "\(layer.name)") {
             try scratch.unpack(layer.tar(), compression: compression, limits: layer.limits)

@@ -45,7 +45,7 @@ struct LayerUnpackerTests {
 
     @Test("unpacks a typical layer", arguments: [LayerCompression.none, .gzip, .detect])
     func unpacksTypicalLayer(compression: LayerCompression) throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
         var tar = Self.typicalLayer()
         if compression == .detect { tar = try TarBuilder.gzip(tar) }
@@ -87,7 +87,7 @@ struct LayerUnpackerTests {
 
     @Test("streams large files across buffer boundaries", arguments: [1024, 4096 + 512, 1 << 20])
     func streamsLargeFiles(bufferSize: Int) throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
         let big = noise(count: 3 << 20 | 123)
         var b = TarBuilder()
@@ -105,7 +105,7 @@ struct LayerUnpackerTests {
 
     @Test("later entries replace earlier ones; a directory over a directory merges")
     func laterEntriesReplaceEarlierOnes() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
         var b = TarBuilder()
         b.file("f", contents: "old")
@@ -136,7 +136,7 @@ struct LayerUnpackerTests {
 
     @Test("whiteouts become 0:0 character devices and opaque markers set trusted.overlay.opaque")
     func convertsWhiteouts() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
         var b = TarBuilder()
         b.directory("etc")
@@ -166,7 +166,7 @@ struct LayerUnpackerTests {
 
     @Test("a layer cannot forge trusted.overlay.* xattrs; they are skipped and counted")
     func skipsForgedOverlayXattrs() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
         var b = TarBuilder()
         b.directory("d", xattrs: [.init("trusted.overlay.redirect", "/etc"), .init("user.ok", "1")])
@@ -178,7 +178,7 @@ struct LayerUnpackerTests {
 
     @Test("accepts an archive that ends without end-of-archive blocks or with only one")
     func acceptsMissingEndBlocks() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
         var b = TarBuilder()
         b.file("a", contents: "a")
@@ -190,7 +190,7 @@ struct LayerUnpackerTests {
 
     @Test("detect reads a plain tar as plain")
     func detectReadsPlainTar() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
         var b = TarBuilder()
         b.file("plain", contents: "p")
@@ -200,7 +200,7 @@ struct LayerUnpackerTests {
 
     @Test("reads concatenated gzip members as one stream")
     func readsMultiMemberGzip() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
         var b = TarBuilder()
         b.file("a", contents: noise(count: 5000))
@@ -215,7 +215,7 @@ struct LayerUnpackerTests {
 
     @Test("refuses an existing destination and leaves it untouched")
     func refusesExistingDestination() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
         try FileManager.default.createDirectory(atPath: scratch.path + "/snapshot", withIntermediateDirectories: false)
         try Data("keep".utf8).write(to: URL(fileURLWithPath: scratch.path + "/snapshot/keep"))

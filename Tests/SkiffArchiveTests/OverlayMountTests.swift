@@ -13,7 +13,7 @@ import Testing
 struct OverlayMountTests {
     /// Whether this process may mount overlayfs (EPERM in unprivileged containers).
     static let canMountOverlay: Bool = {
-        guard let scratch = try? Scratch() else { return false }
+        guard let scratch = try? TemporaryDirectory() else { return false }
         defer { scratch.remove() }
         let lower = scratch.path + "/lower"
         let target = scratch.path + "/target"
@@ -27,7 +27,7 @@ struct OverlayMountTests {
 
     @Test("a whited-out file and an opaque directory's lower content are hidden", .enabled(if: canMountOverlay))
     func whiteoutsHideLowerContent() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
         var base = TarBuilder()
         base.file("etc/hidden", contents: "lower")

@@ -1,51 +1,8 @@
 import Foundation
-import SkiffArchive
-import SkiffTestSupport
-import SystemPackage
-import Testing
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// A temporary directory for one test; call `remove()` in a `defer`.
-struct Scratch {
-    let path: String
-
-    init() throws {
-        let path = "/tmp/skiff-archive-test-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-        self.path = path
-    }
-
-    func remove() {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    /// Writes `bytes` as a layer blob and returns its path.
-    func layer(_ bytes: [UInt8], name: String = "layer.tar") throws -> FilePath {
-        let file = path + "/" + name
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
-        return FilePath(file)
-    }
-
-    /// Unpacks `tar` (gzipping it first for `.gzip`) into `<scratch>/snapshot`.
-    @discardableResult
-    func unpack(
-        _ tar: [UInt8], compression: LayerCompression = .none, limits: UnpackLimits = .init(),
-        bufferSize: Int = 1 << 20, into name: String = "snapshot"
-    ) throws -> UnpackStats {
-        let blob = compression == .gzip ? try TarBuilder.gzip(tar) : tar
-        let source = try layer(blob, name: name + ".layer")
-        return try LayerUnpacker(limits: limits, bufferSize: bufferSize)
-            .unpack(layerAt: source, compression: compression, into: FilePath(path + "/" + name))
-    }
-
-    /// Names in the scratch directory itself.
-    func listing() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: path).sorted()
-    }
-}
 
 /// `lstat` of a path, nil if it does not exist.
 func lstatInfo(_ path: String) -> stat? {
