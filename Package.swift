@@ -211,11 +211,12 @@ let package = Package(
             dependencies: ["SkiffRuntime", "SkiffTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SkiffStoreTests", dependencies: ["SkiffStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SkiffStoreTests", dependencies: ["SkiffStore", "SkiffTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SkiffControllerTests",
             dependencies: [
                 "SkiffController", "SkiffGateway", "SkiffOCI", "SkiffRegistry", "SkiffRuntime", "SkiffStore",
+                "SkiffTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
@@ -239,6 +240,7 @@ let package = Package(
             name: "SkiffAPITests",
             dependencies: [
                 "SkiffAPI", "SkiffController", "SkiffGateway", "SkiffOCI", "SkiffRegistry", "SkiffRuntime", "SkiffStore",
+                "SkiffTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -9,6 +9,7 @@ import SkiffOCI
 import SkiffRegistry
 import SkiffRuntime
 import SkiffStore
+import SkiffTestSupport
 import SystemPackage
 import Testing
 
@@ -24,11 +25,17 @@ struct UnusedRuntime: ContainerRuntime {
 }
 
 @Suite struct APIRoutesTests {
-    let directory = NSTemporaryDirectory() + "skiff-api-\(UUID().uuidString)"
+    /// Each test has its own (Swift Testing makes a suite value per test); `withAPI` removes it.
+    let temporary: TemporaryDirectory
+    var directory: String { temporary.path }
+
+    init() throws {
+        temporary = try TemporaryDirectory()
+    }
 
     func withAPI(_ body: @escaping @Sendable (any TestClientProtocol, String) async throws -> Void) async throws {
+        defer { temporary.remove() }
         try FileManager.default.createDirectory(atPath: directory + "/tmp", withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try Store(path: directory + "/skiff.db")
         let blobs = try BlobStore(root: FilePath(directory + "/blobs"))
         let snapshots = try SnapshotStore(root: FilePath(directory + "/snapshots"), blobs: blobs)

@@ -1,5 +1,6 @@
 import Foundation
 import SkiffModel
+import SkiffTestSupport
 import Testing
 
 @testable import SkiffController
@@ -51,8 +52,9 @@ import Testing
     }
 
     @Test func logTailKeepsTheLastWholeLines() throws {
-        let path = NSTemporaryDirectory() + "skiff-tail-\(UUID().uuidString).log"
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path + "/tail.log"
         let text = (1...50).map { "line \($0)" }.joined(separator: "\n") + "\n"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         #expect(LogTail.read(path, lines: 3) == ["line 48", "line 49", "line 50"])

@@ -6,6 +6,7 @@ import SkiffOCI
 import SkiffRegistry
 import SkiffRuntime
 import SkiffStore
+import SkiffTestSupport
 import Synchronization
 import SystemPackage
 import Testing
@@ -42,9 +43,9 @@ private final class LogCountingRuntime: ContainerRuntime {
         logMaintenanceInterval: Duration = .seconds(30),
         _ body: @Sendable (Controller) async throws -> Void
     ) async throws {
-        let directory = NSTemporaryDirectory() + "skiff-controller-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let directory = temporary.path
         let store = try Store(path: directory + "/skiff.db")
         let blobs = try BlobStore(root: FilePath(directory + "/blobs"))
         let snapshots = try SnapshotStore(root: FilePath(directory + "/snapshots"), blobs: blobs)

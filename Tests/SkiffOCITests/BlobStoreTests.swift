@@ -1,18 +1,20 @@
 import Foundation
 import SkiffOCI
+import SkiffTestSupport
 import SystemPackage
 import Testing
 
 @Suite struct BlobStoreTests {
-    let root: String
+    let directory: TemporaryDirectory
+    var root: String { directory.path }
     let store: BlobStore
 
     init() throws {
-        root = NSTemporaryDirectory() + "skiff-blobs-\(UUID().uuidString)"
-        store = try BlobStore(root: FilePath(root))
+        directory = try TemporaryDirectory()
+        store = try BlobStore(root: FilePath(directory.path))
     }
 
-    func cleanup() { try? FileManager.default.removeItem(atPath: root) }
+    func cleanup() { directory.remove() }
 
     @Test func storesAndReadsByDigest() throws {
         defer { cleanup() }

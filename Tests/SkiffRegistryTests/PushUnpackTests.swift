@@ -13,9 +13,9 @@ import Testing
 /// A pushed image's layers are unpacked in the background, so a deploy finds them ready.
 @Suite struct PushUnpackTests {
     @Test func pushedLayersAreUnpackedWithoutADeploy() async throws {
-        let directory = NSTemporaryDirectory() + "skiff-prefetch-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let directory = temporary.path
         let store = try Store(path: directory + "/skiff.db")
         let blobs = try BlobStore(root: FilePath(directory + "/blobs"))
         let snapshots = try SnapshotStore(root: FilePath(directory + "/snapshots"), blobs: blobs)

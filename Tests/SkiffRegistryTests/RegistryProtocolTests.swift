@@ -8,6 +8,7 @@ import SkiffModel
 import SkiffOCI
 import SkiffRegistry
 import SkiffStore
+import SkiffTestSupport
 import SystemPackage
 import Testing
 
@@ -23,9 +24,9 @@ import Testing
     }
 
     func withRegistry(_ body: @Sendable (Fixture) async throws -> Void) async throws {
-        let directory = NSTemporaryDirectory() + "skiff-registry-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let directory = temporary.path
         let store = try Store(path: directory + "/skiff.db")
         let blobs = try BlobStore(root: FilePath(directory + "/blobs"))
         let registry = Registry(store: store, blobs: blobs, prefetcher: nil) { token in

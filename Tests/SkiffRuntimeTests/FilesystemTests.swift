@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SkiffTestSupport
 import Testing
 
 @testable import SkiffRuntime
@@ -11,8 +12,9 @@ import Testing
     }
 
     @Test func rootedReadsStayInsideTheRoot() throws {
-        let root = FileManager.default.temporaryDirectory.path + "/skiff-rooted-\(UInt32.random(in: 0...UInt32.max))"
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let root = temporary.path
         try FileManager.default.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
         try "inside\n".write(toFile: root + "/etc/real", atomically: false, encoding: .utf8)
         // Absolute and climbing links resolve against the root, not the host.
@@ -30,8 +32,9 @@ import Testing
 
     @Test(.enabled(if: Host.isRoot, "mounting needs root"))
     func mountsManyLongLayerPathsThroughShortLinks() throws {
-        let root = FileManager.default.temporaryDirectory.path + "/skiff-overlay-\(UInt32.random(in: 0...UInt32.max))"
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let root = temporary.path
         let long = String(repeating: "l", count: 100)
         var layers: [String] = []
         for index in 0..<60 {

@@ -1,4 +1,5 @@
 import Foundation
+import SkiffTestSupport
 import Synchronization
 import Testing
 
@@ -7,10 +8,11 @@ import Testing
 /// `skiff logs` as the runtime streams it: prefixed lines, instances in the order first seen,
 /// and with `follow` a pass per tick of an injected clock.
 @Suite struct InstanceLogStreamTests {
-    let directory = FileManager.default.temporaryDirectory.path + "/skiff-stream-\(UInt32.random(in: 0...UInt32.max))"
+    let temporary: TemporaryDirectory
+    var directory: String { temporary.path }
 
     init() throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        temporary = try TemporaryDirectory()
     }
 
     func path(_ id: String) -> String { "\(directory)/\(id).log" }
@@ -31,7 +33,7 @@ import Testing
     }
 
     @Test func withoutFollowOnePassShowsTheTailOfEveryInstanceInOrder() async throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { temporary.remove() }
         try append("web-2", "x\ny\n")
         try append("web-1", "a\nb\nc\n")
         let clock = StepClock()
@@ -43,7 +45,7 @@ import Testing
     }
 
     @Test func followingShowsNewLinesAndNewInstancesFromTheirFirstLineEachTick() async throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { temporary.remove() }
         try append("web-1", "a\nb\n")
         let clock = StepClock()
         var output: [String] = []
@@ -70,7 +72,7 @@ import Testing
     }
 
     @Test func aCancelledFollowerEndsAfterThePassInProgress() async throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { temporary.remove() }
         try append("web-1", "a\n")
         let clock = StepClock()
         let stream = stream(tail: nil, follow: true)

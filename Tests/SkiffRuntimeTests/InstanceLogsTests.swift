@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SkiffTestSupport
 import Testing
 
 @testable import SkiffRuntime
@@ -7,11 +8,12 @@ import Testing
 /// Instance logs stay in bounds: a running instance's log rotates without losing the
 /// container's descriptor, and the logs of instances gone long enough are deleted.
 @Suite struct InstanceLogsTests {
-    let directory = FileManager.default.temporaryDirectory.path + "/skiff-logs-\(UInt32.random(in: 0...UInt32.max))"
+    let temporary: TemporaryDirectory
+    var directory: String { temporary.path }
     var logs: InstanceLogs { InstanceLogs(directory: directory) }
 
     init() throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        temporary = try TemporaryDirectory()
     }
 
     private func write(_ name: String, _ text: String, age: TimeInterval = 0) throws {
@@ -29,7 +31,7 @@ import Testing
     private func exists(_ name: String) -> Bool { access("\(directory)/\(name)", F_OK) == 0 }
 
     @Test func aLargeLogOfARunningInstanceRotatesAndItsWriterCarriesOnAtTheStart() throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { temporary.remove() }
         try write("old.log.1", "the previous rotation\n")
         // The container's descriptor, opened as the runtime opens it, before the rotation.
         let fd = open(logs.path("web-1"), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
@@ -58,7 +60,7 @@ import Testing
     }
 
     @Test func logsOfEndedInstancesGoAfterTheRetentionAndRunningOnesNever() throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { temporary.remove() }
         let day: TimeInterval = 24 * 3600
         try write("gone.log", "crashed\n", age: 2 * day)
         try write("gone.log.1", "older\n", age: 3 * day)
@@ -79,7 +81,7 @@ import Testing
     }
 
     @Test func aMissingDirectoryIsAClearError() {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { temporary.remove() }
         let missing = InstanceLogs(directory: directory + "/nope")
         #expect(throws: RuntimeError.self) { try missing.maintain(live: [], policy: LogPolicy()) }
     }

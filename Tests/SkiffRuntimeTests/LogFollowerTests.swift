@@ -1,4 +1,5 @@
 import Foundation
+import SkiffTestSupport
 import Testing
 
 import SkiffRuntime
@@ -6,10 +7,9 @@ import SkiffRuntime
 /// `skiff logs` over a log the runtime rotates (copy to `ID.log.1`, truncate `ID.log`).
 @Suite struct LogFollowerTests {
     @Test func theTailReachesIntoTheRotatedFileAndFollowingSurvivesARotation() throws {
-        let directory = FileManager.default.temporaryDirectory.path + "/skiff-follow-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let path = directory + "/web-1.log"
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path + "/web-1.log"
         try "a\nb\nc\n".write(toFile: path + ".1", atomically: false, encoding: .utf8)
         try "d\n".write(toFile: path, atomically: false, encoding: .utf8)
 

@@ -1,17 +1,23 @@
 import Foundation
 import SkiffModel
 import SkiffStore
+import SkiffTestSupport
 import Testing
 
 @Suite struct StoreTests {
-    let directory = NSTemporaryDirectory() + "skiff-store-\(UUID().uuidString)"
+    /// Each test has its own (Swift Testing makes a suite value per test) and removes it.
+    let directory: TemporaryDirectory
+
+    init() throws {
+        directory = try TemporaryDirectory()
+    }
 
     func open() throws -> Store {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        return try Store(path: directory + "/skiff.db")
+        try Store(path: directory.path + "/skiff.db")
     }
 
     @Test func tagsOfARepositoryExcludeLongerNamesSharingItsPrefix() async throws {
+        defer { directory.remove() }
         let store = try open()
         for name in ["127.0.0.1:5000/app:v1", "127.0.0.1:a", "127.0.0.1:b", "127.0.0.1/x:c"] {
             try await store.putImage(ImageSummary(name: name, digest: "sha256:" + String(repeating: "0", count: 64), size: 1, createdAt: Date()))
@@ -22,7 +28,7 @@ import Testing
     }
 
     @Test func deployCreatesRevisionsOnlyWhenSomethingChanged() async throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { directory.remove() }
         let store = try open()
         let spec = ServiceSpec(image: "hello:v1")
         let first = try await store.deploy(service: "web", spec: spec, imageDigest: "sha256:a")
@@ -42,7 +48,7 @@ import Testing
     }
 
     @Test func deployAppliesTrafficOptionsAtomically() async throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { directory.remove() }
         let store = try open()
         _ = try await store.deploy(service: "web", spec: ServiceSpec(image: "hello:v1"), imageDigest: "sha256:a")
         // Nothing ready yet: --no-traffic has nothing to keep the traffic on, and changes nothing.
@@ -76,7 +82,7 @@ import Testing
     }
 
     @Test func trafficMustNameExistingRevisions() async throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { directory.remove() }
         let store = try open()
         _ = try await store.deploy(service: "web", spec: ServiceSpec(image: "hello:v1"), imageDigest: "sha256:a")
         await #expect(throws: StoreError.self) { try await store.setTraffic([.revision("web-00009", 100)], of: "web") }
@@ -85,7 +91,7 @@ import Testing
     }
 
     @Test func readinessOnlyMovesForward() async throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { directory.remove() }
         let store = try open()
         let t0 = Date(timeIntervalSince1970: 1_000)
         _ = try await store.deploy(service: "web", spec: ServiceSpec(image: "hello:v1"), imageDigest: "sha256:a", at: t0)
@@ -97,7 +103,7 @@ import Testing
     }
 
     @Test func oldRevisionsBeyondTheHistoryArePrunedUnlessTheyServe() async throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { directory.remove() }
         let store = try open()
         let t0 = Date(timeIntervalSince1970: 1_000)
         for version in 1...3 {
@@ -119,7 +125,7 @@ import Testing
     }
 
     @Test func rolloutStateIsKept() async throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { directory.remove() }
         let store = try open()
         _ = try await store.deploy(service: "web", spec: ServiceSpec(image: "hello:v1"), imageDigest: "sha256:a")
         // A whole second: the JSON column keeps dates to the millisecond.
@@ -134,7 +140,7 @@ import Testing
     }
 
     @Test func survivesReopen() async throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { directory.remove() }
         do {
             let store = try open()
             _ = try await store.deploy(service: "web", spec: ServiceSpec(image: "hello:v1"), imageDigest: "sha256:a")
@@ -146,7 +152,7 @@ import Testing
     }
 
     @Test func deleteRemovesRevisionsAndInstances() async throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { directory.remove() }
         let store = try open()
         _ = try await store.deploy(service: "web", spec: ServiceSpec(image: "hello:v1"), imageDigest: "sha256:a")
         try await store.putInstance(Instance(id: "i1", service: "web", revision: "web-00001", state: .ready))
@@ -157,7 +163,7 @@ import Testing
     }
 
     @Test func tokensAreLookedUpByHash() async throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { directory.remove() }
         let store = try open()
         try await store.addToken(id: "admin", hash: "abc", role: .admin)
         #expect(try await store.token(hash: "abc")?.role == .admin)

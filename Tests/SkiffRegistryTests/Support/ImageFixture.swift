@@ -8,17 +8,17 @@ import SystemPackage
 /// A store, blob store and snapshot store in a temporary directory, with the image loader and
 /// resolver over them; `remove()` deletes the directory.
 struct ImageFixture {
-    let directory: String
+    let temporary: TemporaryDirectory
+    var directory: String { temporary.path }
     let store: Store
     let blobs: BlobStore
     let snapshots: SnapshotStore
 
     init() throws {
-        directory = NSTemporaryDirectory() + "skiff-images-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try Store(path: directory + "/skiff.db")
-        blobs = try BlobStore(root: FilePath(directory + "/blobs"))
-        snapshots = try SnapshotStore(root: FilePath(directory + "/snapshots"), blobs: blobs)
+        temporary = try TemporaryDirectory()
+        store = try Store(path: temporary.path + "/skiff.db")
+        blobs = try BlobStore(root: FilePath(temporary.path + "/blobs"))
+        snapshots = try SnapshotStore(root: FilePath(temporary.path + "/snapshots"), blobs: blobs)
     }
 
     var loader: ImageLoader { ImageLoader(store: store, blobs: blobs, snapshots: snapshots) }
@@ -31,7 +31,7 @@ struct ImageFixture {
             pullThrough: pullThrough)
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+    func remove() { temporary.remove() }
 
     /// Writes an oci-archive whose index names one manifest `refName`, over a config and one
     /// layer holding `etc/greeting`; `withLayer: false` leaves the layer's blob out.

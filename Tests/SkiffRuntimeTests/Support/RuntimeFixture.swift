@@ -11,7 +11,8 @@ import Testing
 /// image. `withRuntime` removes every instance, the firewall chain, the bridge and the dir,
 /// then asserts nothing of the fixture is left on the machine.
 struct RuntimeFixture {
-    let dataDir: String
+    let directory: TemporaryDirectory
+    var dataDir: String { directory.path }
     let bridge: String
     let subnetPrefix: String
     let configuration: RuntimeConfiguration
@@ -36,7 +37,8 @@ struct RuntimeFixture {
 
     static func make() throws -> RuntimeFixture {
         let token = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        let dataDir = FileManager.default.temporaryDirectory.path + "/skiff-rt-\(token)"
+        let directory = try TemporaryDirectory()
+        let dataDir = directory.path
         let bridge = "skt\(token.prefix(8))"
         let subnetPrefix = "10.213.\(Int.random(in: 1...254))"
         let configuration = RuntimeConfiguration(
@@ -46,7 +48,7 @@ struct RuntimeFixture {
         let runtime = try RuncRuntime(configuration: configuration, logger: Logger(label: "test"))
         let layers = try makeImage(at: dataDir + "/snapshots")
         return RuntimeFixture(
-            dataDir: dataDir, bridge: bridge, subnetPrefix: subnetPrefix, configuration: configuration,
+            directory: directory, bridge: bridge, subnetPrefix: subnetPrefix, configuration: configuration,
             runtime: runtime,
             layers: layers)
     }
@@ -103,7 +105,7 @@ struct RuntimeFixture {
         } catch {
             Issue.record("cleanup: cannot tear down the network: \(error)")
         }
-        try? FileManager.default.removeItem(atPath: dataDir)
+        directory.remove()
     }
 
     /// Everything of this fixture still on the machine.
