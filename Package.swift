@@ -171,6 +171,8 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
+        // The one shape of every module's errors; depends on nothing.
+        .target(name: "SkiffErrors", swiftSettings: swiftSettings),
         .target(
             name: "SkiffTestSupport",
             dependencies: [
@@ -182,6 +184,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "SkiffErrorsTests", dependencies: ["SkiffErrors"], swiftSettings: swiftSettings),
         .testTarget(name: "SkiffModelTests", dependencies: ["SkiffModel", "SkiffTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SkiffOCITests", dependencies: ["SkiffOCI", "SkiffTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
