@@ -122,9 +122,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            // The data plane's handlers are confined to their event loop by construction;
-            // release builds skip the runtime exclusivity checks on every property access.
-            swiftSettings: swiftSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "SkiffRuntime",
