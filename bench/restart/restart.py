@@ -179,9 +179,9 @@ def run(args):
 
 def cleanup(args):
     """Stops whatever server still runs on the work dir (SIGINT: instances too)."""
-    subprocess.run(["pkill", "-INT", "-f", f"--data-dir {os.path.join(args.work, 'data')}"], check=False)
+    subprocess.run(["pkill", "-INT", "-f", "--", f"--data-dir {os.path.join(args.work, 'data')}"], check=False)
     for _ in range(300):
-        if subprocess.run(["pgrep", "-f", f"--data-dir {os.path.join(args.work, 'data')}"],
+        if subprocess.run(["pgrep", "-f", "--", f"--data-dir {os.path.join(args.work, 'data')}"],
                           stdout=subprocess.DEVNULL).returncode != 0:
             return
         time.sleep(0.1)

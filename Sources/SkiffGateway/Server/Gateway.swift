@@ -119,6 +119,10 @@ public final class Gateway: Service, Sendable {
         do {
             if let socket = configuration.listeningSocket {
                 server = try await bootstrap.withBoundSocket(socket).get()
+                // NIO listens again on a socket it adopts, with its default backlog (128),
+                // not the bootstrap's: a burst of connections would overflow it and wait
+                // for the clients' SYN retransmits (a second). Set ours back.
+                _ = listen(socket, Int32(clamping: configuration.backlog))
             } else {
                 server = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
             }
