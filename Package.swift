@@ -118,6 +118,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                "SkiffErrors",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -127,7 +128,7 @@ let package = Package(
         .target(
             name: "SkiffRuntime",
             dependencies: [
-                "SkiffOCI", "SkiffModel",
+                "SkiffErrors", "SkiffOCI", "SkiffModel",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
@@ -138,7 +139,7 @@ let package = Package(
         .target(
             name: "SkiffOCI",
             dependencies: [
-                "SkiffArchive",
+                "SkiffArchive", "SkiffErrors",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -152,13 +153,14 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                "SkiffErrors",
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "SkiffStore",
             dependencies: [
-                "SkiffModel",
+                "SkiffErrors", "SkiffModel",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
@@ -166,7 +168,7 @@ let package = Package(
         .target(
             name: "SkiffModel",
             // Knative YAML: its node API walks a manifest key by key to report unknown fields.
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["SkiffErrors", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         // The one shape of every module's errors; depends on nothing.

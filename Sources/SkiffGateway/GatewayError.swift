@@ -1,5 +1,7 @@
+public import SkiffErrors
+
 /// The one error type of SkiffGateway.
-public struct GatewayError: Error, CustomStringConvertible {
+public struct GatewayError: SkiffError {
     /// What went wrong, extensible without breaking callers that switch on it.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let rawValue: String
@@ -30,6 +32,4 @@ public struct GatewayError: Error, CustomStringConvertible {
         self.message = message
         self.cause = cause
     }
-
-    public var description: String { self.message }
 }

@@ -1,5 +1,7 @@
+public import SkiffErrors
+
 /// Every failure in SkiffOCI: a code to switch on, a message a user can act on, and the cause.
-public struct OCIError: Error, CustomStringConvertible, Sendable {
+public struct OCIError: SkiffError {
     /// Extensible error kinds.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let raw: String
@@ -26,10 +28,5 @@ public struct OCIError: Error, CustomStringConvertible, Sendable {
         self.code = code
         self.message = message
         self.cause = cause
-    }
-
-    public var description: String {
-        if let cause { return "\(message): \(cause)" }
-        return message
     }
 }

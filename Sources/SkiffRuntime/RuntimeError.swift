@@ -1,6 +1,8 @@
+public import SkiffErrors
+
 /// Every failure in SkiffRuntime: a code to switch on, a message naming what failed and
 /// for which instance, and the underlying cause (an errno, a tool's output).
-public struct RuntimeError: Error, CustomStringConvertible, Sendable {
+public struct RuntimeError: SkiffError {
     /// Extensible error kinds.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let raw: String
@@ -35,10 +37,5 @@ public struct RuntimeError: Error, CustomStringConvertible, Sendable {
         self.code = code
         self.message = message
         self.cause = cause
-    }
-
-    public var description: String {
-        if let cause { return "\(message): \(cause)" }
-        return message
     }
 }

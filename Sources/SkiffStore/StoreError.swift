@@ -1,5 +1,7 @@
+public import SkiffErrors
+
 /// A persistence failure: what was being read or written, and the database's own error.
-public struct StoreError: Error, CustomStringConvertible, Sendable {
+public struct StoreError: SkiffError {
     /// Extensible error kinds.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let raw: String
@@ -16,16 +18,11 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 
     public var code: Code
     public var message: String
-    public var cause: (any Error & Sendable)?
+    public var cause: (any Error)?
 
-    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.cause = cause
-    }
-
-    public var description: String {
-        if let cause { return "\(message): \(cause)" }
-        return message
     }
 }

@@ -345,7 +345,7 @@ import Testing
             Issue.record("expected the manifest to be refused")
         } catch {
             #expect(
-                error.description == """
+                "\(error)" == """
                     spec.template.spec.containers[0].workingDir: not supported by Skiff: the container runs in the image's working directory
                     spec.template.spec.containers[0].stdin: unknown field
                     """)

@@ -1,10 +1,12 @@
+public import SkiffErrors
+
 /// The one error type of SkiffArchive.
 ///
 /// `message` is written for the person who pushed the image: it names the layer and the
 /// entry (``LayerUnpacker`` prefixes the layer), e.g.
 /// "layer /var/lib/skiff/blobs/sha256/ab…: entry `../etc/passwd` escapes the root".
 /// Switch on `code`, never on the message.
-public struct ArchiveError: Error, CustomStringConvertible, Sendable {
+public struct ArchiveError: SkiffError {
     /// Machine-readable category of an ``ArchiveError``; extensible, compare with `==`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         /// Stable identifier, also used in logs and API error bodies.
@@ -63,11 +65,6 @@ public struct ArchiveError: Error, CustomStringConvertible, Sendable {
         self.code = code
         self.message = message
         self.cause = cause
-    }
-
-    public var description: String {
-        if let cause { return "\(message) (\(cause))" }
-        return message
     }
 
     /// The same error with `context` (e.g. "layer X") prefixed to the message.

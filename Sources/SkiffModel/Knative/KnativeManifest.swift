@@ -1,3 +1,4 @@
+public import SkiffErrors
 import Yams
 
 /// A Knative Service manifest read for `skiff apply`: the service to deploy, and what was
@@ -72,15 +73,19 @@ public struct KnativeManifest: Sendable, Hashable {
 
 /// Why a manifest was refused: every problem found, each a ``ModelError`` whose `field` is
 /// the path (`spec.template.spec.containers[0].volumeMounts`) and whose message starts with it.
-public struct KnativeManifestError: Error, CustomStringConvertible, Sendable, Equatable {
+public struct KnativeManifestError: SkiffError, Equatable {
     public var problems: [ModelError]
 
     public init(problems: [ModelError]) {
         self.problems = problems
     }
 
+    /// Always ``ModelError/Code/invalidManifest``; each problem has its own code.
+    public var code: ModelError.Code { .invalidManifest }
     /// One problem per line.
-    public var description: String { problems.map(\.message).joined(separator: "\n") }
+    public var message: String { problems.map(\.message).joined(separator: "\n") }
+    /// Always nil: the problems are the manifest's own.
+    public var cause: (any Error)? { nil }
 }
 
 extension KnativeService {
