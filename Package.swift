@@ -176,7 +176,7 @@ let package = Package(
         .target(
             name: "SkiffTestSupport",
             dependencies: [
-                "SkiffModel", "SkiffOCI",
+                "SkiffModel", "SkiffOCI", "SkiffRuntime",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Subprocess", package: "swift-subprocess"),

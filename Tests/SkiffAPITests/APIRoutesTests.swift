@@ -13,17 +13,6 @@ import SkiffTestSupport
 import SystemPackage
 import Testing
 
-/// A runtime that never runs anything: these tests exercise the API's edge (auth, decoding,
-/// errors), not instances — the end-to-end tests do that with runc.
-struct UnusedRuntime: ContainerRuntime {
-    func start(_ spec: InstanceSpec) async throws(RuntimeError) -> StartedInstance {
-        throw RuntimeError(.runtime, "not available in API tests")
-    }
-    func stop(instanceID: String, grace: Duration) async throws(RuntimeError) {}
-    func isRunning(instanceID: String) async -> Bool { false }
-    func leftovers() async throws(RuntimeError) -> [String] { [] }
-}
-
 @Suite struct APIRoutesTests {
     /// Each test has its own (Swift Testing makes a suite value per test); `withAPI` removes it.
     let temporary: TemporaryDirectory
@@ -42,7 +31,10 @@ struct UnusedRuntime: ContainerRuntime {
         let token = try #require(try await AdminToken.bootstrap(store: store, tokenFile: directory + "/admin.token"))
         let controller = Controller(
             configuration: .init(), store: store, resolver: ImageResolver(store: store, blobs: blobs, snapshots: snapshots),
-            runtime: UnusedRuntime(), routing: RoutingTable(), logger: Logger(label: "test"))
+            // A runtime that never runs anything: these tests exercise the API's edge (auth,
+            // decoding, errors), not instances — the end-to-end tests do that with runc.
+            runtime: FakeRuntime(startError: RuntimeError(.runtime, "not available in API tests")),
+            routing: RoutingTable(), logger: Logger(label: "test"))
         let api = ControlPlaneAPI(
             controller: controller, store: store, loader: ImageLoader(store: store, blobs: blobs, snapshots: snapshots),
             uploadDirectory: directory + "/tmp", logFile: { _ in "/nonexistent" }, version: "test")

@@ -7,39 +7,18 @@ import SkiffRegistry
 import SkiffRuntime
 import SkiffStore
 import SkiffTestSupport
-import Synchronization
 import SystemPackage
 import Testing
 
-/// A runtime with nothing to run: these tests watch the reconcile loop itself.
-private struct IdleRuntime: ContainerRuntime {
-    func start(_ spec: InstanceSpec) async throws(RuntimeError) -> StartedInstance {
-        throw RuntimeError(.runtime, "not available in reconcile loop tests")
-    }
-    func stop(instanceID: String, grace: Duration) async throws(RuntimeError) {}
-    func isRunning(instanceID: String) async -> Bool { false }
-    func leftovers() async throws(RuntimeError) -> [String] { [] }
-}
-
-/// Counts the log maintenance passes the controller asks for, and what it called live.
-private final class LogCountingRuntime: ContainerRuntime {
-    let passes = Mutex<[Set<String>]>([])
-    func start(_ spec: InstanceSpec) async throws(RuntimeError) -> StartedInstance {
-        throw RuntimeError(.runtime, "not available in reconcile loop tests")
-    }
-    func stop(instanceID: String, grace: Duration) async throws(RuntimeError) {}
-    func isRunning(instanceID: String) async -> Bool { false }
-    func leftovers() async throws(RuntimeError) -> [String] { [] }
-    func maintainLogs(live: Set<String>) async throws(RuntimeError) -> LogMaintenance {
-        passes.withLock { $0.append(live) }
-        return LogMaintenance()
-    }
-}
-
 @Suite struct ReconcileLoopTests {
+    /// A runtime with nothing to run: these tests watch the reconcile loop itself.
+    private static func idleRuntime() -> FakeRuntime {
+        FakeRuntime(startError: RuntimeError(.runtime, "not available in reconcile loop tests"))
+    }
+
     private func withController(
         resyncInterval: Duration,
-        runtime: any ContainerRuntime = IdleRuntime(),
+        runtime: any ContainerRuntime = idleRuntime(),
         logMaintenanceInterval: Duration = .seconds(30),
         _ body: @Sendable (Controller) async throws -> Void
     ) async throws {
@@ -93,10 +72,11 @@ private final class LogCountingRuntime: ContainerRuntime {
 
     /// Instance logs are kept in bounds by the controller's own loop, which knows what runs.
     @Test func instanceLogsAreMaintainedOnEveryInterval() async throws {
-        let runtime = LogCountingRuntime()
+        let runtime = Self.idleRuntime()
         try await withController(resyncInterval: .seconds(3600), runtime: runtime, logMaintenanceInterval: .milliseconds(20)) { _ in
-            try await Self.poll("two log maintenance passes") { runtime.passes.withLock { $0.count >= 2 } }
-            #expect(runtime.passes.withLock { $0.allSatisfy(\.isEmpty) }, "nothing runs, so nothing is live")
+            try await Self.poll("two log maintenance passes") { runtime.state.logMaintenancePasses.count >= 2 }
+            let passes = runtime.state.logMaintenancePasses
+            #expect(passes.allSatisfy { $0.isEmpty }, "nothing runs, so nothing is live")
         }
     }
 
