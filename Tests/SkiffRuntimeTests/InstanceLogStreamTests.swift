@@ -1,6 +1,5 @@
 import Foundation
 import SkiffTestSupport
-import Synchronization
 import Testing
 
 @testable import SkiffRuntime
@@ -36,7 +35,7 @@ import Testing
         defer { temporary.remove() }
         try append("web-2", "x\ny\n")
         try append("web-1", "a\nb\nc\n")
-        let clock = StepClock()
+        let clock = ManualClock()
         var output = ""
         try await stream(tail: 2, follow: false).run(
             instances: { _ in ["web-2", "web-1", "web-3"] }, write: { output += $0 }, clock: clock, stopping: { false })
@@ -47,26 +46,37 @@ import Testing
     @Test func followingShowsNewLinesAndNewInstancesFromTheirFirstLineEachTick() async throws {
         defer { temporary.remove() }
         try append("web-1", "a\nb\n")
-        let clock = StepClock()
+        let clock = ManualClock()
+        let stream = stream(tail: 1, follow: true)
         var output: [String] = []
         var pass = 0
-        try await stream(tail: 1, follow: true).run(
-            instances: { first in
-                pass += 1
-                #expect(first == (pass == 1))
-                switch pass {
-                case 1: return ["web-1"]
-                case 2:
-                    // A line in progress waits for its newline; a new instance is shown whole.
-                    try? append("web-1", "c\npart")
-                    try? append("web-2", "x\ny\n")
-                    return ["web-2"]
-                default:
-                    try? append("web-1", "ial\n")
-                    return []
+        try await withThrowingTaskGroup(of: Void.self) { ticks in
+            // Each time the follower waits, its poll interval passes: one tick.
+            ticks.addTask {
+                while !Task.isCancelled {
+                    await clock.waitForSleepers()
+                    clock.advance(by: .seconds(1))
                 }
-            },
-            write: { output.append($0) }, clock: clock, stopping: { pass == 3 })
+            }
+            defer { ticks.cancelAll() }
+            try await stream.run(
+                instances: { first in
+                    pass += 1
+                    #expect(first == (pass == 1))
+                    switch pass {
+                    case 1: return ["web-1"]
+                    case 2:
+                        // A line in progress waits for its newline; a new instance is shown whole.
+                        try? append("web-1", "c\npart")
+                        try? append("web-2", "x\ny\n")
+                        return ["web-2"]
+                    default:
+                        try? append("web-1", "ial\n")
+                        return []
+                    }
+                },
+                write: { output.append($0) }, clock: clock, stopping: { pass == 3 })
+        }
         #expect(output == ["web-1 | b\n", "web-1 | c\n", "web-2 | x\nweb-2 | y\n", "web-1 | partial\n"])
         #expect(clock.sleeps == [.seconds(1), .seconds(1)])
     }
@@ -74,7 +84,7 @@ import Testing
     @Test func aCancelledFollowerEndsAfterThePassInProgress() async throws {
         defer { temporary.remove() }
         try append("web-1", "a\n")
-        let clock = StepClock()
+        let clock = ManualClock()
         let stream = stream(tail: nil, follow: true)
         // Its own task, cancelled from within its first pass: the client went away.
         let output = try await Task {
@@ -89,29 +99,5 @@ import Testing
         }.value
         #expect(output == "web-1 | a\n")
         #expect(clock.sleeps == [])
-    }
-}
-
-/// A clock whose sleeps return at once, advancing its time and recording each one: a tick.
-final class StepClock: Clock, Sendable {
-    struct Instant: InstantProtocol {
-        var offset: Duration
-        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - offset }
-        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
-    }
-
-    private let state = Mutex<(now: Instant, sleeps: [Duration])>((Instant(offset: .zero), []))
-
-    var now: Instant { state.withLock { $0.now } }
-    var minimumResolution: Duration { .zero }
-    var sleeps: [Duration] { state.withLock { $0.sleeps } }
-
-    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
-        try Task.checkCancellation()
-        state.withLock { state in
-            state.sleeps.append(state.now.duration(to: deadline))
-            state.now = max(state.now, deadline)
-        }
     }
 }
