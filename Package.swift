@@ -41,7 +41,7 @@ let package = Package(
         .target(
             name: "SkiffCLI",
             dependencies: [
-                "SkiffAutoscaler", "SkiffModel", "SkiffOCI", "SkiffServer", "SkiffArchive",
+                "SkiffAutoscaler", "SkiffErrors", "SkiffModel", "SkiffOCI", "SkiffServer", "SkiffArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -56,6 +56,7 @@ let package = Package(
             name: "SkiffServer",
             dependencies: [
                 "SkiffAPI", "SkiffController", "SkiffGateway", "SkiffRegistry", "SkiffRuntime", "SkiffStore", "SkiffOCI",
+                "SkiffErrors",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -72,7 +73,7 @@ let package = Package(
         .target(
             name: "SkiffRegistry",
             dependencies: [
-                "SkiffModel", "SkiffOCI", "SkiffStore",
+                "SkiffErrors", "SkiffModel", "SkiffOCI", "SkiffStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -88,6 +89,7 @@ let package = Package(
             name: "SkiffAPI",
             dependencies: [
                 "SkiffController", "SkiffRegistry", "SkiffRuntime", "SkiffStore", "SkiffOCI", "SkiffModel",
+                "SkiffErrors",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -101,6 +103,7 @@ let package = Package(
             name: "SkiffController",
             dependencies: [
                 "SkiffAutoscaler", "SkiffRegistry", "SkiffRuntime", "SkiffGateway", "SkiffStore", "SkiffOCI", "SkiffModel",
+                "SkiffErrors",
                 // httpGet probes.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -115,10 +118,10 @@ let package = Package(
         .target(
             name: "SkiffGateway",
             dependencies: [
+                "SkiffErrors",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                "SkiffErrors",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -150,10 +153,10 @@ let package = Package(
         .target(
             name: "SkiffArchive",
             dependencies: [
+                "SkiffErrors",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
-                "SkiffErrors",
             ],
             swiftSettings: swiftSettings
         ),

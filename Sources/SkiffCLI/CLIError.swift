@@ -1,8 +1,10 @@
+public import SkiffErrors
+
 /// The one error type of SkiffCLI: a line a person can act on.
 ///
 /// `message` is printed as is after `error: `, on one line; switch on `code`, never on the
 /// message.
-public struct CLIError: Error, CustomStringConvertible, Sendable {
+public struct CLIError: SkiffError {
     /// Machine-readable category of a ``CLIError``; extensible, compare with `==`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         /// Stable identifier.
@@ -45,5 +47,9 @@ public struct CLIError: Error, CustomStringConvertible, Sendable {
         self.cause = cause
     }
 
+    /// The message alone, unlike other Skiff errors: each message is written for a person and
+    /// already says its cause in words (a file error's `localizedDescription`, why a connection
+    /// failed), and the cause's own description (Foundation's `Error Domain=…` text, an HTTP
+    /// client's enum case) would only say it again, less readably.
     public var description: String { message }
 }

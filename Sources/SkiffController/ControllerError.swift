@@ -1,8 +1,9 @@
+public import SkiffErrors
 import SkiffRegistry
 import SkiffStore
 
 /// A control-plane request that cannot be carried out, with what the user can do about it.
-public struct ControllerError: Error, CustomStringConvertible, Sendable {
+public struct ControllerError: SkiffError {
     /// Extensible error kinds; the API maps them to HTTP statuses.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let raw: String
@@ -16,15 +17,13 @@ public struct ControllerError: Error, CustomStringConvertible, Sendable {
 
     public var code: Code
     public var message: String
-    public var cause: (any Error & Sendable)?
+    public var cause: (any Error)?
 
-    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.cause = cause
     }
-
-    public var description: String { message }
 
     /// A store failure as the API should report it: rule violations are the caller's to fix,
     /// anything else is the server's.

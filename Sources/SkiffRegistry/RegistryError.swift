@@ -1,11 +1,15 @@
 import Foundation
 public import Hummingbird
 import HTTPTypes
+public import SkiffErrors
 
 /// An error in the form the OCI distribution spec defines:
 /// `{"errors":[{"code","message","detail"}]}` with the spec's status code for each code.
-public struct RegistryError: HTTPResponseError, Sendable {
-    public enum Code: String, Sendable {
+///
+/// The response body carries `code` and `message` only; the cause, like the rest of
+/// ``description``, is for the server's own logs.
+public struct RegistryError: HTTPResponseError, SkiffError {
+    public enum Code: String, Sendable, CustomStringConvertible {
         case blobUnknown = "BLOB_UNKNOWN"
         case blobUploadInvalid = "BLOB_UPLOAD_INVALID"
         case blobUploadUnknown = "BLOB_UPLOAD_UNKNOWN"
@@ -20,6 +24,9 @@ public struct RegistryError: HTTPResponseError, Sendable {
         case denied = "DENIED"
         case unsupported = "UNSUPPORTED"
         case rangeInvalid = "RANGE_INVALID"
+
+        /// The spec's name for the code, as the response body has it.
+        public var description: String { rawValue }
 
         /// The status the spec (and docker-registry) answer each code with.
         var status: HTTPResponse.Status {
@@ -38,11 +45,14 @@ public struct RegistryError: HTTPResponseError, Sendable {
     public var message: String
     public var status: HTTPResponse.Status
     public var headers: HTTPFields = [:]
+    /// The underlying error, if any; never sent to the client.
+    public var cause: (any Error)?
 
-    public init(_ code: Code, _ message: String, status: HTTPResponse.Status? = nil) {
+    public init(_ code: Code, _ message: String, status: HTTPResponse.Status? = nil, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.status = status ?? code.status
+        self.cause = cause
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {

@@ -46,10 +46,3 @@ struct DataDirectory {
         }
     }
 }
-
-/// A failure to start the server, with what to fix.
-public struct ServerError: Error, CustomStringConvertible {
-    public var message: String
-    init(_ message: String) { self.message = message }
-    public var description: String { message }
-}

@@ -1,3 +1,5 @@
+public import SkiffErrors
+
 extension ServerConfiguration {
     /// The swift-log level names `logLevel` may take.
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
@@ -66,13 +68,17 @@ extension ServerConfiguration {
 /// A ``ServerConfiguration`` setting the server cannot run with.
 ///
 /// The message names the setting by whatever name its reader knows it by: `skiff server`
-/// names its flags (``message(naming:)``), ``description`` the configuration's fields.
-public struct ServerConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+/// names its flags (``message(naming:)``), ``message`` and ``description`` the
+/// configuration's fields. The setting at fault is the error's code.
+public struct ServerConfigurationError: SkiffError, Hashable {
     /// A setting of ``ServerConfiguration`` that has a rule; a listen address (host and port)
     /// counts as one setting.
-    public enum Setting: String, Sendable, Hashable, CaseIterable {
+    public enum Setting: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
         case dataDir, httpAddress, apiAddress, domain, runtimeBinary, bridgeName, subnet, gatewayThreads
         case instanceLogRetention, logLevel
+
+        /// The configuration's name for the setting.
+        public var description: String { rawValue }
     }
 
     enum Problem: Sendable, Hashable {
@@ -86,6 +92,13 @@ public struct ServerConfigurationError: Error, Sendable, Hashable, CustomStringC
     public let setting: Setting
     let problem: Problem
 
+    /// The setting at fault, as the code every Skiff error has.
+    public var code: Setting { setting }
+    /// What is wrong, naming the configuration's fields.
+    public var message: String { message(naming: \.rawValue) }
+    /// Always nil: the value breaks a rule by itself.
+    public var cause: (any Error)? { nil }
+
     init(_ setting: Setting, _ problem: Problem) {
         self.setting = setting
         self.problem = problem
@@ -98,6 +111,4 @@ public struct ServerConfigurationError: Error, Sendable, Hashable, CustomStringC
         case .sameAddress(let other): "\(name(other)) and \(name(setting)) must not be the same address"
         }
     }
-
-    public var description: String { message(naming: \.rawValue) }
 }

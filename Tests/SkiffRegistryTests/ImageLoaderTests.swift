@@ -86,6 +86,8 @@ import Testing
         #expect(error?.code == .invalidArgument)
         #expect(error?.message.hasPrefix("not a valid OCI image archive: ") == true)
         let cause = try #require(error?.cause as? OCIError)
-        #expect(error?.description == "\(try #require(error?.message)): \(cause)")
+        // The message already quotes the cause, which has nothing beneath it: it is said once.
+        #expect(cause.cause == nil)
+        #expect(error.map { "\($0)" } == "not a valid OCI image archive: \(cause)")
     }
 }

@@ -63,7 +63,7 @@ import Testing
                 }
             })
         #expect(error.setting == setting)
-        #expect(error.description == message)
+        #expect("\(error)" == message)
     }
 
     @Test(arguments: ["", "-web.example.com", "web-.example.com", "a..b", "web.example.com.", String(repeating: "a", count: 64)])

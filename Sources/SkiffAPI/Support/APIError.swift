@@ -1,20 +1,27 @@
 import Foundation
 public import Hummingbird
 public import SkiffController
+public import SkiffErrors
 import SkiffModel
 public import SkiffRegistry
 
 /// An error as the API returns it: a status and `{"error":{"code","message"}}`.
-public struct APIError: HTTPResponseError, Sendable {
+///
+/// The body carries `code` and `message` only; the cause (the controller's or the image
+/// loader's error, with what lies beneath it) shows in ``description``, for the server's logs.
+public struct APIError: HTTPResponseError, SkiffError {
     public var status: HTTPResponse.Status
     public var code: String
     public var message: String
     public var headers: HTTPFields = [:]
+    /// The error this one reports, if any; never sent to the client.
+    public var cause: (any Error)?
 
-    public init(_ status: HTTPResponse.Status, code: String, _ message: String) {
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String, cause: (any Error)? = nil) {
         self.status = status
         self.code = code
         self.message = message
+        self.cause = cause
     }
 
     public static func notFound(_ message: String) -> APIError { APIError(.notFound, code: "not_found", message) }
@@ -28,11 +35,11 @@ public struct APIError: HTTPResponseError, Sendable {
     /// Maps a controller error to its HTTP meaning; this is the only place that does.
     public init(_ error: ControllerError) {
         switch error.code {
-        case .notFound: self.init(.notFound, code: "not_found", error.message)
-        case .invalidArgument: self.init(.badRequest, code: "invalid_argument", error.message)
-        case .conflict: self.init(.conflict, code: "conflict", error.message)
-        case .unavailable: self.init(.serviceUnavailable, code: "unavailable", error.message)
-        default: self.init(.internalServerError, code: "internal", error.message)
+        case .notFound: self.init(.notFound, code: "not_found", error.message, cause: error)
+        case .invalidArgument: self.init(.badRequest, code: "invalid_argument", error.message, cause: error)
+        case .conflict: self.init(.conflict, code: "conflict", error.message, cause: error)
+        case .unavailable: self.init(.serviceUnavailable, code: "unavailable", error.message, cause: error)
+        default: self.init(.internalServerError, code: "internal", error.message, cause: error)
         }
     }
 
@@ -40,9 +47,9 @@ public struct APIError: HTTPResponseError, Sendable {
     /// the same code would be.
     public init(_ error: ImageError) {
         switch error.code {
-        case .notFound: self.init(.notFound, code: "not_found", error.message)
-        case .invalidArgument: self.init(.badRequest, code: "invalid_argument", error.message)
-        default: self.init(.internalServerError, code: "internal", error.message)
+        case .notFound: self.init(.notFound, code: "not_found", error.message, cause: error)
+        case .invalidArgument: self.init(.badRequest, code: "invalid_argument", error.message, cause: error)
+        default: self.init(.internalServerError, code: "internal", error.message, cause: error)
         }
     }
 

@@ -1,9 +1,11 @@
+public import SkiffErrors
+
 /// Why an image could not be loaded or resolved: a code to switch on, a message a user can act
 /// on ("image hello:v1 not found: load it with …"), and the cause.
 ///
 /// The controller reports these as its own errors and the API maps them to HTTP statuses;
 /// both keep `message` as it is, so it must read well on its own.
-public struct ImageError: Error, CustomStringConvertible, Sendable {
+public struct ImageError: SkiffError {
     /// Extensible error kinds.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let raw: String
@@ -24,10 +26,5 @@ public struct ImageError: Error, CustomStringConvertible, Sendable {
         self.code = code
         self.message = message
         self.cause = cause
-    }
-
-    public var description: String {
-        if let cause { return "\(message): \(cause)" }
-        return message
     }
 }
