@@ -180,8 +180,11 @@ let package = Package(
             name: "SkiffTestSupport",
             dependencies: [
                 "SkiffModel", "SkiffOCI", "SkiffRuntime",
+                // The end-to-end server harness talks HTTP to the server it starts.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],

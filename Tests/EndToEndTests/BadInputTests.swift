@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import SkiffTestSupport
 import Testing
 
 /// Bad input gets one precise line on stderr, a non-zero exit, and changes nothing.

@@ -1,4 +1,5 @@
 import Foundation
+import SkiffTestSupport
 import Testing
 
 /// `skiff logs` as users read it: the running instances' output, and with `--ended` that of

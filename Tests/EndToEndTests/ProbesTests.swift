@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOHTTP1
+import SkiffTestSupport
 import Testing
 
 /// Readiness, liveness and startup probes with real containers: an instance failing its

@@ -1,4 +1,5 @@
 import Foundation
+import SkiffTestSupport
 import Testing
 
 /// `--image` naming another registry: Debian's docker-registry on loopback as the upstream,

@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import SkiffTestSupport
 import Testing
 
 /// `skiff revisions` against a real server: every changed deploy is a revision; the routed

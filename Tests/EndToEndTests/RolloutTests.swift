@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOHTTP1
+import SkiffTestSupport
 import Testing
 
 /// Gradual rollouts with real containers: steps to the new revision, and automatic rollbacks

@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOHTTP1
+import SkiffTestSupport
 import Testing
 
 /// Traffic splitting, tags and rollback with real containers, and `wrk` counting every failed

@@ -1,21 +1,20 @@
 import Foundation
-import SkiffTestSupport
 
 /// What a server may leave on the machine: checked after every end-to-end test.
-enum Leaks {
+public enum Leaks {
     /// Runs a command and returns its stdout (empty when it cannot start).
-    static func run(_ arguments: [String]) async -> String {
+    public static func run(_ arguments: [String]) async -> String {
         (try? await ChildProcess.run("/usr/bin/env", arguments))?.stdout ?? ""
     }
 
     /// Runs a command and returns its exit status.
-    static func status(_ arguments: [String]) async -> Int32 {
+    public static func status(_ arguments: [String]) async -> Int32 {
         (try? await ChildProcess.run("/usr/bin/env", arguments))?.status ?? -1
     }
 
     /// Everything of this server's still present: containers, mounts, netns, cgroups, bridge, rules.
     /// `bridge` nil skips the network-wide checks, for a server that is still running.
-    static func find(bridge: String?, dataDir: String) async -> [String] {
+    public static func find(bridge: String?, dataDir: String) async -> [String] {
         var leaks: [String] = []
         // runc containers whose bundle is in this data dir.
         do {
@@ -50,7 +49,7 @@ enum Leaks {
     }
 
     /// Instance ids this server ever had, from its instance and log directories.
-    static func instanceIDs(dataDir: String) -> [String] {
+    public static func instanceIDs(dataDir: String) -> [String] {
         var ids = Set<String>()
         for directory in ["instances", "logs"] {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(dataDir)/\(directory)")) ?? [] {
@@ -61,7 +60,7 @@ enum Leaks {
     }
 
     /// Last resort so one failing test does not poison the machine for the next.
-    static func forceClean(bridge: String, dataDir: String) async {
+    public static func forceClean(bridge: String, dataDir: String) async {
         for container in (try? await RuncList.containers()) ?? [] where container.bundle.hasPrefix(dataDir) {
             _ = await run(["runc", "delete", "--force", container.id])
         }

@@ -1,32 +1,33 @@
-import AsyncHTTPClient
-import Foundation
-import Synchronization
+public import AsyncHTTPClient
+public import Foundation
 import NIOCore
-import NIOHTTP1
-import SkiffTestSupport
+public import NIOHTTP1
+import Synchronization
 import Testing
 
 /// A real `skiff server` process on free loopback ports, with its own temporary data dir,
 /// bridge and subnet, so tests can run side by side and clean up after themselves.
-final class ServerHarness: @unchecked Sendable {
-    let dataDir: String
-    let apiPort: Int
-    let httpPort: Int
-    let bridge: String
-    let subnet: String
-    private(set) var process: Process?
+public final class ServerHarness: @unchecked Sendable {
+    public let dataDir: String
+    public let apiPort: Int
+    public let httpPort: Int
+    public let bridge: String
+    public let subnet: String
+    public private(set) var process: Process?
     private let logPath: String
 
-    static var packageRoot: String {
+    /// The checkout this file is in (found from its path at build time).
+    public static var packageRoot: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().path
     }
 
-    static var binary: String {
+    /// The `skiff` executable the tests run: `SKIFF_BINARY`, else the debug build.
+    public static var binary: String {
         ProcessInfo.processInfo.environment["SKIFF_BINARY"] ?? packageRoot + "/.build/debug/skiff"
     }
 
-    init() throws {
+    public init() throws {
         let id = String(UInt32.random(in: 0..<UInt32.max), radix: 16)
         dataDir = NSTemporaryDirectory() + "skiff-e2e-\(id)"
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
@@ -40,20 +41,21 @@ final class ServerHarness: @unchecked Sendable {
     /// Servers of one test run get distinct subnets: two bridges with the same /24 would
     /// fight over its route, and one server's instances would become unreachable.
     private static let subnets = Atomic<Int>(Int.random(in: 0..<256))
-    static func nextSubnet() -> String {
+    public static func nextSubnet() -> String {
         let index = subnets.wrappingAdd(1, ordering: .relaxed).newValue
         return "10.\(200 + (Int(getpid()) % 51)).\(index % 256).0/24"
     }
 
-    var apiURL: String { "http://127.0.0.1:\(apiPort)" }
+    public var apiURL: String { "http://127.0.0.1:\(apiPort)" }
 
-    var token: String {
+    /// The admin token the server wrote at its first start; empty before.
+    public var token: String {
         (try? String(contentsOfFile: dataDir + "/admin.token", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
     }
 
     /// Starts the server and waits until its API answers.
-    func start() async throws {
+    public func start() async throws {
         let process = try launch()
         try await waitUntilAnswering(process)
     }
@@ -61,7 +63,7 @@ final class ServerHarness: @unchecked Sendable {
     /// Starts a second server on this data directory while the first runs, as an upgrade
     /// does: the new one takes the gateway's listening socket over and the old one leaves.
     /// Returns once the old one has exited and the new one's API answers.
-    func replace() async throws {
+    public func replace() async throws {
         guard let old = process, old.isRunning else { throw HarnessError("no running server to replace") }
         let new = try launch()
         await waitForExit(old)
@@ -99,18 +101,19 @@ final class ServerHarness: @unchecked Sendable {
         throw HarnessError("server did not answer within 30s:\n\(serverLog())")
     }
 
-    func serverLog() -> String {
+    /// The last 6000 characters the server printed.
+    public func serverLog() -> String {
         (try? String(contentsOfFile: logPath, encoding: .utf8)).map { String($0.suffix(6000)) } ?? ""
     }
 
     /// SIGINT and wait: the platform stops for good, every instance with it.
-    func stop() async {
+    public func stop() async {
         await signalAndWait(SIGINT)
     }
 
     /// SIGTERM and wait: a graceful shutdown that leaves ready instances running for the
     /// next start to adopt.
-    func terminate() async {
+    public func terminate() async {
         await signalAndWait(SIGTERM)
     }
 
@@ -129,7 +132,7 @@ final class ServerHarness: @unchecked Sendable {
     }
 
     /// SIGKILL: what a crash looks like to the next start.
-    func kill() async {
+    public func kill() async {
         guard let process, process.isRunning else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
         await waitForExit(process)
@@ -144,7 +147,7 @@ final class ServerHarness: @unchecked Sendable {
     }
 
     /// Stops the server and removes everything; reports what it had to clean up by force.
-    func tearDown() async -> [String] {
+    public func tearDown() async -> [String] {
         await stop()
         let leaks = await Leaks.find(bridge: bridge, dataDir: dataDir)
         await Leaks.forceClean(bridge: bridge, dataDir: dataDir)
@@ -155,14 +158,15 @@ final class ServerHarness: @unchecked Sendable {
 
     // MARK: Clients
 
-    struct CommandResult {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+    /// How a `skiff` command ended and what it printed.
+    public struct CommandResult: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
     }
 
     /// Runs the `skiff` CLI against this server, as a user would.
-    func skiff(_ arguments: [String], stdin: String? = nil) async throws -> CommandResult {
+    public func skiff(_ arguments: [String], stdin: String? = nil) async throws -> CommandResult {
         let token = self.token
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_CONFIG_HOME"] = dataDir + "/client-config"
@@ -173,7 +177,8 @@ final class ServerHarness: @unchecked Sendable {
         return CommandResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 
-    func skiffOK(_ arguments: [String]) async throws -> String {
+    /// Runs the `skiff` CLI and returns its stdout; a non-zero exit throws, with the server log.
+    public func skiffOK(_ arguments: [String]) async throws -> String {
         let result = try await skiff(arguments)
         guard result.status == 0 else {
             throw HarnessError(
@@ -182,21 +187,22 @@ final class ServerHarness: @unchecked Sendable {
         return result.stdout
     }
 
-    struct HTTPResult {
-        var status: HTTPResponseStatus
-        var headers: HTTPHeaders
-        var body: String
+    /// A response, its body read whole.
+    public struct HTTPResult: Sendable {
+        public var status: HTTPResponseStatus
+        public var headers: HTTPHeaders
+        public var body: String
     }
 
     /// A request to the API with the admin token.
-    func get(_ path: String, token: String? = nil) async throws -> HTTPResult {
+    public func get(_ path: String, token: String? = nil) async throws -> HTTPResult {
         var request = HTTPClientRequest(url: apiURL + path)
         request.headers.add(name: "Authorization", value: "Bearer \(token ?? self.token)")
         return try await Self.send(request)
     }
 
     /// A request through the gateway, as a browser at `http://HOST:PORT/` would send it.
-    func gateway(
+    public func gateway(
         _ path: String, host: String, query: String? = nil, method: HTTPMethod = .GET, body: String? = nil
     ) async throws -> HTTPResult {
         let url = "http://127.0.0.1:\(httpPort)\(path)" + (query.map { "?" + $0 } ?? "")
@@ -207,13 +213,15 @@ final class ServerHarness: @unchecked Sendable {
         return try await Self.send(request)
     }
 
-    static func send(_ request: HTTPClientRequest) async throws -> HTTPResult {
+    /// Sends `request` with the shared client and reads the whole body (up to 64 MiB).
+    public static func send(_ request: HTTPClientRequest) async throws -> HTTPResult {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 64 << 20)
         return HTTPResult(status: response.status, headers: response.headers, body: String(buffer: body))
     }
 
-    static func freePort() throws -> Int {
+    /// A TCP port on 127.0.0.1 that nothing listens on now.
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -229,22 +237,4 @@ final class ServerHarness: @unchecked Sendable {
         guard bound else { throw HarnessError("cannot find a free port") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
-}
-
-struct HarnessError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// Polls `condition` until it holds or the deadline passes; the failure names what was awaited.
-func eventually(
-    _ what: String, within timeout: Duration = .seconds(60), every interval: Duration = .milliseconds(100),
-    _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if (try? await condition()) == true { return }
-        try await Task.sleep(for: interval)
-    }
-    throw HarnessError("timed out after \(timeout) waiting for: \(what)")
 }
