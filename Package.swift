@@ -222,6 +222,8 @@ let package = Package(
         ),
         .testTarget(name: "SkiffStoreTests", dependencies: ["SkiffStore", "SkiffTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "SkiffTestSupportTests", dependencies: ["SkiffRuntime", "SkiffTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
             name: "SkiffControllerTests",
             dependencies: [
                 "SkiffController", "SkiffGateway", "SkiffOCI", "SkiffRegistry", "SkiffRuntime", "SkiffStore",
