@@ -122,9 +122,9 @@ def wrk_during(server, service, action, rounds):
     out = wrk.communicate()[0]
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
-    errors = sum(int(x) for x in m.groups()) if (m := re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)) else 0
-    return requests, non2xx, errors, out
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    connect, read, write, timeout = (int(x) for x in m.groups()) if m else (0, 0, 0, 0)
+    return requests, non2xx, connect, read + write + timeout, out
 
 
 def run(args):
@@ -165,15 +165,16 @@ def run(args):
         print(f"ratio {kind} / from nothing: {complete / base:.3f}")
 
     print(f"\n(b) requests lost under wrk -c4 on {services[0]}, {args.rounds} restarts each")
-    requests, non2xx, errors, out = wrk_during(server, services[0], server.replace, args.rounds)
-    print(f"takeover: {requests} requests, {non2xx} non-2xx, {errors} socket errors")
+    requests, non2xx, refused, lost, out = wrk_during(server, services[0], server.replace, args.rounds)
+    print(f"takeover: {requests} requests, {non2xx} non-2xx, {refused + lost} socket errors")
 
     def crash():
         server.kill()
         server.start()
-    requests, non2xx, errors, out = wrk_during(server, services[0], crash, args.rounds)
-    print(f"SIGKILL:  {requests} requests, {non2xx} non-2xx, {errors} socket errors")
-    print("  (a SIGKILL loses the 4 connections open at that moment, and connects are refused until the next start)")
+    requests, non2xx, refused, lost, out = wrk_during(server, services[0], crash, args.rounds)
+    print(f"SIGKILL:  {requests} requests, {non2xx} non-2xx, {refused + lost} socket errors")
+    print(f"  (a SIGKILL loses the {4 * args.rounds} connections open at those moments; until the next server listens,")
+    print("   wrk retries its connects in a loop and counts each refused one as a read error)")
     server.stop()
 
 
