@@ -31,15 +31,13 @@ public struct ServiceSpec: Codable, Sendable, Hashable {
 
     /// Cloud Run's and Knative's default container port.
     public static let defaultPort = 8080
-    /// Scale to zero when idle, as Cloud Run and Knative do.
-    public static let defaultMinInstances = 0
     /// A bound that protects the machine from a typo (`--min-instances 1000`).
     public static let maxInstancesLimit = 1000
 
     public init(
         image: String, port: Int = ServiceSpec.defaultPort, env: [EnvVar] = [], command: [String]? = nil,
         args: [String]? = nil, memory: MemoryQuantity? = nil, cpu: CPUQuantity? = nil,
-        minInstances: Int = ServiceSpec.defaultMinInstances, scaling: ScalingSpec = ScalingSpec(),
+        minInstances: Int = ScalingSpec.defaultMinInstances, scaling: ScalingSpec = ScalingSpec(),
         timeouts: RequestTimeouts = RequestTimeouts(), probes: Probes = Probes()
     ) {
         self.image = image
