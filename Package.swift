@@ -55,7 +55,8 @@ let package = Package(
         .target(
             name: "SkiffServer",
             dependencies: [
-                "SkiffAPI", "SkiffController", "SkiffGateway", "SkiffRegistry", "SkiffRuntime", "SkiffStore", "SkiffOCI",
+                "SkiffAPI", "SkiffController", "SkiffGateway", "SkiffRegistry", "SkiffRuntime", "SkiffStore",
+                "SkiffOCI",
                 "SkiffErrors",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -102,7 +103,8 @@ let package = Package(
         .target(
             name: "SkiffController",
             dependencies: [
-                "SkiffAutoscaler", "SkiffRegistry", "SkiffRuntime", "SkiffGateway", "SkiffStore", "SkiffOCI", "SkiffModel",
+                "SkiffAutoscaler", "SkiffRegistry", "SkiffRuntime", "SkiffGateway", "SkiffStore", "SkiffOCI",
+                "SkiffModel",
                 "SkiffErrors",
                 // httpGet probes.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -191,8 +193,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SkiffErrorsTests", dependencies: ["SkiffErrors"], swiftSettings: swiftSettings),
-        .testTarget(name: "SkiffModelTests", dependencies: ["SkiffModel", "SkiffTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "SkiffOCITests", dependencies: ["SkiffOCI", "SkiffTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SkiffModelTests", dependencies: ["SkiffModel", "SkiffTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SkiffOCITests", dependencies: ["SkiffOCI", "SkiffTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SkiffArchiveTests",
             dependencies: [
@@ -220,9 +224,11 @@ let package = Package(
             dependencies: ["SkiffRuntime", "SkiffTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SkiffStoreTests", dependencies: ["SkiffStore", "SkiffTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "SkiffTestSupportTests", dependencies: ["SkiffRuntime", "SkiffTestSupport"], swiftSettings: swiftSettings),
+            name: "SkiffStoreTests", dependencies: ["SkiffStore", "SkiffTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SkiffTestSupportTests", dependencies: ["SkiffRuntime", "SkiffTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "SkiffControllerTests",
             dependencies: [
@@ -250,7 +256,8 @@ let package = Package(
         .testTarget(
             name: "SkiffAPITests",
             dependencies: [
-                "SkiffAPI", "SkiffController", "SkiffGateway", "SkiffOCI", "SkiffRegistry", "SkiffRuntime", "SkiffStore",
+                "SkiffAPI", "SkiffController", "SkiffGateway", "SkiffOCI", "SkiffRegistry", "SkiffRuntime",
+                "SkiffStore",
                 "SkiffTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

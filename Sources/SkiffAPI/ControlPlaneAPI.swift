@@ -1,8 +1,8 @@
 public import Hummingbird
 public import SkiffController
+import SkiffModel
 public import SkiffRegistry
 public import SkiffStore
-import SkiffModel
 
 /// The control-plane HTTP API (`/v1`), documented in docs/api.md.
 public struct ControlPlaneAPI: Sendable {

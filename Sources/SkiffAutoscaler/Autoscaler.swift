@@ -73,7 +73,8 @@ public struct Autoscaler: Sendable {
         }
         desired = max(desired, settings.minInstances)
         if settings.maxInstances > 0 { desired = min(desired, settings.maxInstances) }
-        return Decision(desired: desired, stableConcurrency: stable, panicConcurrency: panic, inPanic: panicStartedAt != nil)
+        return Decision(
+            desired: desired, stableConcurrency: stable, panicConcurrency: panic, inPanic: panicStartedAt != nil)
     }
 }
 

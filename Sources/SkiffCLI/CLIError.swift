@@ -39,7 +39,8 @@ public struct CLIError: SkiffError {
     /// The underlying error, if any.
     public var cause: (any Error)?
 
-    public init(_ code: Code, _ message: String, apiCode: String? = nil, status: Int? = nil, cause: (any Error)? = nil) {
+    public init(_ code: Code, _ message: String, apiCode: String? = nil, status: Int? = nil, cause: (any Error)? = nil)
+    {
         self.code = code
         self.message = message
         self.apiCode = apiCode

@@ -245,7 +245,8 @@ public actor Controller: ServiceLifecycle.Service {
             do {
                 let done = try await runtime.maintainLogs(live: live)
                 if !done.rotated.isEmpty {
-                    logger.info("rotated instance logs", metadata: ["instances": "\(done.rotated.joined(separator: ", "))"])
+                    logger.info(
+                        "rotated instance logs", metadata: ["instances": "\(done.rotated.joined(separator: ", "))"])
                 }
                 if !done.removed.isEmpty {
                     logger.info("removed logs of ended instances", metadata: ["count": "\(done.removed.count)"])
@@ -291,7 +292,9 @@ public actor Controller: ServiceLifecycle.Service {
     }
 
     /// Loads every revision besides the latest that `row`'s traffic may route to.
-    func runnables(for row: ServiceRow, keeping known: [String: Runnable] = [:]) async throws(ControllerError) -> [String: Runnable] {
+    func runnables(for row: ServiceRow, keeping known: [String: Runnable] = [:]) async throws(ControllerError)
+        -> [String: Runnable]
+    {
         var names = Set(row.traffic.revisionNames)
         if let ready = latestReady[row.name] ?? row.latestReadyRevision { names.insert(ready) }
         names.remove(row.latestRevision)
@@ -437,7 +440,11 @@ public actor Controller: ServiceLifecycle.Service {
         if let name, desired[name] == nil { throw ControllerError(.notFound, "service \"\(name)\" not found") }
         return supervised.values.map(\.instance)
             .filter { name == nil || $0.service == name }
-            .sorted { ($0.service, $0.startedAt ?? .distantFuture, $0.id) < ($1.service, $1.startedAt ?? .distantFuture, $1.id) }
+            .sorted {
+                ($0.service, $0.startedAt ?? .distantFuture, $0.id) < (
+                    $1.service, $1.startedAt ?? .distantFuture, $1.id
+                )
+            }
     }
 
     /// Instances of the service's revisions that no longer run but whose logs are still
@@ -453,7 +460,9 @@ public actor Controller: ServiceLifecycle.Service {
 
     func view(of name: ServiceName) -> SkiffModel.Service? {
         guard let wanted = desired[name] else { return nil }
-        let current = supervised.values.filter { $0.instance.service == name && $0.instance.revision == wanted.revision.name }
+        let current = supervised.values.filter {
+            $0.instance.service == name && $0.instance.revision == wanted.revision.name
+        }
         return SkiffModel.Service(
             name: name, spec: wanted.row.spec, latestRevision: wanted.revision.name,
             imageDigest: wanted.revision.imageDigest, url: url(of: name.rawValue),
@@ -515,7 +524,8 @@ public actor Controller: ServiceLifecycle.Service {
                     reconcile(runnable, now: now, underPressure: underPressure)
                 }
                 let running = Set(runnables.map(\.revision.name))
-                for (id, entry) in supervised where entry.instance.service == name && !running.contains(entry.instance.revision) {
+                for (id, entry) in supervised
+                where entry.instance.service == name && !running.contains(entry.instance.revision) {
                     supervised[id]?.stopRequested = true
                 }
             }
@@ -545,7 +555,10 @@ public actor Controller: ServiceLifecycle.Service {
             latestReady[service] = revision
             readyToRecord.append(revision)
             logger.info("revision ready", metadata: ["service": "\(service)", "revision": "\(revision)"])
-            events.record(ServiceEvent(kind: .normal, reason: "RevisionReady", message: "\(revision) is ready", service: service, revision: revision))
+            events.record(
+                ServiceEvent(
+                    kind: .normal, reason: "RevisionReady", message: "\(revision) is ready", service: service,
+                    revision: revision))
         }
 
         var reconciler = reconcilers[revision] ?? RevisionReconciler(spec: spec.scaling)
@@ -586,7 +599,8 @@ public actor Controller: ServiceLifecycle.Service {
                 let instances = supervised.values.filter { $0.instance.service == name }.map { entry in
                     ServiceRoutes.Instance(
                         revision: entry.instance.revision,
-                        backend: entry.instance.state.isServing && !entry.stopRequested ? backend(for: entry.instance) : nil)
+                        backend: entry.instance.state.isServing && !entry.stopRequested
+                            ? backend(for: entry.instance) : nil)
                 }
                 after = ServiceRoutes(
                     service: name, active: activeRevisions(of: name).map { ($0.revision.name, $0.revision.spec) },
@@ -607,7 +621,8 @@ public actor Controller: ServiceLifecycle.Service {
     private func create(_ runnable: Runnable) {
         let id = "\(runnable.revision.name)-\(Self.randomSuffix())"
         supervised[id] = Supervised(
-            instance: Instance(id: id, service: runnable.revision.service, revision: runnable.revision.name, state: .starting))
+            instance: Instance(
+                id: id, service: runnable.revision.service, revision: runnable.revision.name, state: .starting))
         jobsContinuation.yield(Launch(id: id))
     }
 
@@ -677,7 +692,8 @@ public actor Controller: ServiceLifecycle.Service {
     }
 
     func spec(for id: String) -> InstanceSpec? {
-        guard let entry = supervised[id], let runnable = desired[entry.instance.service]?.runnable(entry.instance.revision)
+        guard let entry = supervised[id],
+            let runnable = desired[entry.instance.service]?.runnable(entry.instance.revision)
         else { return nil }
         return InstanceSpec.make(id: id, revision: runnable.revision, image: runnable.image)
     }

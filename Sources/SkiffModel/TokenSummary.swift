@@ -35,7 +35,8 @@ public struct TokenSummary: Codable, Sendable, Hashable {
         let name = pattern.hasSuffix("/*") ? String(pattern.dropLast(2)) : pattern
         guard !name.isEmpty, name.utf8.count <= 255 else { return false }
         return name.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { component in
-            !component.isEmpty && component.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || "._-".contains($0)) }
+            !component.isEmpty
+                && component.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || "._-".contains($0)) }
         }
     }
 }

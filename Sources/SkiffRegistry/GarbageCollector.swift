@@ -1,6 +1,6 @@
 public import Foundation
-public import SkiffOCI
 public import SkiffModel
+public import SkiffOCI
 public import SkiffStore
 import SystemPackage
 

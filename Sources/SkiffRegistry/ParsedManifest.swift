@@ -36,12 +36,14 @@ struct ParsedManifest {
         }
         let declared = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) }
         // `mediaType` is optional in OCI manifests (umoci leaves it out): the shape tells.
-        let inferred = probe.config != nil ? MediaType.imageManifest : probe.manifests != nil ? MediaType.imageIndex : nil
+        let inferred =
+            probe.config != nil ? MediaType.imageManifest : probe.manifests != nil ? MediaType.imageIndex : nil
         guard let mediaType = probe.mediaType ?? declared ?? inferred, !mediaType.isEmpty else {
             throw OCIError(.invalidManifest, "manifest has no mediaType and the request no Content-Type")
         }
         if let declared, let inBody = probe.mediaType, declared != inBody, declared != "application/json" {
-            throw OCIError(.invalidManifest, "Content-Type \(declared) does not match the manifest's mediaType \(inBody)")
+            throw OCIError(
+                .invalidManifest, "Content-Type \(declared) does not match the manifest's mediaType \(inBody)")
         }
         self.mediaType = mediaType
         do {

@@ -1,15 +1,15 @@
 import Crypto
 import Foundation
 import HTTPTypes
-import SkiffModel
-import SystemPackage
 public import Hummingbird
 import NIOCore
+import SkiffModel
 public import SkiffOCI
+public import SkiffStore
+import SystemPackage
 
 /// Crypto also exports a `Digest`; in this module the name means the content digest.
 typealias Digest = SkiffOCI.Digest
-public import SkiffStore
 
 /// The OCI Distribution Specification v1.1 under `/v2/`, over the same content store that
 /// `skiff images load` fills: blobs by digest in the ``BlobStore``, manifests as blobs too,
@@ -60,14 +60,16 @@ public struct Registry: Sendable {
         do {
             // The raw path, not the router's components: those drop empty segments, and
             // `a//b` is an invalid name, not `a/b`.
-            var components = request.uri.path.dropFirst("/v2".count).split(separator: "/", omittingEmptySubsequences: false)
+            var components = request.uri.path.dropFirst("/v2".count).split(
+                separator: "/", omittingEmptySubsequences: false)
             if components.first == "" { components.removeFirst() }
             if components.last == "" { components.removeLast() }
             guard let path = try RegistryPath(components: components) else {
                 throw RegistryError(.nameUnknown, "no such registry endpoint: \(request.uri.path)", status: .notFound)
             }
             let method = request.method
-            try await auth.require(method == .get || method == .head ? .read : .write, on: path.repository, for: request)
+            try await auth.require(
+                method == .get || method == .head ? .read : .write, on: path.repository, for: request)
             response = try await route(path, request, context: context)
         } catch let error as RegistryError {
             response = try error.response(from: request, context: context)
@@ -76,7 +78,8 @@ public struct Registry: Sendable {
         return response
     }
 
-    private func route(_ path: RegistryPath, _ request: Request, context: some RequestContext) async throws -> Response {
+    private func route(_ path: RegistryPath, _ request: Request, context: some RequestContext) async throws -> Response
+    {
         switch (path, request.method) {
         case (.base, .get), (.base, .head):
             return Self.json(Data("{}".utf8), contentType: "application/json", head: request.method == .head)
@@ -115,7 +118,8 @@ public struct Registry: Sendable {
 
     // MARK: Blobs
 
-    private func getBlob(_ repository: String, _ text: String, _ request: Request, context: some RequestContext) async throws
+    private func getBlob(_ repository: String, _ text: String, _ request: Request, context: some RequestContext)
+        async throws
         -> Response
     {
         let digest = try Self.digest(text)
@@ -179,7 +183,8 @@ public struct Registry: Sendable {
         } else if let text = query["digest"] {
             // The single-request monolithic upload.
             let digest = try Self.digest(String(text))
-            try await receive(request.body, into: digest, declaredLength: request.headers[.contentLength].flatMap { Int64($0) })
+            try await receive(
+                request.body, into: digest, declaredLength: request.headers[.contentLength].flatMap { Int64($0) })
             return Self.blobCreated(repository, digest)
         }
         let id = try await uploads.start(repository: repository)
@@ -196,7 +201,8 @@ public struct Registry: Sendable {
                 length != parsed.upperBound - parsed.lowerBound + 1
             {
                 throw RegistryError(
-                    .rangeInvalid, "Content-Range \(contentRange) covers \(parsed.count) bytes but Content-Length is \(length)")
+                    .rangeInvalid,
+                    "Content-Range \(contentRange) covers \(parsed.count) bytes but Content-Length is \(length)")
             }
             start = parsed.lowerBound
         }
@@ -308,12 +314,16 @@ public struct Registry: Sendable {
         // tag points at the digest asked for), but never pushed through this API.
         var taggedHere = !reference.contains(":")
         if !taggedHere {
-            taggedHere = try await store.images().contains { $0.name.hasPrefix(repository + ":") && $0.digest == digestText }
+            taggedHere = try await store.images().contains {
+                $0.name.hasPrefix(repository + ":") && $0.digest == digestText
+            }
         }
-        if taggedHere, let digest = try? Digest(digestText), let bytes = try? blobs.read(digest, limit: Self.manifestLimit),
+        if taggedHere, let digest = try? Digest(digestText),
+            let bytes = try? blobs.read(digest, limit: Self.manifestLimit),
             let parsed = try? ParsedManifest(bytes: bytes, contentType: nil)
         {
-            return ManifestRow(repository: repository, digest: digestText, mediaType: parsed.mediaType, size: Int64(bytes.count))
+            return ManifestRow(
+                repository: repository, digest: digestText, mediaType: parsed.mediaType, size: Int64(bytes.count))
         }
         throw RegistryError(.manifestUnknown, "manifest \(reference) is unknown in \(repository)")
     }
@@ -348,7 +358,8 @@ public struct Registry: Sendable {
         }
         for blob in parsed.blobs {
             guard let size = blobs.size(of: blob.digest) else {
-                throw RegistryError(.manifestBlobUnknown, "manifest refers to blob \(blob.digest), which was not pushed")
+                throw RegistryError(
+                    .manifestBlobUnknown, "manifest refers to blob \(blob.digest), which was not pushed")
             }
             guard size == blob.size else {
                 throw RegistryError(
@@ -361,12 +372,15 @@ public struct Registry: Sendable {
         do {
             try blobs.put(bytes, expected: digest)
         } catch {
-            throw RegistryError(.manifestInvalid, "cannot store manifest: \(error.message)", status: .internalServerError)
+            throw RegistryError(
+                .manifestInvalid, "cannot store manifest: \(error.message)", status: .internalServerError)
         }
         let row = ManifestRow(
             repository: repository, digest: digest.description, mediaType: parsed.mediaType, size: Int64(bytes.count),
-            artifactType: parsed.artifactType, subject: parsed.subject?.digest.description, annotations: parsed.annotations)
-        try await store.putManifest(row, tag: tag, imageSize: Int64(bytes.count) + parsed.blobs.reduce(0) { $0 + $1.size })
+            artifactType: parsed.artifactType, subject: parsed.subject?.digest.description,
+            annotations: parsed.annotations)
+        try await store.putManifest(
+            row, tag: tag, imageSize: Int64(bytes.count) + parsed.blobs.reduce(0) { $0 + $1.size })
         prefetcher?.enqueue(parsed.layers)
         var headers: HTTPFields = [
             .location: "/v2/\(repository)/manifests/\(digest)", Self.contentDigest: digest.description,
@@ -414,7 +428,8 @@ public struct Registry: Sendable {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var response = Self.json(try encoder.encode(Body(name: repository, tags: tags)), contentType: "application/json")
+        var response = Self.json(
+            try encoder.encode(Body(name: repository, tags: tags)), contentType: "application/json")
         if let limit, limit > 0, tags.count == limit, let lastTag = tags.last {
             let more = try await store.tags(repository: repository, after: lastTag, limit: 1)
             if !more.isEmpty {
@@ -427,7 +442,8 @@ public struct Registry: Sendable {
     private func listReferrers(_ repository: String, _ text: String, _ request: Request) async throws -> Response {
         let digest = try Self.digest(text)
         let artifactType = request.uri.queryParameters["artifactType"].map(String.init)
-        let rows = try await store.referrers(repository: repository, subject: digest.description, artifactType: artifactType)
+        let rows = try await store.referrers(
+            repository: repository, subject: digest.description, artifactType: artifactType)
         var manifests: [Descriptor] = []
         for row in rows {
             guard let rowDigest = try? Digest(row.digest) else { continue }
@@ -490,7 +506,8 @@ public struct Registry: Sendable {
         guard header.hasPrefix("bytes="), size > 0 else { return nil }
         let spec = header.dropFirst("bytes=".count)
         guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return nil }
-        let first = spec[..<dash], last = spec[spec.index(after: dash)...]
+        let first = spec[..<dash]
+        let last = spec[spec.index(after: dash)...]
         if first.isEmpty {
             guard let count = Int64(last), count > 0 else { return nil }
             return max(0, size - count)...(size - 1)

@@ -1,6 +1,6 @@
 import Foundation
-public import Hummingbird
 import HTTPTypes
+import Hummingbird
 
 /// Registry clients authenticate with HTTP Basic (any user name, a Skiff token as the
 /// password: what `docker login` and `skopeo --creds` send) or with `Bearer TOKEN`.

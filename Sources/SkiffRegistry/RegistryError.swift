@@ -1,6 +1,6 @@
 import Foundation
-public import Hummingbird
 import HTTPTypes
+public import Hummingbird
 public import SkiffErrors
 
 /// An error in the form the OCI distribution spec defines:

@@ -1,4 +1,4 @@
-public import SkiffOCI
+import SkiffOCI
 
 /// What a `/v2/…` path names. Repository names may contain `/`, so the path is read from the
 /// right: the last `blobs`, `manifests`, `tags` or `referrers` component ends the name.

@@ -37,7 +37,8 @@ actor UploadSessions {
         do {
             writer = try blobs.ingest(expected: nil, expectedSize: nil)
         } catch {
-            throw RegistryError(.blobUploadInvalid, "cannot start upload: \(error.message)", status: .internalServerError)
+            throw RegistryError(
+                .blobUploadInvalid, "cannot start upload: \(error.message)", status: .internalServerError)
         }
         let id = UUID().uuidString.lowercased()
         sessions[id] = Session(repository: repository, writer: writer)
@@ -63,7 +64,8 @@ actor UploadSessions {
         do {
             try buffer.withUnsafeReadableBytes { bytes throws(OCIError) in try session.writer.write(bytes) }
         } catch {
-            throw RegistryError(.blobUploadInvalid, "cannot write upload: \(error.message)", status: .internalServerError)
+            throw RegistryError(
+                .blobUploadInvalid, "cannot write upload: \(error.message)", status: .internalServerError)
         }
     }
 

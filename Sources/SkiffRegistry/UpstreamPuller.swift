@@ -52,14 +52,18 @@ public struct UpstreamPuller: Sendable {
         if ParsedManifest.indexTypes.contains(mediaType) {
             try store(bytes, digest)
             let index = try decode(Index.self, bytes, what: "index \(digest)")
-            guard let chosen = index.manifests.first(where: { $0.platform?.os == "linux" && $0.platform?.architecture == "amd64" })
-                ?? (index.manifests.count == 1 ? index.manifests.first : nil)
+            guard
+                let chosen = index.manifests.first(where: {
+                    $0.platform?.os == "linux" && $0.platform?.architecture == "amd64"
+                })
+                    ?? (index.manifests.count == 1 ? index.manifests.first : nil)
             else {
                 throw OCIError(.manifestNotFound, "\(reference) has no linux/amd64 image")
             }
             (digest, bytes, mediaType) = try await session.manifest(chosen.digest.description)
             guard digest == chosen.digest else {
-                throw OCIError(.digestMismatch, "registry \(host) answered \(chosen.digest) with content hashing to \(digest)")
+                throw OCIError(
+                    .digestMismatch, "registry \(host) answered \(chosen.digest) with content hashing to \(digest)")
             }
         }
         let manifest = try decode(Manifest.self, bytes, what: "manifest \(digest)")
@@ -71,7 +75,8 @@ public struct UpstreamPuller: Sendable {
             try await session.blob(blob)
             fetched += blob.size
             logger.info(
-                "pulled \(reference): blob \(position + 1) of \(needed.count), \(fetched >> 20) of \(total >> 20) MiB fetched")
+                "pulled \(reference): blob \(position + 1) of \(needed.count), \(fetched >> 20) of \(total >> 20) MiB fetched"
+            )
         }
         try store(bytes, digest)
         let row = ManifestRow(
@@ -131,7 +136,8 @@ public struct UpstreamPuller: Sendable {
             let bytes = Array(body.readableBytesView)
             let digest = Digest(sha256: SHA256.hash(data: bytes))
             let mediaType =
-                (try? ParsedManifest(bytes: bytes, contentType: response.headers.first(name: "content-type")))?.mediaType
+                (try? ParsedManifest(bytes: bytes, contentType: response.headers.first(name: "content-type")))?
+                .mediaType
                 ?? response.headers.first(name: "content-type") ?? ""
             return (digest, bytes, mediaType)
         }
@@ -168,7 +174,10 @@ public struct UpstreamPuller: Sendable {
                         .io, "registry \(host) refused access to \(repository) (\(status.code)): check its credentials")
                 }
                 if status == .notFound {
-                    throw OCIError(.manifestNotFound, "\(host)/\(repository): \(url.split(separator: "/").suffix(2).joined(separator: "/")) not found")
+                    throw OCIError(
+                        .manifestNotFound,
+                        "\(host)/\(repository): \(url.split(separator: "/").suffix(2).joined(separator: "/")) not found"
+                    )
                 }
                 throw OCIError(.io, "registry \(host) answered \(status.code) for \(url)")
             }
@@ -225,7 +234,8 @@ public struct UpstreamPuller: Sendable {
                     let answer = try? JSONDecoder().decode(TokenAnswer.self, from: Data(body.readableBytesView)),
                     let token = answer.token ?? answer.access_token
                 else {
-                    throw OCIError(.io, "the token service of \(host) refused (\(response.status.code)): check its credentials")
+                    throw OCIError(
+                        .io, "the token service of \(host) refused (\(response.status.code)): check its credentials")
                 }
                 return "Bearer \(token)"
             } catch let error as OCIError {

@@ -5,7 +5,6 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
-import UnixSignals
 import SkiffAPI
 import SkiffController
 import SkiffGateway
@@ -14,9 +13,10 @@ import SkiffRegistry
 import SkiffRuntime
 import SkiffStore
 import SystemPackage
+import UnixSignals
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The composition root: builds every component from a configuration and runs them
@@ -53,7 +53,8 @@ public struct Server: Sendable {
             logger.notice("created the admin token in \(layout.adminToken)")
             if config.writeClientConfig {
                 do {
-                    let path = try ClientConfigFile.write(server: "http://\(config.apiHost):\(config.apiPort)", token: token)
+                    let path = try ClientConfigFile.write(
+                        server: "http://\(config.apiHost):\(config.apiPort)", token: token)
                     logger.notice("wrote the CLI configuration to \(path)")
                 } catch {
                     logger.warning("cannot write the CLI configuration: \(error)")
@@ -71,19 +72,23 @@ public struct Server: Sendable {
 
         // The gateway's activator reports revisions that have requests waiting for capacity;
         // the controller wakes them without waiting for its next scaling tick.
-        let (demands, demandsContinuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(256))
+        let (demands, demandsContinuation) = AsyncStream.makeStream(
+            of: String.self, bufferingPolicy: .bufferingNewest(256))
         let routing = RoutingTable(
             onDemand: { revision in demandsContinuation.yield(revision) },
             thaw: { instanceID in runtime.thawNow(instanceID: instanceID) })
         let gatewayLoops: any EventLoopGroup =
-            config.gatewayThreads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? MultiThreadedEventLoopGroup.singleton
+            config.gatewayThreads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
+            ?? MultiThreadedEventLoopGroup.singleton
         let metrics = PlatformMetrics()
         // A server still running on this data directory hands its listening socket over and
         // is asked to leave once this one accepts on it (see ListenerHandover).
         let handover = ListenerHandover(path: layout.gatewayListener)
         let predecessor = try handover.takeOver(host: config.httpHost, port: config.httpPort)
-        var gatewayConfiguration = GatewayConfiguration(host: config.httpHost, port: config.httpPort, domain: config.domain)
-        let listening = try predecessor?.socket
+        var gatewayConfiguration = GatewayConfiguration(
+            host: config.httpHost, port: config.httpPort, domain: config.domain)
+        let listening =
+            try predecessor?.socket
             ?? ListeningSocket.open(
                 host: config.httpHost, port: config.httpPort, backlog: Int32(clamping: gatewayConfiguration.backlog))
         gatewayConfiguration.listeningSocket = listening
@@ -140,7 +145,8 @@ public struct Server: Sendable {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: afterPredecessor(runtime.networkPool())), .init(service: afterPredecessor(controller)),
+                    .init(service: afterPredecessor(runtime.networkPool())),
+                    .init(service: afterPredecessor(controller)),
                     .init(service: gateway), .init(service: prefetcher), .init(service: afterPredecessor(application)),
                 ],
                 gracefulShutdownSignals: [.sigterm],
@@ -159,7 +165,8 @@ public struct Server: Sendable {
                 if let predecessor {
                     tasks.addTask {
                         _ = try await gateway.waitUntilListening()
-                        logger.notice("accepting on the listening socket of skiff server \(predecessor.pid); asking it to stop")
+                        logger.notice(
+                            "accepting on the listening socket of skiff server \(predecessor.pid); asking it to stop")
                         predecessor.requestStop()
                     }
                 }
@@ -186,7 +193,9 @@ public struct Server: Sendable {
     /// aliases when it listens on loopback or on every address.
     static func registryHosts(_ config: ServerConfiguration) -> Set<String> {
         let port = config.apiPort
-        var hosts: Set<String> = [config.apiHost.contains(":") ? "[\(config.apiHost)]:\(port)" : "\(config.apiHost):\(port)"]
+        var hosts: Set<String> = [
+            config.apiHost.contains(":") ? "[\(config.apiHost)]:\(port)" : "\(config.apiHost):\(port)"
+        ]
         if ["127.0.0.1", "localhost", "0.0.0.0", "::", "::1"].contains(config.apiHost) {
             hosts.formUnion(["localhost:\(port)", "127.0.0.1:\(port)", "[::1]:\(port)"])
         }

@@ -8,7 +8,9 @@ extension ServerConfiguration {
     /// `skiff server` parses its flags into a configuration and calls this; the rules live
     /// here so that every way of making a configuration meets them.
     public func validate() throws(ServerConfigurationError) {
-        func invalid(_ setting: ServerConfigurationError.Setting, _ value: String?, _ reason: String) -> ServerConfigurationError {
+        func invalid(_ setting: ServerConfigurationError.Setting, _ value: String?, _ reason: String)
+            -> ServerConfigurationError
+        {
             ServerConfigurationError(setting, .invalid(value: value, reason: reason))
         }
         guard !dataDir.isEmpty else { throw invalid(.dataDir, nil, "must not be empty") }
@@ -27,7 +29,8 @@ extension ServerConfiguration {
         guard (1...15).contains(bridgeName.utf8.count),
             bridgeName.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
         else {
-            throw invalid(.bridgeName, "\"\(bridgeName)\"", "1-15 letters, digits, '-', '_' or '.' (a Linux interface name)")
+            throw invalid(
+                .bridgeName, "\"\(bridgeName)\"", "1-15 letters, digits, '-', '_' or '.' (a Linux interface name)")
         }
         guard Self.isIPv4CIDR(subnet) else {
             throw invalid(.subnet, "\"\(subnet)\"", "expected an IPv4 CIDR, e.g. 10.88.0.0/16")

@@ -1,6 +1,6 @@
 public import Foundation
 import GRDB
-public import SkiffModel
+import SkiffModel
 
 /// A manifest a repository holds, with what the referrers API needs to list it.
 public struct ManifestRow: Sendable, Hashable {
@@ -53,7 +53,9 @@ extension Store {
     }
 
     /// The tags of `repository`, sorted, after `last` (exclusive), at most `limit`.
-    public func tags(repository: String, after last: String? = nil, limit: Int? = nil) async throws(StoreError) -> [String] {
+    public func tags(repository: String, after last: String? = nil, limit: Int? = nil) async throws(StoreError)
+        -> [String]
+    {
         try await read("tags of \(repository)") { db in
             let prefix = repository + ":"
             // `name` is REPOSITORY:TAG; a tag never contains ':', so the prefix is exact.
@@ -61,8 +63,9 @@ extension Store {
             // `127.0.0.1` is a valid repository name and a prefix of pulled images'
             // `127.0.0.1:5000/app:v1`: what follows the prefix must be a bare tag. Filtered
             // in SQL, before the limit, so pages stay full.
-            request = request.filter(sql: "instr(substr(name, ?), ':') = 0 AND instr(substr(name, ?), '/') = 0",
-                                     arguments: [prefix.utf8.count + 1, prefix.utf8.count + 1])
+            request = request.filter(
+                sql: "instr(substr(name, ?), ':') = 0 AND instr(substr(name, ?), '/') = 0",
+                arguments: [prefix.utf8.count + 1, prefix.utf8.count + 1])
             if let last { request = request.filter(Column("name") > prefix + last) }
             request = request.order(Column("name"))
             if let limit { request = request.limit(limit) }
@@ -104,7 +107,8 @@ extension Store {
     }
 
     /// Manifests of `repository` whose subject is `digest`, optionally of one artifact type.
-    public func referrers(repository: String, subject digest: String, artifactType: String? = nil) async throws(StoreError)
+    public func referrers(repository: String, subject digest: String, artifactType: String? = nil)
+        async throws(StoreError)
         -> [ManifestRow]
     {
         try await read("referrers of \(digest)") { db in
@@ -127,15 +131,19 @@ extension Store {
     public func putRegistryCredential(host: String, username: String, password: String) async throws(StoreError) {
         try await write("credentials for \(host)") { db in
             try db.execute(
-                sql: "INSERT OR REPLACE INTO registryCredential (host, username, password, createdAt) VALUES (?, ?, ?, ?)",
+                sql:
+                    "INSERT OR REPLACE INTO registryCredential (host, username, password, createdAt) VALUES (?, ?, ?, ?)",
                 arguments: [host.lowercased(), username, password, Date()])
         }
     }
 
     public func registryCredential(host: String) async throws(StoreError) -> (username: String, password: String)? {
         try await read("credentials for \(host)") { db in
-            try Row.fetchOne(db, sql: "SELECT username, password FROM registryCredential WHERE host = ?", arguments: [host.lowercased()])
-                .map { (username: $0["username"] as String, password: $0["password"] as String) }
+            try Row.fetchOne(
+                db, sql: "SELECT username, password FROM registryCredential WHERE host = ?",
+                arguments: [host.lowercased()]
+            )
+            .map { (username: $0["username"] as String, password: $0["password"] as String) }
         }
     }
 

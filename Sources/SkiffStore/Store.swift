@@ -21,7 +21,9 @@ public final class Store: Sendable {
         }
     }
 
-    func read<T: Sendable>(_ what: String, _ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+    func read<T: Sendable>(_ what: String, _ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError)
+        -> T
+    {
         do {
             return try await database.read(body)
         } catch let error as StoreError {
@@ -31,7 +33,9 @@ public final class Store: Sendable {
         }
     }
 
-    func write<T: Sendable>(_ what: String, _ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+    func write<T: Sendable>(_ what: String, _ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError)
+        -> T
+    {
         do {
             return try await database.write(body)
         } catch let error as StoreError {
@@ -44,7 +48,9 @@ public final class Store: Sendable {
     // MARK: Tokens
 
     /// Records a token by its hash only; the token itself is never stored.
-    public func addToken(id: String, hash: String, role: TokenRole, repositories: [String]? = nil) async throws(StoreError) {
+    public func addToken(id: String, hash: String, role: TokenRole, repositories: [String]? = nil)
+        async throws(StoreError)
+    {
         try await write("token") { db in
             try TokenRecord(id: id, hash: hash, role: role, createdAt: Date(), repositories: repositories).insert(db)
         }
@@ -58,7 +64,9 @@ public final class Store: Sendable {
     }
 
     public func tokens() async throws(StoreError) -> [TokenSummary] {
-        try await read("tokens") { db in try TokenRecord.order(Column("createdAt"), Column("id")).fetchAll(db).map(\.summary) }
+        try await read("tokens") { db in
+            try TokenRecord.order(Column("createdAt"), Column("id")).fetchAll(db).map(\.summary)
+        }
     }
 
     /// Removes a token; true when it existed.
@@ -120,9 +128,11 @@ public final class Store: Sendable {
                 let revisionName = options.revisionName ?? Revision.name(service: name, generation: generation)
                 if try RevisionRecord.fetchOne(db, key: revisionName) != nil {
                     throw StoreError(
-                        .conflict, "revision \(revisionName) already exists; revisions are immutable, so choose another suffix")
+                        .conflict,
+                        "revision \(revisionName) already exists; revisions are immutable, so choose another suffix")
                 }
-                revision = Revision(name: revisionName, service: name, spec: spec, imageDigest: imageDigest, createdAt: now)
+                revision = Revision(
+                    name: revisionName, service: name, spec: spec, imageDigest: imageDigest, createdAt: now)
                 try RevisionRecord(revision).insert(db)
                 created = true
                 if var existing = record {
@@ -160,7 +170,9 @@ public final class Store: Sendable {
     public static let revisionHistory = 20
 
     /// Replaces a service's traffic; every revision it names must exist.
-    public func setTraffic(_ traffic: [TrafficTarget], of name: ServiceName, at now: Date = Date()) async throws(StoreError) -> ServiceRow {
+    public func setTraffic(_ traffic: [TrafficTarget], of name: ServiceName, at now: Date = Date())
+        async throws(StoreError) -> ServiceRow
+    {
         try await write("traffic of \(name)") { db in
             guard var record = try ServiceRecord.fetchOne(db, key: name.rawValue) else {
                 throw StoreError(.notFound, "service \"\(name)\" not found")
@@ -214,7 +226,8 @@ public final class Store: Sendable {
         }
     }
 
-    private static func checkRevisionsExist(_ traffic: [TrafficTarget], of service: ServiceName, _ db: Database) throws {
+    private static func checkRevisionsExist(_ traffic: [TrafficTarget], of service: ServiceName, _ db: Database) throws
+    {
         for name in traffic.revisionNames {
             guard let revision = try RevisionRecord.fetchOne(db, key: name), revision.service == service.rawValue else {
                 throw StoreError(.invalid, "traffic names revision \(name), which service \(service) does not have")

@@ -85,7 +85,10 @@ public final class ManualClock: Clock, Sendable {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                enum Outcome { case wake, cancel, suspend([CheckedContinuation<Void, Never>]) }
+                enum Outcome {
+                    case wake, cancel
+                    case suspend([CheckedContinuation<Void, Never>])
+                }
                 let outcome: Outcome = state.withLock { state in
                     if state.cancelled.remove(id) != nil { return .cancel }
                     if deadline <= state.now { return .wake }

@@ -1,2 +1,3 @@
 import SkiffCLI
+
 await SkiffCommand.main()

@@ -25,7 +25,8 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: E2E.enabled)) func scalesUpUnderLoadDownAfterItToZeroAndWakesWithoutAFailedRequest() async throws {
+    @Test(.enabled(if: E2E.enabled)) func scalesUpUnderLoadDownAfterItToZeroAndWakesWithoutAFailedRequest() async throws
+    {
         try await E2E.withServer { server in
             // The instances take three seconds to stop after SIGTERM, so that the test can send
             // a request while the last one is stopping, even when a busy machine answers its
@@ -46,7 +47,8 @@ import Testing
                 group.addTask {
                     let deadline = ContinuousClock.now + .seconds(8)
                     while ContinuousClock.now < deadline {
-                        let serving = try await Self.states(server, "web").filter { $0 == "ready" || $0 == "frozen" }.count
+                        let serving = try await Self.states(server, "web").filter { $0 == "ready" || $0 == "frozen" }
+                            .count
                         peak.withLockedValue { $0 = max($0, serving) }
                         try await Task.sleep(for: .milliseconds(200))
                     }
@@ -88,7 +90,9 @@ import Testing
             let woken = try await server.gateway("/", host: "web.localhost")
             #expect(woken.status == .ok)
             let metrics = try await server.get("/metrics")
-            #expect(metrics.body.contains(#"skiff_cold_start_duration_seconds_count{service="web",revision="web-00001",kind="new"}"#))
+            #expect(
+                metrics.body.contains(
+                    #"skiff_cold_start_duration_seconds_count{service="web",revision="web-00001",kind="new"}"#))
             #expect(try await Promtool.check(metrics.body) == "", "promtool check metrics")
         }
     }
@@ -104,7 +108,9 @@ import Testing
             // Thawed by the request itself, not restarted: the same instance answered.
             #expect(try await instancesJSON(server, "cold").map { $0["id"] as? String } == [id])
             let metrics = try await server.get("/metrics")
-            #expect(metrics.body.contains(#"skiff_cold_start_duration_seconds_count{service="cold",revision="cold-00001",kind="frozen"} 1"#))
+            #expect(
+                metrics.body.contains(
+                    #"skiff_cold_start_duration_seconds_count{service="cold",revision="cold-00001",kind="frozen"} 1"#))
         }
     }
 }
@@ -132,8 +138,10 @@ enum Wrk {
     ) async throws -> WrkResult {
         let output = try await ChildProcess.run(
             "/usr/bin/wrk",
-            ["-t1", "-c4", "-d10m", "-H", "Host: \(service).localhost:\(server.httpPort)", "--timeout", "10s",
-             "http://127.0.0.1:\(server.httpPort)/"]
+            [
+                "-t1", "-c4", "-d10m", "-H", "Host: \(service).localhost:\(server.httpPort)", "--timeout", "10s",
+                "http://127.0.0.1:\(server.httpPort)/",
+            ]
         ) {
             let before = try await TrafficTests.answered(server, service)
             try await eventually("wrk's requests reach the gateway", within: .seconds(30)) {
@@ -152,14 +160,17 @@ enum Wrk {
     static func run(url: String, host: String, connections: Int, duration: String) async throws -> WrkResult {
         try parse(
             try await Command.run(
-                "/usr/bin/wrk", ["-t1", "-c\(connections)", "-d\(duration)", "-H", "Host: \(host)", "--timeout", "10s", url]))
+                "/usr/bin/wrk",
+                ["-t1", "-c\(connections)", "-d\(duration)", "-H", "Host: \(host)", "--timeout", "10s", url]))
     }
 
     /// Reads wrk's report.
     private static func parse(_ output: String) throws -> WrkResult {
         func number(after label: String) -> Int {
             guard let range = output.range(of: label) else { return 0 }
-            return Int(output[range.upperBound...].prefix { $0.isNumber || $0 == " " }.trimmingCharacters(in: .whitespaces)) ?? 0
+            return Int(
+                output[range.upperBound...].prefix { $0.isNumber || $0 == " " }.trimmingCharacters(in: .whitespaces))
+                ?? 0
         }
         var socketErrors = 0
         if let line = output.split(separator: "\n").first(where: { $0.contains("Socket errors:") }) {

@@ -26,15 +26,18 @@ import Testing
                 #expect(result.status != 0, "skiff \(arguments) succeeded")
                 let lines = result.stderr.split(separator: "\n")
                 #expect(lines.count == 1, "skiff \(arguments) printed \(lines.count) lines: \(result.stderr)")
-                #expect(result.stderr.lowercased().contains(expected.lowercased()), "skiff \(arguments): \(result.stderr)")
+                #expect(
+                    result.stderr.lowercased().contains(expected.lowercased()), "skiff \(arguments): \(result.stderr)")
             }
 
             // A malformed layout: index.json points at a blob that is not there.
             let broken = server.dataDir + "/broken"
             try FileManager.default.createDirectory(atPath: broken + "/blobs/sha256", withIntermediateDirectories: true)
-            try #"{"imageLayoutVersion":"1.0.0"}"#.write(toFile: broken + "/oci-layout", atomically: true, encoding: .utf8)
+            try #"{"imageLayoutVersion":"1.0.0"}"#.write(
+                toFile: broken + "/oci-layout", atomically: true, encoding: .utf8)
             let missing = String(repeating: "a", count: 64)
-            try #"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:\#(missing)","size":10,"annotations":{"org.opencontainers.image.ref.name":"x:v1"}}]}"#
+            try
+                #"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:\#(missing)","size":10,"annotations":{"org.opencontainers.image.ref.name":"x:v1"}}]}"#
                 .write(toFile: broken + "/index.json", atomically: true, encoding: .utf8)
             let load = try await server.skiff(["images", "load", broken])
             #expect(load.status != 0)
@@ -45,8 +48,12 @@ import Testing
             try await E2E.buildSampleImage(into: tampered)
             let blobs = try FileManager.default.contentsOfDirectory(atPath: tampered + "/blobs/sha256")
             let largest = try #require(
-                blobs.max { (try? FileManager.default.attributesOfItem(atPath: tampered + "/blobs/sha256/" + $0)[.size] as? Int) ?? 0
-                    < (try? FileManager.default.attributesOfItem(atPath: tampered + "/blobs/sha256/" + $1)[.size] as? Int) ?? 0 })
+                blobs.max {
+                    (try? FileManager.default.attributesOfItem(atPath: tampered + "/blobs/sha256/" + $0)[.size] as? Int)
+                        ?? 0
+                        < (try? FileManager.default.attributesOfItem(atPath: tampered + "/blobs/sha256/" + $1)[.size]
+                            as? Int) ?? 0
+                })
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: tampered + "/blobs/sha256/" + largest))
             try handle.seek(toOffset: 100)
             handle.write(Data("tampered".utf8))

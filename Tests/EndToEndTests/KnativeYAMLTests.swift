@@ -14,8 +14,10 @@ import Testing
     static let crd: String = {
         if let path = ProcessInfo.processInfo.environment["SKIFF_KNATIVE_CRD"] { return path }
         let packageRoot = here.deletingLastPathComponent().deletingLastPathComponent()
-        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/testdata/knative/service-crd.yaml")
-            .standardizedFileURL.path
+        return packageRoot.deletingLastPathComponent().appendingPathComponent(
+            "shared/testdata/knative/service-crd.yaml"
+        )
+        .standardizedFileURL.path
     }()
     static let validator = here.appendingPathComponent("Support/validate_knative.py").path
 
@@ -39,8 +41,11 @@ import Testing
     static func state(_ server: ServerHarness, _ service: String) async throws -> String {
         let response = try await server.get("/v1/services/\(service)")
         var object = try #require(try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any])
-        for key in ["readyInstances", "updatedAt", "message", "trafficStatus", "latestRevisionFailure"] { object[key] = nil }
-        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        for key in ["readyInstances", "updatedAt", "message", "trafficStatus", "latestRevisionFailure"] {
+            object[key] = nil
+        }
+        return String(
+            decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }
 
     static func apply(_ server: ServerHarness, _ yaml: String) async throws -> ServerHarness.CommandResult {
@@ -72,12 +77,16 @@ import Testing
         try await E2E.withServer { server in
             let created = try await Self.apply(server, Self.blue)
             #expect(created.status == 0, "\(created.stderr)")
-            #expect(created.stdout.hasPrefix("shop created (revision shop-blue), ready: http://shop.localhost:"), "\(created.stdout)")
+            #expect(
+                created.stdout.hasPrefix("shop created (revision shop-blue), ready: http://shop.localhost:"),
+                "\(created.stdout)")
 
             let split = try await Self.apply(server, KnativeSamples.trafficSplit(image: "hello:v1"))
             #expect(split.status == 0, "\(split.stderr)")
             #expect(split.stdout.hasPrefix("shop updated (revision shop-green), ready:"), "\(split.stdout)")
-            #expect(split.stdout.contains("tag green: http://green---shop.localhost:\(server.httpPort)/ (shop-green, 20%)"), "\(split.stdout)")
+            #expect(
+                split.stdout.contains("tag green: http://green---shop.localhost:\(server.httpPort)/ (shop-green, 20%)"),
+                "\(split.stdout)")
             let green = try await server.gateway("/cgi-bin/hello", host: "green---shop.localhost")
             #expect(green.body.hasPrefix("green from shop-green-"), "\(green.body)")
             let blue = try await server.gateway("/cgi-bin/hello", host: "blue---shop.localhost")
@@ -90,7 +99,9 @@ import Testing
             // The check can fail: a share that is not a number breaks the schema.
             let broken = exported.replacingOccurrences(of: "percent: 80", with: "percent: ten")
             #expect(broken != exported)
-            #expect(try await Self.schemaProblems(broken).contains("spec.traffic[0].percent: 'ten' is not of type 'integer'"))
+            #expect(
+                try await Self.schemaProblems(broken).contains(
+                    "spec.traffic[0].percent: 'ten' is not of type 'integer'"))
 
             let revisions = try await Self.revisions(server, "shop")
             #expect(revisions == ["shop-blue", "shop-green"])
@@ -145,11 +156,14 @@ import Testing
             for (name, yaml) in samples {
                 let created = try await Self.apply(server, yaml)
                 #expect(created.status == 0, "\(created.stderr)")
-                #expect(created.stdout.hasPrefix("\(name) created (revision \(name)-00001), ready:"), "\(created.stdout)")
+                #expect(
+                    created.stdout.hasPrefix("\(name) created (revision \(name)-00001), ready:"), "\(created.stdout)")
                 let exported = try await server.skiffOK(["export", name])
                 #expect(try await Self.schemaProblems(exported) == "", "\(exported)")
                 let again = try await server.skiff(["apply", "-f", "-"], stdin: exported)
-                #expect(again.stdout.hasPrefix("\(name) unchanged (revision \(name)-00001)"), "\(again.stdout) \(again.stderr)")
+                #expect(
+                    again.stdout.hasPrefix("\(name) unchanged (revision \(name)-00001)"),
+                    "\(again.stdout) \(again.stderr)")
                 #expect(try await Self.revisions(server, name) == ["\(name)-00001"])
             }
             let thumbs = try await server.skiffOK(["export", "thumbs", "--format", "knative"])
@@ -172,15 +186,24 @@ import Testing
             // Refused by apply itself: every problem on a line of its own, naming its field.
             let bad = try await Self.apply(
                 server,
-                good.replacingOccurrences(of: "value: blue", with: "value: red\n          volumeMounts: []\n          imagePullPolcy: Always")
+                good.replacingOccurrences(
+                    of: "value: blue", with: "value: red\n          volumeMounts: []\n          imagePullPolcy: Always")
                     + "\n  traffic: [{latestRevision: true, percent: ten}]")
             #expect(bad.status != 0)
             #expect(bad.stdout.isEmpty, "\(bad.stdout)")
-            let lines = bad.stderr.split(separator: "\n").map { $0.replacingOccurrences(of: server.dataDir, with: "DIR") }
+            let lines = bad.stderr.split(separator: "\n").map {
+                $0.replacingOccurrences(of: server.dataDir, with: "DIR")
+            }
             #expect(lines.count == 3, "\(bad.stderr)")
-            #expect(lines.contains { $0.hasSuffix("spec.template.spec.containers[0].imagePullPolcy: unknown field") }, "\(lines)")
-            #expect(lines.contains { $0.contains("spec.template.spec.containers[0].volumeMounts: not supported by Skiff") }, "\(lines)")
-            #expect(lines.contains { $0.hasSuffix("spec.traffic[0].percent: expected an integer, not \"ten\"") }, "\(lines)")
+            #expect(
+                lines.contains { $0.hasSuffix("spec.template.spec.containers[0].imagePullPolcy: unknown field") },
+                "\(lines)")
+            #expect(
+                lines.contains { $0.contains("spec.template.spec.containers[0].volumeMounts: not supported by Skiff") },
+                "\(lines)")
+            #expect(
+                lines.contains { $0.hasSuffix("spec.traffic[0].percent: expected an integer, not \"ten\"") }, "\(lines)"
+            )
             #expect(lines.allSatisfy { $0.hasPrefix("error: DIR/manifest-") }, "\(lines)")
 
             // Refused by the server: a share for a revision that does not exist.

@@ -60,7 +60,9 @@ import Testing
                     "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(layout):v1",
                     "docker://127.0.0.1:\(port)/lib/hello:v1",
                 ])
-                let output = try await server.skiffOK(["deploy", "pulled", "--image", "127.0.0.1:\(port)/lib/hello:v1", "--port", "8080"])
+                let output = try await server.skiffOK([
+                    "deploy", "pulled", "--image", "127.0.0.1:\(port)/lib/hello:v1", "--port", "8080",
+                ])
                 #expect(output.contains("ready"))
                 let response = try await server.gateway("/", host: "pulled.localhost")
                 #expect(response.body.contains("Hello from Skiff"))
@@ -75,24 +77,30 @@ import Testing
 
             // htpasswd wants bcrypt; glibc's crypt makes it without extra packages.
             let hash = try #require(
-                await Leaks.run(["python3", "-W", "ignore", "-c", "import crypt; print(crypt.crypt('s3cret', crypt.mksalt(crypt.METHOD_BLOWFISH)))"])
-                    .split(separator: "\n").first)
+                await Leaks.run([
+                    "python3", "-W", "ignore", "-c",
+                    "import crypt; print(crypt.crypt('s3cret', crypt.mksalt(crypt.METHOD_BLOWFISH)))",
+                ])
+                .split(separator: "\n").first)
             let htpasswd = server.dataDir + "/htpasswd"
             try "alice:\(hash)\n".write(toFile: htpasswd, atomically: true, encoding: .utf8)
             try await withUpstream(in: server.dataDir + "/private", htpasswd: htpasswd) { port in
                 try await run([
-                    "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", "alice:s3cret", "oci:\(layout):v1",
+                    "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", "alice:s3cret",
+                    "oci:\(layout):v1",
                     "docker://127.0.0.1:\(port)/team/hello:v1",
                 ])
                 let image = "127.0.0.1:\(port)/team/hello:v1"
                 let refused = try await server.skiff(["deploy", "private", "--image", image])
                 #expect(refused.status != 0)
                 #expect(refused.stderr.contains("needs credentials"), "\(refused.stderr)")
-                let wrong = try await server.skiff(["registries", "login", "127.0.0.1:\(port)", "--username", "alice"], stdin: "wrong\n")
+                let wrong = try await server.skiff(
+                    ["registries", "login", "127.0.0.1:\(port)", "--username", "alice"], stdin: "wrong\n")
                 #expect(wrong.status == 0)
                 let denied = try await server.skiff(["deploy", "private", "--image", image])
                 #expect(denied.stderr.contains("refused access"), "\(denied.stderr)")
-                _ = try await server.skiff(["registries", "login", "127.0.0.1:\(port)", "--username", "alice"], stdin: "s3cret\n")
+                _ = try await server.skiff(
+                    ["registries", "login", "127.0.0.1:\(port)", "--username", "alice"], stdin: "s3cret\n")
                 let output = try await server.skiffOK(["deploy", "private", "--image", image, "--port", "8080"])
                 #expect(output.contains("ready"))
                 #expect(!server.serverLog().contains("s3cret"), "the password must never be logged")
@@ -112,7 +120,8 @@ import Testing
             let tokenServer = Process()
             tokenServer.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
             tokenServer.arguments = [
-                ServerHarness.packageRoot + "/Tests/EndToEndTests/Support/token_server.py", directory, String(tokenPort), "bob",
+                ServerHarness.packageRoot + "/Tests/EndToEndTests/Support/token_server.py", directory,
+                String(tokenPort), "bob",
                 "hunter2",
             ]
             tokenServer.standardOutput = FileHandle.nullDevice
@@ -136,7 +145,8 @@ import Testing
                 let image = "127.0.0.1:\(port)/tok/hello:v1"
                 let refused = try await server.skiff(["deploy", "tok", "--image", image])
                 #expect(refused.stderr.contains("token service"), "\(refused.stderr)")
-                _ = try await server.skiff(["registries", "login", "127.0.0.1:\(port)", "--username", "bob"], stdin: "hunter2\n")
+                _ = try await server.skiff(
+                    ["registries", "login", "127.0.0.1:\(port)", "--username", "bob"], stdin: "hunter2\n")
                 let output = try await server.skiffOK(["deploy", "tok", "--image", image, "--port", "8080"])
                 #expect(output.contains("ready"))
                 let response = try await server.gateway("/", host: "tok.localhost")

@@ -9,7 +9,9 @@ import Testing
     /// Runs skopeo (or any tool) and returns its output; a failure fails the test with stderr.
     private func tool(_ arguments: [String]) async throws -> String {
         let result = try await ChildProcess.run("/usr/bin/env", arguments)
-        guard result.status == 0 else { throw HarnessError("\(arguments.joined(separator: " ")) failed: \(result.stderr)") }
+        guard result.status == 0 else {
+            throw HarnessError("\(arguments.joined(separator: " ")) failed: \(result.stderr)")
+        }
         return result.stdout
     }
 
@@ -37,16 +39,20 @@ import Testing
             // The same manifest comes back byte for byte.
             let local = try await tool(["skopeo", "inspect", "--raw", "oci:\(layout):v1"])
             let remote = try await tool([
-                "skopeo", "inspect", "--raw", "--creds", creds, "--tls-verify=false", "docker://\(registry)/team/hello@\(digest)",
+                "skopeo", "inspect", "--raw", "--creds", creds, "--tls-verify=false",
+                "docker://\(registry)/team/hello@\(digest)",
             ])
             #expect(local == remote)
 
             // An image loaded with `skiff images load` is served too, by tag and by digest.
-            let loaded = try await tool(["skopeo", "inspect", "--creds", creds, "--tls-verify=false", "docker://\(registry)/hello:v1"])
+            let loaded = try await tool([
+                "skopeo", "inspect", "--creds", creds, "--tls-verify=false", "docker://\(registry)/hello:v1",
+            ])
             let loadedInfo = try #require(try JSONSerialization.jsonObject(with: Data(loaded.utf8)) as? [String: Any])
             let loadedDigest = try #require(loadedInfo["Digest"] as? String)
             _ = try await tool([
-                "skopeo", "inspect", "--raw", "--creds", creds, "--tls-verify=false", "docker://\(registry)/hello@\(loadedDigest)",
+                "skopeo", "inspect", "--raw", "--creds", creds, "--tls-verify=false",
+                "docker://\(registry)/hello@\(loadedDigest)",
             ])
 
             // Pull back into a layout, and sync every tag of the repository into a directory.
@@ -65,12 +71,18 @@ import Testing
 
             // podman pulls too (vfs storage under the test's directory: no mounts to leak).
             if FileManager.default.isExecutableFile(atPath: "/usr/bin/podman") {
-                let storage = ["--root", server.dataDir + "/podman/root", "--runroot", server.dataDir + "/podman/run",
-                               "--storage-driver", "vfs"]
-                _ = try await tool(["env", "HOME=\(server.dataDir)/podman", "podman"] + storage + [
-                    "pull", "--quiet", "--tls-verify=false", "--creds", creds, "\(registry)/team/hello:v1",
-                ])
-                let listed = try await tool(["env", "HOME=\(server.dataDir)/podman", "podman"] + storage + ["images", "--format", "{{.Repository}}:{{.Tag}}"])
+                let storage = [
+                    "--root", server.dataDir + "/podman/root", "--runroot", server.dataDir + "/podman/run",
+                    "--storage-driver", "vfs",
+                ]
+                _ = try await tool(
+                    ["env", "HOME=\(server.dataDir)/podman", "podman"] + storage + [
+                        "pull", "--quiet", "--tls-verify=false", "--creds", creds, "\(registry)/team/hello:v1",
+                    ])
+                let listed = try await tool(
+                    ["env", "HOME=\(server.dataDir)/podman", "podman"] + storage + [
+                        "images", "--format", "{{.Repository}}:{{.Tag}}",
+                    ])
                 #expect(listed.contains("\(registry)/team/hello:v1"))
             } else if ProcessInfo.processInfo.environment["SKIFF_E2E"] == "required" {
                 Issue.record("podman is missing: make test installs it")
@@ -81,14 +93,18 @@ import Testing
             #expect(unknownToken.status == .unauthorized)
             await #expect(throws: HarnessError.self) {
                 try await tool([
-                    "skopeo", "inspect", "--creds", "skiff:wrong", "--tls-verify=false", "docker://\(registry)/team/hello:v1",
+                    "skopeo", "inspect", "--creds", "skiff:wrong", "--tls-verify=false",
+                    "docker://\(registry)/team/hello:v1",
                 ])
             }
 
             // A read token limited to team/* pulls there, and neither pushes nor reads elsewhere.
             let reader = try await server.skiffOK(["tokens", "create", "--role", "read", "--repository", "team/*"])
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            _ = try await tool(["skopeo", "inspect", "--creds", "ci:\(reader)", "--tls-verify=false", "docker://\(registry)/team/hello:v1"])
+            _ = try await tool([
+                "skopeo", "inspect", "--creds", "ci:\(reader)", "--tls-verify=false",
+                "docker://\(registry)/team/hello:v1",
+            ])
             await #expect(throws: HarnessError.self) {
                 try await tool([
                     "skopeo", "copy", "--dest-creds", "ci:\(reader)", "--dest-tls-verify=false", "oci:\(layout):v1",
@@ -101,7 +117,9 @@ import Testing
             // The pushed image lists, deploys by its registry name (resolved locally) and serves.
             let images = try await server.skiffOK(["images", "list"])
             #expect(images.contains("team/hello:v1"))
-            let output = try await server.skiffOK(["deploy", "pushed", "--image", "\(registry)/team/hello:v2", "--port", "8080"])
+            let output = try await server.skiffOK([
+                "deploy", "pushed", "--image", "\(registry)/team/hello:v2", "--port", "8080",
+            ])
             #expect(output.contains("ready"))
             let response = try await server.gateway("/", host: "pushed.localhost")
             #expect(response.status == .ok)
@@ -117,7 +135,9 @@ import Testing
             #expect(listed.contains("team/cli:v1") && !listed.contains("team/hello"))
             _ = try await server.skiffOK(["images", "delete", "team/hello:v1"])
             await #expect(throws: HarnessError.self) {
-                try await tool(["skopeo", "inspect", "--creds", creds, "--tls-verify=false", "docker://\(registry)/team/hello:v1"])
+                try await tool([
+                    "skopeo", "inspect", "--creds", creds, "--tls-verify=false", "docker://\(registry)/team/hello:v1",
+                ])
             }
             let gc = try await server.skiffOK(["images", "gc", "--dry-run", "-o", "json"])
             let result = try #require(try JSONSerialization.jsonObject(with: Data(gc.utf8)) as? [String: Any])
@@ -130,7 +150,9 @@ import Testing
     @Test(.enabled(if: E2E.enabled)) func aClientThatDisconnectsMidUploadLeavesNoBlob() async throws {
         try await E2E.withServer { server in
             let whole = String(repeating: "x", count: 1_000_000)
-            let digest = "sha256:" + (try await tool(["sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x | sha256sum"]))
+            let digest =
+                "sha256:"
+                + (try await tool(["sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x | sha256sum"]))
                 .prefix(64)
             let auth = Data("skiff:\(server.token)".utf8).base64EncodedString()
             // Declares a megabyte, sends a tenth of it, and hangs up.

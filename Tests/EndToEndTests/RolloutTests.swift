@@ -20,7 +20,8 @@ import Testing
         try await E2E.withServer { server in
             _ = try await server.skiffOK(["deploy", "web", "--image", "hello:v1", "--min-instances", "1"])
             let deployed = try await server.skiffOK([
-                "deploy", "web", "--env", "GREETING=v2", "--rollout", "gradual", "--rollout-step", "50", "--rollout-interval", "2s",
+                "deploy", "web", "--env", "GREETING=v2", "--rollout", "gradual", "--rollout-step", "50",
+                "--rollout-interval", "2s",
             ])
             #expect(deployed.contains("rolling out web-00002"), "\(deployed)")
             try await eventually("all traffic on web-00002", within: .seconds(30)) {
@@ -30,7 +31,9 @@ import Testing
             // The history shows the steps (polling could miss a two-second step on a busy machine).
             let steps = try await ProbesTests.events(server, "web").filter { $0["reason"] as? String == "RolloutStep" }
                 .compactMap { $0["message"] as? String }
-            #expect(steps == ["web-00002 now takes 50% of the traffic", "web-00002 now takes 100% of the traffic"], "\(steps)")
+            #expect(
+                steps == ["web-00002 now takes 50% of the traffic", "web-00002 now takes 100% of the traffic"],
+                "\(steps)")
 
             // A split in place: the next rollout scales it down step by step, and its rollback
             // restores it.
@@ -40,8 +43,10 @@ import Testing
             // share back to the split while wrk runs, and no request may fail.
             let result = try await Wrk.during(server, service: "web") {
                 _ = try await server.skiffOK(
-                    ["deploy", "web", "--rollout", "gradual", "--rollout-step", "50", "--rollout-interval", "30s",
-                     "--readiness-probe", "httpGet.path=/cgi-bin/health,periodSeconds=1,failureThreshold=1"]
+                    [
+                        "deploy", "web", "--rollout", "gradual", "--rollout-step", "50", "--rollout-interval", "30s",
+                        "--readiness-probe", "httpGet.path=/cgi-bin/health,periodSeconds=1,failureThreshold=1",
+                    ]
                         + Self.serving(after: "(sleep 4; : >/tmp/unhealthy) & true"))
                 try await eventually("rolled back", within: .seconds(30), every: .milliseconds(50)) {
                     try await Self.rollout(server, "web")["state"] as? String == "rolledBack"
@@ -61,7 +66,8 @@ import Testing
         try await E2E.withServer { server in
             _ = try await server.skiffOK(["deploy", "web", "--image", "hello:v1", "--min-instances", "1"])
             _ = try await server.skiffOK([
-                "deploy", "web", "--env", "GREETING=v2", "--rollout", "gradual", "--rollout-step", "50", "--rollout-interval", "1h",
+                "deploy", "web", "--env", "GREETING=v2", "--rollout", "gradual", "--rollout-step", "50",
+                "--rollout-interval", "1h",
             ])
             try await eventually("half the traffic on web-00002", within: .seconds(20)) {
                 try await TrafficTests.split(server, "web") == ["web-00001": 50, "web-00002": 50]
@@ -83,18 +89,24 @@ import Testing
         try await E2E.withServer { server in
             _ = try await server.skiffOK(["deploy", "web", "--image", "hello:v1", "--min-instances", "1"])
             _ = try await server.skiffOK(
-                ["deploy", "web", "--rollout", "gradual", "--rollout-step", "50", "--rollout-interval", "1m",
-                 "--rollback-on-error-rate", "5%"] + Self.serving(after: ": >/tmp/unhealthy"))
+                [
+                    "deploy", "web", "--rollout", "gradual", "--rollout-step", "50", "--rollout-interval", "1m",
+                    "--rollback-on-error-rate", "5%",
+                ] + Self.serving(after: ": >/tmp/unhealthy"))
             try await eventually("half the traffic on web-00002", within: .seconds(20), every: .milliseconds(50)) {
                 try await TrafficTests.split(server, "web") == ["web-00001": 50, "web-00002": 50]
             }
             var errors = 0
             for _ in 0..<200 {
-                if try await server.gateway("/cgi-bin/health", host: "web.localhost").status == .internalServerError { errors += 1 }
+                if try await server.gateway("/cgi-bin/health", host: "web.localhost").status == .internalServerError {
+                    errors += 1
+                }
                 if try await Self.rollout(server, "web")["state"] as? String == "rolledBack" { break }
             }
             #expect(errors >= 1)
-            try await eventually("rolled back") { try await Self.rollout(server, "web")["state"] as? String == "rolledBack" }
+            try await eventually("rolled back") {
+                try await Self.rollout(server, "web")["state"] as? String == "rolledBack"
+            }
             #expect(try await TrafficTests.split(server, "web") == ["web-00001": 100])
             let message = try await Self.rollout(server, "web")["message"] as? String ?? ""
             #expect(message.contains("with 5xx"), "\(message)")

@@ -50,7 +50,8 @@ import Testing
             #expect(headers.contains("HTTP_FORWARDED=for=127.0.0.1"))
 
             // No capabilities for the unprivileged process; masked /proc paths.
-            let status = try await server.gateway("/cgi-bin/probe", host: "web.localhost", query: "/proc/self/status").body
+            let status = try await server.gateway("/cgi-bin/probe", host: "web.localhost", query: "/proc/self/status")
+                .body
             #expect(status.contains("CapEff:\t0000000000000000"))
             #expect(status.contains("NoNewPrivs:\t1"))
             let kcore = try await server.gateway("/cgi-bin/probe", host: "web.localhost", query: "/proc/kcore").body
@@ -70,7 +71,8 @@ import Testing
             let targetAddress = try #require(target["address"] as? String)
             var crossAttempts = 0
             for _ in 0..<20 {
-                let response = try await server.gateway("/cgi-bin/fetch", host: "web.localhost", query: "http://\(targetAddress)/")
+                let response = try await server.gateway(
+                    "/cgi-bin/fetch", host: "web.localhost", query: "http://\(targetAddress)/")
                 guard !response.body.contains("FROM=\(targetID)") else { continue }
                 crossAttempts += 1
                 #expect(response.body.contains("FETCH-FAILED"), "an instance reached its sibling: \(response.body)")
@@ -92,7 +94,9 @@ import Testing
             try await killInstanceProcess(victim)
             try await eventually("instance \(victim) restarted and ready") {
                 let now = try await instancesJSON(server, "web")
-                return now.contains { $0["id"] as? String == victim && $0["restarts"] as? Int == 1 && $0["state"] as? String == "ready" }
+                return now.contains {
+                    $0["id"] as? String == victim && $0["restarts"] as? Int == 1 && $0["state"] as? String == "ready"
+                }
             }
             #expect(try await server.gateway("/cgi-bin/hello", host: "web.localhost").status == .ok)
 

@@ -41,9 +41,11 @@ import Testing
     @Test(.enabled(if: E2E.enabled)) func aStepLoadScalesAsSkiffSimulatePredicts() async throws {
         try await E2E.withServer { server in
             // The app answers /cgi-bin/slow after the request's duration.
-            let slow = #"mkdir -p /tmp/www/cgi-bin && cp -r /www/. /tmp/www/ && printf '#!/bin/sh\nsleep 0.5\nprintf "Content-Type: text/plain\\r\\n\\r\\nslow\\n"\n' > /tmp/www/cgi-bin/slow && chmod +x /tmp/www/cgi-bin/slow && exec httpd -f -p "$PORT" -h /tmp/www"#
+            let slow =
+                #"mkdir -p /tmp/www/cgi-bin && cp -r /www/. /tmp/www/ && printf '#!/bin/sh\nsleep 0.5\nprintf "Content-Type: text/plain\\r\\n\\r\\nslow\\n"\n' > /tmp/www/cgi-bin/slow && chmod +x /tmp/www/cgi-bin/slow && exec httpd -f -p "$PORT" -h /tmp/www"#
             _ = try await server.skiffOK(
-                ["deploy", "step", "--image", "hello:v1", "--command", "/bin/sh", "--args", "-c", "--args", slow] + Self.scaling)
+                ["deploy", "step", "--image", "hello:v1", "--command", "/bin/sh", "--args", "-c", "--args", slow]
+                    + Self.scaling)
             try await eventually("one instance ready", within: .seconds(60)) {
                 try await AutoscalingTests.states(server, "step") == ["ready"]
             }
@@ -52,7 +54,8 @@ import Testing
             // The client opens as many connections as requests are in flight (the shared
             // client's default, 8 per host, would cap the load the server sees).
             var configuration = HTTPClient.Configuration()
-            configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+            configuration.connectionPool = .init(
+                idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             let port = server.httpPort
             let samples = NIOLockedValueBox<[(time: Double, count: Int)]>([])
@@ -73,7 +76,8 @@ import Testing
                 group.addTask {
                     while ContinuousClock.now - origin < .seconds(50) {
                         let response = try await server.get("/v1/services/step/instances")
-                        let parsed = try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [[String: Any]] ?? []
+                        let parsed =
+                            try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [[String: Any]] ?? []
                         let live = parsed.filter { $0["state"] as? String != "stopping" }
                         let time = (ContinuousClock.now - origin).inSeconds
                         samples.withLockedValue { $0.append((time, live.count)) }
@@ -94,14 +98,17 @@ import Testing
             // `skiff simulate` runs locally, without a server.
             let simulated = try await ChildProcess.run(
                 ServerHarness.binary,
-                ["simulate", "--trace", csv, "--cold-start", Self.coldStart,
-                 "--every", "2s", "-o", "json"] + Self.scaling)
+                [
+                    "simulate", "--trace", csv, "--cold-start", Self.coldStart,
+                    "--every", "2s", "-o", "json",
+                ] + Self.scaling)
             #expect(simulated.status == 0, "\(simulated.stderr)")
             let output = simulated.stdout
             let report = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
             let timeline = try #require(report["timeline"] as? [[String: Any]])
             let predicted: [(time: Double, count: Int)] = timeline.compactMap { row in
-                guard let time = row["time"] as? Double, let ready = row["ready"] as? Int, let starting = row["starting"] as? Int
+                guard let time = row["time"] as? Double, let ready = row["ready"] as? Int,
+                    let starting = row["starting"] as? Int
                 else { return nil }
                 return (time, ready + starting)
             }

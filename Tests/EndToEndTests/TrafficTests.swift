@@ -17,7 +17,8 @@ import Testing
         let status = try await service(server, name)["trafficStatus"] as? [[String: Any]] ?? []
         var split: [String: Int] = [:]
         for target in status {
-            guard let revision = target["revision"] as? String, let percent = target["percent"] as? Int, percent > 0 else { continue }
+            guard let revision = target["revision"] as? String, let percent = target["percent"] as? Int, percent > 0
+            else { continue }
             split[revision, default: 0] += percent
         }
         return split
@@ -34,9 +35,11 @@ import Testing
         let metrics = try await server.get("/metrics").body
         var counts: [String: Int] = [:]
         let prefix = #"skiff_requests_total{service="\#(service)",revision=""#
-        for line in metrics.split(separator: "\n") where line.hasPrefix(prefix) && (code.map { line.contains(#"code="\#($0)""#) } ?? true) {
+        for line in metrics.split(separator: "\n")
+        where line.hasPrefix(prefix) && (code.map { line.contains(#"code="\#($0)""#) } ?? true) {
             let rest = line.dropFirst(prefix.count)
-            guard let quote = rest.firstIndex(of: "\""), let value = line.split(separator: " ").last.flatMap({ Double($0) })
+            guard let quote = rest.firstIndex(of: "\""),
+                let value = line.split(separator: " ").last.flatMap({ Double($0) })
             else { continue }
             counts[String(rest[..<quote]), default: 0] += Int(value)
         }
@@ -59,7 +62,8 @@ import Testing
             #expect(unknownTag.status == .notFound)
 
             let table = try await server.skiffOK(["traffic", "web", "--to", "web-00001=90", "--to", "web-00002=10"])
-            #expect(table.split(separator: "\n").contains { $0.hasPrefix("web-00002") && $0.contains("10%") }, "\(table)")
+            #expect(
+                table.split(separator: "\n").contains { $0.hasPrefix("web-00002") && $0.contains("10%") }, "\(table)")
             #expect(try await Self.split(server, "web") == ["web-00001": 90, "web-00002": 10])
 
             let before = try await Self.served(server, "web")
@@ -68,7 +72,9 @@ import Testing
                     group.addTask {
                         for _ in 0..<1250 {
                             let response = try await server.gateway("/", host: "web.localhost")
-                            guard response.status == .ok else { throw HarnessError("a split request got \(response.status)") }
+                            guard response.status == .ok else {
+                                throw HarnessError("a split request got \(response.status)")
+                            }
                         }
                     }
                 }

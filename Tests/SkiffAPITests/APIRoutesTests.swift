@@ -30,7 +30,8 @@ import Testing
         let snapshots = try SnapshotStore(root: FilePath(directory + "/snapshots"), blobs: blobs)
         let token = try #require(try await AdminToken.bootstrap(store: store, tokenFile: directory + "/admin.token"))
         let controller = Controller(
-            configuration: .init(), store: store, resolver: ImageResolver(store: store, blobs: blobs, snapshots: snapshots),
+            configuration: .init(), store: store,
+            resolver: ImageResolver(store: store, blobs: blobs, snapshots: snapshots),
             // A runtime that never runs anything: these tests exercise the API's edge (auth,
             // decoding, errors), not instances — the end-to-end tests do that with runc.
             runtime: FakeRuntime(startError: RuntimeError(.runtime, "not available in API tests")),
@@ -71,10 +72,12 @@ import Testing
             var created = ""
             var id = ""
             try await client.execute(
-                uri: "/v1/tokens", method: .post, headers: auth, body: ByteBuffer(string: #"{"role":"write","repositories":["team/*"]}"#)
+                uri: "/v1/tokens", method: .post, headers: auth,
+                body: ByteBuffer(string: #"{"role":"write","repositories":["team/*"]}"#)
             ) { response in
                 #expect(response.status == .created)
-                let body = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+                let body =
+                    try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
                 created = body?["token"] as? String ?? ""
                 id = (body?["summary"] as? [String: Any])?["id"] as? String ?? ""
             }
@@ -84,17 +87,26 @@ import Testing
                 #expect(text.contains(id) && text.contains("team/*"))
                 #expect(!text.contains(created), "a listed token never shows the secret")
             }
-            try await client.execute(uri: "/v1/services", method: .get, headers: [.authorization: "Bearer \(created)"]) {
+            try await client.execute(uri: "/v1/services", method: .get, headers: [.authorization: "Bearer \(created)"])
+            {
                 #expect($0.status == .forbidden, "a registry token cannot use the control plane")
                 #expect(String(buffer: $0.body).contains("token \(id) is a write token for the registry (/v2) only"))
             }
-            for bad in [#"{"role":"root"}"#, #"{"role":"admin","repositories":["team/*"]}"#, #"{"role":"read","repositories":["Team/*"]}"#] {
-                try await client.execute(uri: "/v1/tokens", method: .post, headers: auth, body: ByteBuffer(string: bad)) {
+            for bad in [
+                #"{"role":"root"}"#, #"{"role":"admin","repositories":["team/*"]}"#,
+                #"{"role":"read","repositories":["Team/*"]}"#,
+            ] {
+                try await client.execute(uri: "/v1/tokens", method: .post, headers: auth, body: ByteBuffer(string: bad))
+                {
                     #expect($0.status == .badRequest, "\(bad)")
                 }
             }
-            try await client.execute(uri: "/v1/tokens/\(id)", method: .delete, headers: auth) { #expect($0.status == .noContent) }
-            try await client.execute(uri: "/v1/tokens/admin", method: .delete, headers: auth) { #expect($0.status == .conflict) }
+            try await client.execute(uri: "/v1/tokens/\(id)", method: .delete, headers: auth) {
+                #expect($0.status == .noContent)
+            }
+            try await client.execute(uri: "/v1/tokens/admin", method: .delete, headers: auth) {
+                #expect($0.status == .conflict)
+            }
         }
     }
 
@@ -118,7 +130,8 @@ import Testing
     func rejectsBadDeploysWithAPreciseError(path: String, body: String, status: Int, message: String) async throws {
         try await withAPI { client, token in
             try await client.execute(
-                uri: path, method: .put, headers: [.authorization: "Bearer \(token)", .contentType: "application/json"],
+                uri: path, method: .put,
+                headers: [.authorization: "Bearer \(token)", .contentType: "application/json"],
                 body: ByteBuffer(string: body)
             ) { response in
                 #expect(response.status.code == status)
@@ -132,7 +145,10 @@ import Testing
 
     @Test func unknownServiceIsNotFound() async throws {
         try await withAPI { client, token in
-            for (path, method) in [("/v1/services/ghost", HTTPRequest.Method.get), ("/v1/services/ghost", .delete), ("/v1/services/ghost/instances", .get)] {
+            for (path, method) in [
+                ("/v1/services/ghost", HTTPRequest.Method.get), ("/v1/services/ghost", .delete),
+                ("/v1/services/ghost/instances", .get),
+            ] {
                 try await client.execute(uri: path, method: method, headers: [.authorization: "Bearer \(token)"]) {
                     #expect($0.status == .notFound)
                     #expect(String(buffer: $0.body).contains(#"service \"ghost\" not found"#))

@@ -34,12 +34,22 @@ struct TarWriterTests {
         (.init(path: "oci-layout", kind: .regular(size: 30)), Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8)),
         (.init(path: "blobs", kind: .directory), []),
         (.init(path: "blobs/sha256", kind: .directory, mode: 0o700), []),
-        (.init(path: "blobs/sha256/" + String(repeating: "ab", count: 32), kind: .regular(size: 1500)), Array(repeating: 7, count: 1500)),
+        (
+            .init(path: "blobs/sha256/" + String(repeating: "ab", count: 32), kind: .regular(size: 1500)),
+            Array(repeating: 7, count: 1500)
+        ),
         (.init(path: "empty", kind: .regular(size: 0)), []),
         // 115 bytes: fits ustar's prefix + name split.
-        (.init(path: "split/" + String(repeating: "n", count: 90) + "/" + String(repeating: "f", count: 18), kind: .regular(size: 3)), Array("abc".utf8)),
+        (
+            .init(
+                path: "split/" + String(repeating: "n", count: 90) + "/" + String(repeating: "f", count: 18),
+                kind: .regular(size: 3)), Array("abc".utf8)
+        ),
         // No split possible: a 150-byte final component needs a pax path record.
-        (.init(path: "pax/" + String(repeating: "p", count: 150), kind: .regular(size: 512)), Array(repeating: 1, count: 512)),
+        (
+            .init(path: "pax/" + String(repeating: "p", count: 150), kind: .regular(size: 512)),
+            Array(repeating: 1, count: 512)
+        ),
         // Over 255 bytes in total.
         (.init(path: longDirectory + "/file.txt", kind: .regular(size: 5)), Array("hello".utf8)),
         (.init(path: "ünïcode-ñame", kind: .regular(size: 1)), [65]),

@@ -104,12 +104,20 @@ import Testing
     }
 
     @Test func boundsAndScaleDownDelay() {
-        var bounded = Autoscaler(settings: Self.settings { $0.minInstances = 2; $0.maxInstances = 3 })
+        var bounded = Autoscaler(
+            settings: Self.settings {
+                $0.minInstances = 2
+                $0.maxInstances = 3
+            })
         #expect(bounded.decide(now: .seconds(0), readyInstances: 0).desired == 2)
         Self.feed(&bounded, 100, 0...59)
         #expect(bounded.decide(now: .seconds(59), readyInstances: 3).desired == 3)
 
-        var delayed = Autoscaler(settings: Self.settings { $0.stableWindow = .seconds(6); $0.scaleDownDelay = .seconds(10) })
+        var delayed = Autoscaler(
+            settings: Self.settings {
+                $0.stableWindow = .seconds(6)
+                $0.scaleDownDelay = .seconds(10)
+            })
         Self.feed(&delayed, 40, 0...5)
         #expect(delayed.decide(now: .seconds(5), readyInstances: 4).desired == 4)
         Self.feed(&delayed, 0, 6...12)

@@ -25,7 +25,10 @@ import Testing
         #expect(actions == Actions(start: 2))
         // Nothing is decided twice: the caller counts what it started on the next pass.
         let next = reconciler.reconcile(
-            desired: 3, instances: [Self.ready("a", started: 1), Instance(id: "b", serving: false), Instance(id: "c", serving: false)],
+            desired: 3,
+            instances: [
+                Self.ready("a", started: 1), Instance(id: "b", serving: false), Instance(id: "c", serving: false),
+            ],
             now: .seconds(10))
         #expect(next == Actions())
     }
@@ -41,11 +44,15 @@ import Testing
     @Test func stopsNotServingFirstThenIdleThenNewest() {
         var reconciler = RevisionReconciler(spec: Self.spec())
         let instances = [
-            Self.ready("old-idle", started: 1), Self.ready("busy", load: 3, started: 5), Self.ready("new-idle", started: 9),
+            Self.ready("old-idle", started: 1), Self.ready("busy", load: 3, started: 5),
+            Self.ready("new-idle", started: 9),
             Instance(id: "starting", serving: false), Self.ready("light", load: 1, started: 2),
         ]
         #expect(reconciler.reconcile(desired: 4, instances: instances, now: .seconds(20)).stop == ["starting"])
-        #expect(reconciler.reconcile(desired: 2, instances: instances, now: .seconds(20)).stop == ["starting", "new-idle", "old-idle"])
+        #expect(
+            reconciler.reconcile(desired: 2, instances: instances, now: .seconds(20)).stop == [
+                "starting", "new-idle", "old-idle",
+            ])
         #expect(
             reconciler.reconcile(desired: 1, instances: instances, now: .seconds(20)).stop
                 == ["starting", "new-idle", "old-idle", "light"])

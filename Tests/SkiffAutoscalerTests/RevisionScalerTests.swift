@@ -30,7 +30,11 @@ import Testing
     }
 
     @Test func minInstancesArePartOfTheInitialScale() {
-        var scaler = RevisionScaler(spec: Self.spec { $0.initialInstances = 1; $0.minInstances = 2 }, now: .zero)
+        var scaler = RevisionScaler(
+            spec: Self.spec {
+                $0.initialInstances = 1
+                $0.minInstances = 2
+            }, now: .zero)
         #expect(scaler.desired == 2)
         scaler.observe(readyInstances: 1)
         #expect(!scaler.isReady)
@@ -70,7 +74,11 @@ import Testing
     }
 
     @Test func neverAboveMaxInstances() {
-        var scaler = RevisionScaler(spec: Self.spec { $0.initialInstances = 5; $0.maxInstances = 2 }, now: .zero)
+        var scaler = RevisionScaler(
+            spec: Self.spec {
+                $0.initialInstances = 5
+                $0.maxInstances = 2
+            }, now: .zero)
         #expect(scaler.desired == 2)
         scaler.record(concurrency: 500, at: .zero)
         let decision = scaler.tick(now: .zero, readyInstances: 2)

@@ -12,7 +12,8 @@ import Testing
     ) -> SimulationReport {
         var scaling = ScalingSpec()
         change(&scaling)
-        let configuration = Simulation.Configuration(scaling: scaling, responseStartTimeout: timeout, coldStart: coldStart)
+        let configuration = Simulation.Configuration(
+            scaling: scaling, responseStartTimeout: timeout, coldStart: coldStart)
         return Simulation(configuration: configuration).run(trace)
     }
 

@@ -28,7 +28,9 @@ struct APIClientTests {
             try await APIClient.with(server: url, token: nil) { try await $0.services() }
         }
         #expect(error?.code == .unreachable)
-        #expect(error?.message == "cannot reach the Skiff server at \(url): connection refused (is `skiff server` running?)")
+        #expect(
+            error?.message == "cannot reach the Skiff server at \(url): connection refused (is `skiff server` running?)"
+        )
     }
 
     @Test func sendsTheTokenAndDecodesServices() async throws {
@@ -45,7 +47,9 @@ struct APIClientTests {
     }
 
     @Test func apiErrorsCarryTheServersMessage() async throws {
-        let route: StubAPIServer.Route = { _ in .init(.notFound, APIClientTests.error("not_found", "service \"x\" not found")) }
+        let route: StubAPIServer.Route = { _ in
+            .init(.notFound, APIClientTests.error("not_found", "service \"x\" not found"))
+        }
         try await StubAPIServer.with(route: route) { stub in
             let error = await #expect(throws: CLIError.self) {
                 try await APIClient.with(server: stub.url, token: "t") { try await $0.service("x") }
@@ -59,7 +63,8 @@ struct APIClientTests {
     }
 
     @Test func rejectedTokenSaysToLogIn() async throws {
-        let route: StubAPIServer.Route = { _ in .init(.unauthorized, APIClientTests.error("unauthorized", "bad token")) }
+        let route: StubAPIServer.Route = { _ in .init(.unauthorized, APIClientTests.error("unauthorized", "bad token"))
+        }
         try await StubAPIServer.with(route: route) { stub in
             let error = await #expect(throws: CLIError.self) {
                 try await APIClient.with(server: stub.url, token: "wrong") { try await $0.images() }
@@ -110,7 +115,8 @@ struct APIClientTests {
         let route: StubAPIServer.Route = { _ in .init(.created, APIClientTests.json(result)) }
         try await StubAPIServer.with(route: route) { stub in
             let loaded = try await APIClient.with(server: stub.url, token: "t") {
-                try await $0.loadImage(archive: .stream(archive, length: .known(archive.size)), ref: "v1", tag: "hello:v1")
+                try await $0.loadImage(
+                    archive: .stream(archive, length: .known(archive.size)), ref: "v1", tag: "hello:v1")
             }
             #expect(loaded == result)
             let request = try #require(stub.requests.first)

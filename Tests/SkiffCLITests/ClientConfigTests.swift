@@ -22,7 +22,8 @@ struct ClientConfigTests {
         try config.save(to: path)
         #expect(try ClientConfig.load(from: path) == config)
         let fileMode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
-        let directoryMode = try FileManager.default.attributesOfItem(atPath: home.path + "/.config/skiff")[.posixPermissions] as? Int
+        let directoryMode =
+            try FileManager.default.attributesOfItem(atPath: home.path + "/.config/skiff")[.posixPermissions] as? Int
         #expect(fileMode == 0o600)
         #expect(directoryMode == 0o700)
         let text = try String(contentsOfFile: path, encoding: .utf8)
@@ -68,7 +69,8 @@ struct ClientConfigTests {
             try SkiffCommand.parseAsRoot(["services", "list", "--server", "http://flag:7070", "--token", "skf_flag"])
                 as? ServicesListCommand
         ).global
-        let fromFlags = try flags.connection(environment: ["SKIFF_SERVER": "http://env:7070", "SKIFF_TOKEN": "skf_env"], configPath: path)
+        let fromFlags = try flags.connection(
+            environment: ["SKIFF_SERVER": "http://env:7070", "SKIFF_TOKEN": "skf_env"], configPath: path)
         #expect(fromFlags.server == "http://flag:7070" && fromFlags.token == "skf_flag")
 
         let defaults = try none.connection(environment: [:], configPath: home.path + "/none.json")
@@ -81,7 +83,8 @@ struct ClientConfigTests {
         let path = home.path + "/config.json"
         try ClientConfig(server: "http://saved:7070", token: "skf_saved").save(to: path)
         let other = try #require(
-            try SkiffCommand.parseAsRoot(["services", "list", "--server", "http://elsewhere:7070"]) as? ServicesListCommand
+            try SkiffCommand.parseAsRoot(["services", "list", "--server", "http://elsewhere:7070"])
+                as? ServicesListCommand
         ).global
         let connection = try other.connection(environment: [:], configPath: path)
         #expect(connection.server == "http://elsewhere:7070")

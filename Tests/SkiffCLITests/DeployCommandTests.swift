@@ -52,22 +52,27 @@ struct DeployCommandTests {
 
     static func command(_ arguments: [String], server: String) throws -> DeployCommand {
         try #require(
-            try SkiffCommand.parseAsRoot(["deploy", "web"] + arguments + ["--server", server, "--token", "t", "-o", "json"])
+            try SkiffCommand.parseAsRoot(
+                ["deploy", "web"] + arguments + ["--server", server, "--token", "t", "-o", "json"])
                 as? DeployCommand)
     }
 
     @Test func createsThenPollsUntilReady() async throws {
-        try await StubAPIServer.with(route: Self.route(readyAfter: 3, instances: Fixtures.instances, existing: nil)) { stub in
+        try await StubAPIServer.with(route: Self.route(readyAfter: 3, instances: Fixtures.instances, existing: nil)) {
+            stub in
             try await Self.command(["--image", "hello:v1", "--min-instances", "2"], server: stub.url).run()
             let requests = stub.requests
             let put = try #require(requests.first { $0.method == .PUT })
-            #expect(try JSONDecoder().decode(ServiceSpec.self, from: Data(put.body)) == ServiceSpec(image: "hello:v1", minInstances: 2))
+            #expect(
+                try JSONDecoder().decode(ServiceSpec.self, from: Data(put.body))
+                    == ServiceSpec(image: "hello:v1", minInstances: 2))
             #expect(requests.filter { $0.uri == "/v1/services/web" && $0.method == .GET }.count == 5)
         }
     }
 
     @Test func updateSendsTheDeployedSpecWithTheGivenFlags() async throws {
-        try await StubAPIServer.with(route: Self.route(readyAfter: 0, instances: [], existing: Fixtures.service)) { stub in
+        try await StubAPIServer.with(route: Self.route(readyAfter: 0, instances: [], existing: Fixtures.service)) {
+            stub in
             try await Self.command(["--image", "hello:v2", "--no-wait"], server: stub.url).run()
             let put = try #require(stub.requests.first { $0.method == .PUT })
             var expected = Fixtures.spec
@@ -78,7 +83,8 @@ struct DeployCommandTests {
     }
 
     @Test func failedRevisionEndsTheWaitWithItsReasonLogAndWhereTrafficStays() async throws {
-        let failure = RevisionFailure(reason: .crash, message: "the process exited before it became ready", logTail: ["boom"])
+        let failure = RevisionFailure(
+            reason: .crash, message: "the process exited before it became ready", logTail: ["boom"])
         let route = Self.route(readyAfter: 100, instances: Fixtures.instances, existing: nil, failure: failure)
         try await StubAPIServer.with(route: route) { stub in
             let error = await #expect(throws: CLIError.self) {

@@ -12,7 +12,8 @@ struct DeploySpecTests {
 
     @Test func rolloutFlagsMakeAPolicy() throws {
         let gradual = try Self.deploy([
-            "--rollout", "gradual", "--rollout-step", "25", "--rollout-interval", "10s", "--rollback-on-error-rate", "2.5%",
+            "--rollout", "gradual", "--rollout-step", "25", "--rollout-interval", "10s", "--rollback-on-error-rate",
+            "2.5%",
         ])
         #expect(try gradual.options.rollout == RolloutPolicy(step: 25, interval: .seconds(10), maxErrorRate: 2.5))
         #expect(try Self.deploy(["--rollout", "gradual"]).options.rollout == RolloutPolicy())
@@ -26,7 +27,8 @@ struct DeploySpecTests {
         var deployed = ServiceSpec(image: "hello:v1", command: ["/bin/sh"], args: ["-c", "exit 3"])
         deployed.probes.liveness = Probe(exec: ExecAction(command: ["true"]))
         let spec = try Self.deploy([
-            "--command", "", "--args", "", "--readiness-probe", "httpGet.path=/ready,periodSeconds=2", "--liveness-probe", "default",
+            "--command", "", "--args", "", "--readiness-probe", "httpGet.path=/ready,periodSeconds=2",
+            "--liveness-probe", "default",
         ]).spec(updating: deployed)
         #expect(spec.command == nil && spec.args == nil)
         #expect(spec.probes.readiness?.httpGet?.path == "/ready" && spec.probes.readiness?.periodSeconds == 2)
@@ -62,12 +64,16 @@ struct DeploySpecTests {
         var current = Fixtures.spec
         current.env = [EnvVar(name: "A", value: "1"), EnvVar(name: "B", value: "2"), EnvVar(name: "C", value: "3")]
         let spec = try Self.deploy(["--env", "B=20", "--env", "D=4", "--remove-env", "A"]).spec(updating: current)
-        #expect(spec.env == [EnvVar(name: "B", value: "20"), EnvVar(name: "C", value: "3"), EnvVar(name: "D", value: "4")])
+        #expect(
+            spec.env == [EnvVar(name: "B", value: "20"), EnvVar(name: "C", value: "3"), EnvVar(name: "D", value: "4")])
     }
 
     @Test func commandArgsAndLimitsReplace() throws {
-        let spec = try Self.deploy(["--command", "/bin/sh", "--command", "-c", "--args", "echo hi", "--memory", "1Gi", "--cpu", "2", "--port", "9000"])
-            .spec(updating: Fixtures.spec)
+        let spec = try Self.deploy([
+            "--command", "/bin/sh", "--command", "-c", "--args", "echo hi", "--memory", "1Gi", "--cpu", "2", "--port",
+            "9000",
+        ])
+        .spec(updating: Fixtures.spec)
         #expect(spec.command == ["/bin/sh", "-c"])
         #expect(spec.args == ["echo hi"])
         #expect(spec.memory == MemoryQuantity(bytes: 1 << 30))

@@ -28,7 +28,9 @@ struct ImageSourceTests {
         #expect(try Self.parse(text) == expected)
     }
 
-    @Test(arguments: [("missing", "cannot read missing"), ("missing:v1", "cannot read missing:v1"), ("./hello:", "invalid image ref")])
+    @Test(arguments: [
+        ("missing", "cannot read missing"), ("missing:v1", "cannot read missing:v1"), ("./hello:", "invalid image ref"),
+    ])
     func rejectsWhatDoesNotExist(_ text: String, _ message: String) {
         let error = #expect(throws: CLIError.self) { try Self.parse(text) }
         #expect(error?.message.contains(message) == true, "\(String(describing: error))")

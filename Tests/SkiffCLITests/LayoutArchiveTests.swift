@@ -13,7 +13,8 @@ struct LayoutArchiveTests {
         let layout = directory.path + "/layout"
         try FileManager.default.createDirectory(atPath: layout, withIntermediateDirectories: true)
         let layoutDirectory = TemporaryDirectory(existing: layout)
-        try layoutDirectory.write("blobs/sha256/" + String(repeating: "1", count: 64), Data(repeating: 9, count: 600_000))
+        try layoutDirectory.write(
+            "blobs/sha256/" + String(repeating: "1", count: 64), Data(repeating: 9, count: 600_000))
         try layoutDirectory.write("index.json", #"{"schemaVersion":2,"manifests":[]}"#)
         try layoutDirectory.write("oci-layout", #"{"imageLayoutVersion":"1.0.0"}"#)
 
@@ -28,7 +29,11 @@ struct LayoutArchiveTests {
         #expect(chunks > 3, "the blob arrives in several chunks, not as one buffer")
         let file = try directory.write("layout.tar", Data(bytes))
         let names = try await ChildProcess.run("/bin/tar", ["-tf", file]).stdout.split(separator: "\n").map(String.init)
-        #expect(names == ["oci-layout", "index.json", "blobs/", "blobs/sha256/", "blobs/sha256/" + String(repeating: "1", count: 64)])
+        #expect(
+            names == [
+                "oci-layout", "index.json", "blobs/", "blobs/sha256/",
+                "blobs/sha256/" + String(repeating: "1", count: 64),
+            ])
     }
 
     @Test func layoutArchiveRejectsADirectoryWithoutIndex() async throws {
@@ -36,7 +41,9 @@ struct LayoutArchiveTests {
         defer { directory.remove() }
         try directory.write("oci-layout", "{}")
         await #expect(throws: CLIError.self) { try await LayoutArchive.plan(directory: directory.path) }
-        let error = await #expect(throws: CLIError.self) { try await LayoutArchive.plan(directory: directory.path + "/nope") }
+        let error = await #expect(throws: CLIError.self) {
+            try await LayoutArchive.plan(directory: directory.path + "/nope")
+        }
         #expect(error?.message.contains("nope") == true)
     }
 }

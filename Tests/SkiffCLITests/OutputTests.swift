@@ -75,13 +75,18 @@ struct OutputTests {
         failed[1].message = "exited with status 1\nafter 3 restarts"
         let withMessage = Tables.instances(failed, now: Fixtures.now)
         #expect(withMessage.hasPrefix("ID                STATE    ADDRESS          STARTED   RESTARTS   MESSAGE\n"))
-        #expect(withMessage.contains("failed   -                -         1          exited with status 1 after 3 restarts"))
+        #expect(
+            withMessage.contains("failed   -                -         1          exited with status 1 after 3 restarts")
+        )
     }
 
     @Test func servicesAndImagesTables() {
         let services = Tables.services([Fixtures.service], now: Fixtures.now)
-        #expect(services.hasPrefix("NAME   READY   INSTANCES   REVISION    IMAGE      URL                          UPDATED\n"))
-        #expect(services.contains("web    yes     2           web-00002   hello:v1   http://web.localhost:8080/   3m ago"))
+        #expect(
+            services.hasPrefix(
+                "NAME   READY   INSTANCES   REVISION    IMAGE      URL                          UPDATED\n"))
+        #expect(
+            services.contains("web    yes     2           web-00002   hello:v1   http://web.localhost:8080/   3m ago"))
         let images = Tables.images([Fixtures.image], now: Fixtures.now)
         #expect(images.contains("hello:v1   sha256:cdcdcdcdcdcd…   12.3 MiB   30s ago"))
     }
@@ -104,14 +109,18 @@ struct OutputTests {
         }
     }
 
-    @Test(arguments: [
-        (0, "0 B"), (1023, "1023 B"), (1536, "1.5 KiB"), (12_900_000, "12.3 MiB"), (3 << 30, "3.0 GiB"),
-    ] as [(Int64, String)])
+    @Test(
+        arguments: [
+            (0, "0 B"), (1023, "1023 B"), (1536, "1.5 KiB"), (12_900_000, "12.3 MiB"), (3 << 30, "3.0 GiB"),
+        ] as [(Int64, String)])
     func sizesUseBinaryUnits(_ bytes: Int64, _ text: String) {
         #expect(Humanize.size(bytes) == text)
     }
 
-    @Test(arguments: [(0, "just now"), (-5, "just now"), (42, "42s ago"), (180, "3m ago"), (7200, "2h ago"), (90000, "1d ago")] as [(Double, String)])
+    @Test(
+        arguments: [
+            (0, "just now"), (-5, "just now"), (42, "42s ago"), (180, "3m ago"), (7200, "2h ago"), (90000, "1d ago"),
+        ] as [(Double, String)])
     func agesAreRelative(_ seconds: Double, _ text: String) {
         #expect(Humanize.age(of: Fixtures.now.addingTimeInterval(-seconds), now: Fixtures.now) == text)
     }
@@ -127,7 +136,8 @@ struct OutputTests {
 @Suite struct RevisionOutputTests {
     @Test func revisionsTableShowsTrafficReadinessAndInstances() {
         let revision = RevisionSummary(
-            name: "web-00002", service: "web", image: "hello:v2", imageDigest: "sha256:" + String(repeating: "ef", count: 32),
+            name: "web-00002", service: "web", image: "hello:v2",
+            imageDigest: "sha256:" + String(repeating: "ef", count: 32),
             createdAt: Fixtures.now.addingTimeInterval(-120), trafficPercent: 100, ready: true, instances: 2,
             spec: Fixtures.spec)
         var old = revision
@@ -138,7 +148,9 @@ struct OutputTests {
         let table = Tables.revisions([old, revision], now: Fixtures.now)
         #expect(table.hasPrefix("NAME        SERVICE   TRAFFIC   TAGS   READY   INSTANCES   IMAGE      DIGEST"))
         #expect(table.contains("web-00001   web       0%        -      no      0"))
-        #expect(table.contains("web-00002   web       100%      -      yes     2           hello:v2   sha256:efefefefefef…   2m ago"))
+        #expect(
+            table.contains(
+                "web-00002   web       100%      -      yes     2           hello:v2   sha256:efefefefefef…   2m ago"))
         let described = Tables.describe(revision, now: Fixtures.now)
         #expect(described.contains("Traffic:   100%"))
         #expect(described.contains("Scaling:   min 2"))
@@ -146,9 +158,11 @@ struct OutputTests {
 
     @Test func failedRevisionsProbesAndEventsRead() {
         var failed = RevisionSummary(
-            name: "web-00003", service: "web", image: "hello:v3", imageDigest: "sha256:" + String(repeating: "ab", count: 32),
+            name: "web-00003", service: "web", image: "hello:v3",
+            imageDigest: "sha256:" + String(repeating: "ab", count: 32),
             createdAt: Fixtures.now, trafficPercent: 0, ready: false, instances: 0, spec: Fixtures.spec)
-        failed.failure = RevisionFailure(reason: .crash, message: "the process exited before it became ready", logTail: ["boom"])
+        failed.failure = RevisionFailure(
+            reason: .crash, message: "the process exited before it became ready", logTail: ["boom"])
         #expect(Tables.revisions([failed], now: Fixtures.now).contains("failed"))
         let described = Tables.describe(failed, now: Fixtures.now)
         #expect(described.contains("Failure:"))
@@ -162,12 +176,15 @@ struct OutputTests {
             ]) == "startup ok, readiness failing 3x: GET /ready answered 503")
 
         var event = ServiceEvent(
-            kind: .warning, reason: "Unhealthy", message: "Readiness probe failed (1/3): GET /ready answered 503", service: "web",
+            kind: .warning, reason: "Unhealthy", message: "Readiness probe failed (1/3): GET /ready answered 503",
+            service: "web",
             revision: "web-00002", instance: "web-00002-abcde", at: Fixtures.now.addingTimeInterval(-60))
         event.count = 4
         let events = Tables.events([event], now: Fixtures.now)
         #expect(events.hasPrefix("\nEvents:\n  AGE"))
-        #expect(events.contains("1m ago (x4)   warning   Unhealthy   web-00002-abcde   Readiness probe failed (1/3)"), "\(events)")
+        #expect(
+            events.contains("1m ago (x4)   warning   Unhealthy   web-00002-abcde   Readiness probe failed (1/3)"),
+            "\(events)")
         #expect(Tables.events([], now: Fixtures.now) == "\nEvents:\n  none\n")
     }
 }

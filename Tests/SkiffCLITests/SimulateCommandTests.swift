@@ -97,7 +97,10 @@ struct SimulateCommandTests {
         defer { directory.remove() }
         let file = try directory.write("trace.csv", Self.trace)
         let text = try Self.command(
-            ["--trace", file, "--concurrency", "1", "--max-instances", "1", "--response-start-timeout", "2s", "-o", "json"]
+            [
+                "--trace", file, "--concurrency", "1", "--max-instances", "1", "--response-start-timeout", "2s", "-o",
+                "json",
+            ]
         ).render()
         let json = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         let summary = try #require(json["summary"] as? [String: Any])
@@ -109,12 +112,13 @@ struct SimulateCommandTests {
         #expect((json["timeline"] as? [Any])?.isEmpty == false)
     }
 
-    @Test(arguments: [
-        (["--trace", "t.csv", "--every", "0s"], "invalid --every 0s"),
-        (["--trace", "t.csv", "--cold-start", "soon"], "invalid duration \"soon\""),
-        (["--trace", "t.csv", "--concurrency", "2000"], "invalid concurrency 2000"),
-        ([], "--trace"),
-    ] as [([String], String)])
+    @Test(
+        arguments: [
+            (["--trace", "t.csv", "--every", "0s"], "invalid --every 0s"),
+            (["--trace", "t.csv", "--cold-start", "soon"], "invalid duration \"soon\""),
+            (["--trace", "t.csv", "--concurrency", "2000"], "invalid concurrency 2000"),
+            ([], "--trace"),
+        ] as [([String], String)])
     func rejectsInvalidFlags(_ arguments: [String], _ expected: String) throws {
         let text = try #require(ParsingTests.rejection(["simulate"] + arguments), "accepted \(arguments)")
         #expect(text.contains(expected), "\(text)")

@@ -1,7 +1,8 @@
-@testable import SkiffController
 import SkiffRegistry
 import SkiffStore
 import Testing
+
+@testable import SkiffController
 
 @Suite struct ControllerErrorTests {
     private struct DatabaseFailure: Error, CustomStringConvertible {

@@ -10,7 +10,8 @@ import Testing
     let start = ContinuousClock.now
 
     @Test func readinessFailsAfterTheThresholdAndPassesAfterSuccesses() {
-        var tracker = ProbeTracker(probe: Probe(httpGet: HTTPGetAction(), failureThreshold: 3, successThreshold: 2), startingAt: start)
+        var tracker = ProbeTracker(
+            probe: Probe(httpGet: HTTPGetAction(), failureThreshold: 3, successThreshold: 2), startingAt: start)
         #expect(tracker.record(passed: false) == .failed(1, of: 3))
         #expect(tracker.record(passed: true) == .unchanged, "a success resets the failures")
         #expect(tracker.record(passed: false) == .failed(1, of: 3))
@@ -24,18 +25,24 @@ import Testing
     }
 
     @Test func firstCheckWaitsForTheInitialDelay() {
-        let tracker = ProbeTracker(probe: Probe(tcpSocket: TCPSocketAction(), initialDelaySeconds: 5), startingAt: start)
+        let tracker = ProbeTracker(
+            probe: Probe(tcpSocket: TCPSocketAction(), initialDelaySeconds: 5), startingAt: start)
         #expect(tracker.nextCheck == start + .seconds(5))
-        #expect(ProbeTracker(probe: Probe(tcpSocket: TCPSocketAction(), periodSeconds: 0), startingAt: start).period == .seconds(1))
+        #expect(
+            ProbeTracker(probe: Probe(tcpSocket: TCPSocketAction(), periodSeconds: 0), startingAt: start).period
+                == .seconds(1))
     }
 
     @Test func startupBudgetIsDelayPlusFailuresTimesPeriod() {
-        #expect(Probe(tcpSocket: TCPSocketAction(), initialDelaySeconds: 2, periodSeconds: 5, failureThreshold: 6).startupBudget == .seconds(32))
+        #expect(
+            Probe(tcpSocket: TCPSocketAction(), initialDelaySeconds: 2, periodSeconds: 5, failureThreshold: 6)
+                .startupBudget == .seconds(32))
     }
 
     @Test func eventsRepeatingThemselvesAreCounted() {
         var log = EventLog()
-        let event = ServiceEvent(kind: .warning, reason: "Unhealthy", message: "x", service: "web", revision: "web-00001", instance: "i")
+        let event = ServiceEvent(
+            kind: .warning, reason: "Unhealthy", message: "x", service: "web", revision: "web-00001", instance: "i")
         log.record(event)
         log.record(event)
         log.record(ServiceEvent(kind: .normal, reason: "Ready", message: "y", service: "web", revision: "web-00002"))

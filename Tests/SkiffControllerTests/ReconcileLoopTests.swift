@@ -73,7 +73,9 @@ import Testing
     /// Instance logs are kept in bounds by the controller's own loop, which knows what runs.
     @Test func instanceLogsAreMaintainedOnEveryInterval() async throws {
         let runtime = Self.idleRuntime()
-        try await withController(resyncInterval: .seconds(3600), runtime: runtime, logMaintenanceInterval: .milliseconds(20)) { _ in
+        try await withController(
+            resyncInterval: .seconds(3600), runtime: runtime, logMaintenanceInterval: .milliseconds(20)
+        ) { _ in
             try await Self.poll("two log maintenance passes") { runtime.state.logMaintenancePasses.count >= 2 }
             let passes = runtime.state.logMaintenancePasses
             #expect(passes.allSatisfy { $0.isEmpty }, "nothing runs, so nothing is live")

@@ -13,7 +13,10 @@ import Testing
 
     @Test func servingInstancesOfRevisionsThatShouldRunAreCandidates() {
         let plan = RecoveryPlan(
-            stored: [Self.instance("web-00002-bbbbb", "web-00002", .frozen), Self.instance("web-00002-aaaaa", "web-00002", .ready)],
+            stored: [
+                Self.instance("web-00002-bbbbb", "web-00002", .frozen),
+                Self.instance("web-00002-aaaaa", "web-00002", .ready),
+            ],
             leftovers: ["web-00002-aaaaa", "web-00002-bbbbb"], activeRevisions: ["web-00002"])
         #expect(plan.candidates.map(\.id) == ["web-00002-aaaaa", "web-00002-bbbbb"])
         #expect(plan.discard.isEmpty)
@@ -30,7 +33,10 @@ import Testing
 
     @Test func instancesOfRevisionsThatNoLongerRunAreStopped() {
         let plan = RecoveryPlan(
-            stored: [Self.instance("web-00001-aaaaa", "web-00001", .ready), Self.instance("web-00002-bbbbb", "web-00002", .ready)],
+            stored: [
+                Self.instance("web-00001-aaaaa", "web-00001", .ready),
+                Self.instance("web-00002-bbbbb", "web-00002", .ready),
+            ],
             leftovers: ["web-00001-aaaaa", "web-00002-bbbbb"], activeRevisions: ["web-00002"])
         #expect(plan.candidates.map(\.id) == ["web-00002-bbbbb"])
         #expect(plan.discard == ["web-00001-aaaaa"])
@@ -45,14 +51,16 @@ import Testing
     @Test func recordsWhoseContainerIsGoneAreForgotten() {
         // The runtime has nothing of it (the machine rebooted): its record goes, a new instance starts.
         let plan = RecoveryPlan(
-            stored: [Self.instance("web-00001-aaaaa", "web-00001", .ready)], leftovers: [], activeRevisions: ["web-00001"])
+            stored: [Self.instance("web-00001-aaaaa", "web-00001", .ready)], leftovers: [],
+            activeRevisions: ["web-00001"])
         #expect(plan.candidates.isEmpty)
         #expect(plan.discard == ["web-00001-aaaaa"])
     }
 
     @Test func aRecordWithoutAnAddressCannotBeAdopted() {
         let plan = RecoveryPlan(
-            stored: [Self.instance("web-00001-aaaaa", "web-00001", .ready, address: nil)], leftovers: ["web-00001-aaaaa"],
+            stored: [Self.instance("web-00001-aaaaa", "web-00001", .ready, address: nil)],
+            leftovers: ["web-00001-aaaaa"],
             activeRevisions: ["web-00001"])
         #expect(plan.candidates.isEmpty)
         #expect(plan.discard == ["web-00001-aaaaa"])

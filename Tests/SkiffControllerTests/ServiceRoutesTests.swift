@@ -18,7 +18,8 @@ import Testing
 
     @Test func anActiveRevisionAtZeroIsRoutedSoItsRequestsQueue() {
         let routes = ServiceRoutes(
-            service: Self.web, active: [("web-00001", Self.spec)], traffic: [ResolvedTarget(revision: "web-00001", percent: 100)],
+            service: Self.web, active: [("web-00001", Self.spec)],
+            traffic: [ResolvedTarget(revision: "web-00001", percent: 100)],
             instances: [], previous: ServiceRoutes())
         #expect(routes.revisions["web-00001"]?.backends == [])
         #expect(routes.revisions["web-00001"]?.settings.concurrency == 4)
@@ -28,7 +29,8 @@ import Testing
 
     @Test func onlyServingInstancesAreBackendsSortedById() {
         let routes = ServiceRoutes(
-            service: Self.web, active: [("web-00001", Self.spec)], traffic: [ResolvedTarget(revision: "web-00001", percent: 100)],
+            service: Self.web, active: [("web-00001", Self.spec)],
+            traffic: [ResolvedTarget(revision: "web-00001", percent: 100)],
             instances: [
                 .init(revision: "web-00001", backend: Self.backend("web-00001-zzzzz", 3)),
                 .init(revision: "web-00001", backend: nil),
@@ -39,7 +41,8 @@ import Testing
 
     @Test func aFailedRevisionTheTrafficNamesRefusesAtOnce() {
         let routes = ServiceRoutes(
-            service: Self.web, active: [], traffic: [ResolvedTarget(revision: "web-00001", percent: 100)], instances: [],
+            service: Self.web, active: [], traffic: [ResolvedTarget(revision: "web-00001", percent: 100)],
+            instances: [],
             previous: ServiceRoutes())
         #expect(routes.revisions["web-00001"]?.failed == true)
         #expect(routes.revisions["web-00001"]?.settings.queueDepth == 0)
@@ -47,7 +50,8 @@ import Testing
 
     @Test func aRetiredRevisionKeepsItsSettingsWhileItsInstancesDrain() {
         let first = ServiceRoutes(
-            service: Self.web, active: [("web-00001", Self.spec)], traffic: [ResolvedTarget(revision: "web-00001", percent: 100)],
+            service: Self.web, active: [("web-00001", Self.spec)],
+            traffic: [ResolvedTarget(revision: "web-00001", percent: 100)],
             instances: [.init(revision: "web-00001", backend: Self.backend("a", 2))], previous: ServiceRoutes())
         // web-00002 took the traffic; web-00001's instance is stopping (no backend) but not gone.
         let second = ServiceRoutes(
@@ -58,7 +62,9 @@ import Testing
         let changes = ServiceRoutes.changes(service: "web", from: first, to: second)
         #expect(changes.count == 3)
         #expect(changes.first == .setRevision("web-00001", first.revisions["web-00001"]!.settings, []))
-        #expect(changes.last == .setTraffic(service: "web", routes: ["web": [TrafficWeight(revision: "web-00002", weight: 100)]]))
+        #expect(
+            changes.last
+                == .setTraffic(service: "web", routes: ["web": [TrafficWeight(revision: "web-00002", weight: 100)]]))
         // Once its instance is gone, it leaves the table after the keys moved.
         let third = ServiceRoutes(
             service: Self.web, active: [("web-00002", ServiceSpec(image: "hello:v2"))],
@@ -68,7 +74,8 @@ import Testing
 
     @Test func nothingChangedIsNoChange() {
         let routes = ServiceRoutes(
-            service: Self.web, active: [("web-00001", Self.spec)], traffic: [ResolvedTarget(revision: "web-00001", percent: 100)],
+            service: Self.web, active: [("web-00001", Self.spec)],
+            traffic: [ResolvedTarget(revision: "web-00001", percent: 100)],
             instances: [.init(revision: "web-00001", backend: Self.backend("a", 2))], previous: ServiceRoutes())
         #expect(ServiceRoutes.changes(service: "web", from: routes, to: routes).isEmpty)
     }
@@ -80,13 +87,17 @@ import Testing
                 ResolvedTarget(revision: "web-00002", percent: 10, tag: "canary"),
                 ResolvedTarget(revision: "web-00001", percent: 60), ResolvedTarget(revision: "web-00002", percent: 30),
             ])
-        #expect(keys["web"] == [TrafficWeight(revision: "web-00002", weight: 40), TrafficWeight(revision: "web-00001", weight: 60)])
+        #expect(
+            keys["web"] == [
+                TrafficWeight(revision: "web-00002", weight: 40), TrafficWeight(revision: "web-00001", weight: 60),
+            ])
         #expect(keys["canary---web"] == [TrafficWeight(revision: "web-00002", weight: 1)])
     }
 
     @Test func aDeletedServiceRemovesItsKeysAndRevisions() {
         let routes = ServiceRoutes(
-            service: Self.web, active: [("web-00001", Self.spec)], traffic: [ResolvedTarget(revision: "web-00001", percent: 100)],
+            service: Self.web, active: [("web-00001", Self.spec)],
+            traffic: [ResolvedTarget(revision: "web-00001", percent: 100)],
             instances: [], previous: ServiceRoutes())
         #expect(
             ServiceRoutes.changes(service: "web", from: routes, to: ServiceRoutes())

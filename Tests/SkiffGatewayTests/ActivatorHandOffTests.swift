@@ -44,7 +44,8 @@ struct ActivatorHandOffTests {
     }
 
     static func revision(_ settings: RevisionSettings, demands: NIOLockedValueBox<[String]>) -> RevisionRoute {
-        RevisionRoute(name: "hello-00001", settings: settings, onDemand: { name in demands.withLockedValue { $0.append(name) } })
+        RevisionRoute(
+            name: "hello-00001", settings: settings, onDemand: { name in demands.withLockedValue { $0.append(name) } })
     }
 
     var activator: Activator { self.revision.activator }
@@ -55,7 +56,9 @@ struct ActivatorHandOffTests {
 
     /// Admits `waiter`'s request as the proxy does: `slots` is its routing snapshot.
     @discardableResult
-    func admit(_ waiter: Waiter, from slots: [BackendSlot] = [], key: String = "hello", on revision: RevisionRoute? = nil)
+    func admit(
+        _ waiter: Waiter, from slots: [BackendSlot] = [], key: String = "hello", on revision: RevisionRoute? = nil
+    )
         -> Activator.Admission
     {
         let activator = (revision ?? self.revision).activator

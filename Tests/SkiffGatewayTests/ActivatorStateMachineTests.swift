@@ -43,11 +43,12 @@ struct ActivatorStateMachineTests {
             #expect(b.currentLoad == 0)
         }
         // Equal loads: the seed spreads requests over both.
-        let spread = Set((0..<UInt64(10)).compactMap { seed -> String? in
-            let picked = BackendSlot.acquireLeastLoaded([a, c], limit: 0, seed: seed)
-            picked?.release()
-            return picked?.backend.id
-        })
+        let spread = Set(
+            (0..<UInt64(10)).compactMap { seed -> String? in
+                let picked = BackendSlot.acquireLeastLoaded([a, c], limit: 0, seed: seed)
+                picked?.release()
+                return picked?.backend.id
+            })
         #expect(spread == ["a", "c"])
         #expect(BackendSlot.acquireLeastLoaded([], limit: 0, seed: 0) == nil)
     }

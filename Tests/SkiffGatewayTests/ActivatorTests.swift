@@ -18,7 +18,8 @@ struct ActivatorTests {
     @Test func aConcurrencyOneRevisionNeverSeesTwoRequestsAtOnce() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.route("hello", to: "hello-00001", settings: Self.settings { $0.concurrency = 1 }, backends: [backend.backend])
+            table.route(
+                "hello", to: "hello-00001", settings: Self.settings { $0.concurrency = 1 }, backends: [backend.backend])
             try await withGateway(table: table, threads: 2) { fixture in
                 let statuses = try await withThrowingTaskGroup(of: HTTPResponseStatus.self) { group in
                     for _ in 0..<20 {
@@ -112,7 +113,9 @@ struct ActivatorTests {
 
     @Test func aRequestQueuedPastTheResponseStartTimeoutGets504() async throws {
         let table = RoutingTable()
-        table.route("hello", to: "hello-00001", settings: Self.settings { $0.responseStartTimeout = .milliseconds(200) }, backends: [])
+        table.route(
+            "hello", to: "hello-00001", settings: Self.settings { $0.responseStartTimeout = .milliseconds(200) },
+            backends: [])
         try await withGateway(table: table) { fixture in
             let response = try await TestHTTPConnection.with(port: fixture.port) { connection in
                 try await connection.request(host: fixture.host("hello"))
@@ -126,7 +129,8 @@ struct ActivatorTests {
     @Test func aBackendSlowerThanTheResponseStartTimeoutGets504() async throws {
         try await TestBackend.with(name: "slow") { backend in
             let table = RoutingTable()
-            table.route("hello", to: "hello-00001", settings: Self.settings { $0.responseStartTimeout = .milliseconds(200) },
+            table.route(
+                "hello", to: "hello-00001", settings: Self.settings { $0.responseStartTimeout = .milliseconds(200) },
                 backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 let response = try await TestHTTPConnection.with(port: fixture.port) { connection in
@@ -261,7 +265,9 @@ struct ActivatorTests {
 
     @Test func aBusyInstanceIsNotFrozen() throws {
         let table = RoutingTable()
-        table.route("hello", to: "hello-00001", settings: Self.settings(), backends: [Backend(id: "a", host: "10.0.0.1", port: 1)])
+        table.route(
+            "hello", to: "hello-00001", settings: Self.settings(),
+            backends: [Backend(id: "a", host: "10.0.0.1", port: 1)])
         let slot = try #require(table.snapshot().routes["hello"]?.acquire(seed: 0))
         var froze = false
         #expect(!table.freeze(backendID: "a") { froze = true })
@@ -276,7 +282,8 @@ struct ActivatorTests {
     @Test func clientsThatLeaveTheQueueLeaveNothingInFlight() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()
-            table.route("hello", to: "hello-00001", settings: Self.settings { $0.concurrency = 1 }, backends: [backend.backend])
+            table.route(
+                "hello", to: "hello-00001", settings: Self.settings { $0.concurrency = 1 }, backends: [backend.backend])
             try await withGateway(table: table, threads: 2) { fixture in
                 for round in 0..<10 {
                     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -320,7 +327,9 @@ struct TimeoutTests {
     @Test func aResponseSlowerThanTheRequestTimeoutIsCutOff() async throws {
         try await TestBackend.with(name: "slow") { backend in
             let table = RoutingTable()
-            table.route("hello", to: "hello-00001", settings: RevisionSettings(queueDepth: 10, requestTimeout: .milliseconds(300)),
+            table.route(
+                "hello", to: "hello-00001",
+                settings: RevisionSettings(queueDepth: 10, requestTimeout: .milliseconds(300)),
                 backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 // /work answers after its delay; the head comes only then, so this is a 504.
@@ -336,7 +345,8 @@ struct TimeoutTests {
     @Test func aStreamThatStallsLongerThanTheIdleTimeoutIsClosed() async throws {
         try await TestBackend.with(name: "stall") { backend in
             let table = RoutingTable()
-            table.route("hello", to: "hello-00001", settings: RevisionSettings(queueDepth: 10, idleTimeout: .milliseconds(300)),
+            table.route(
+                "hello", to: "hello-00001", settings: RevisionSettings(queueDepth: 10, idleTimeout: .milliseconds(300)),
                 backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 // /slow waits for `release`, which never comes: no byte moves.

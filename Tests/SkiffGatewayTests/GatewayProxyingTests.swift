@@ -44,7 +44,9 @@ struct GatewayProxyingTests {
                             ("Trailer", "x-checksum"), ("X-Kept", "yes"),
                         ]
                     )
-                    for name in ["connection", "x-secret", "keep-alive", "te", "upgrade", "proxy-connection", "trailer"] {
+                    for name in [
+                        "connection", "x-secret", "keep-alive", "te", "upgrade", "proxy-connection", "trailer",
+                    ] {
                         #expect(response.echoed(name) == nil, "\(name) reached the backend")
                     }
                     #expect(response.echoed("x-kept") == "yes")
@@ -247,7 +249,8 @@ struct GatewayProxyingTests {
                 // With keep-alive and a length-framed response, the connection stays open.
                 try await RawConnection.with(port: fixture.port) { connection in
                     for _ in 0..<2 {
-                        try await connection.send("GET /old HTTP/1.0\r\nHost: hello.localhost\r\nConnection: keep-alive\r\n\r\n")
+                        try await connection.send(
+                            "GET /old HTTP/1.0\r\nHost: hello.localhost\r\nConnection: keep-alive\r\n\r\n")
                         let head = try await connection.read(through: "\r\n\r\n")
                         #expect(head.hasPrefix("HTTP/1.0 200 OK\r\n"))
                         #expect(head.lowercased().contains("connection: keep-alive"))

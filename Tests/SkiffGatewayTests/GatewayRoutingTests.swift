@@ -32,7 +32,8 @@ struct GatewayRoutingTests {
                 let table = RoutingTable()
                 table.setRevision("hello-00001", settings: RevisionSettings(), backends: [stable.backend])
                 table.setRevision("hello-00002", settings: RevisionSettings(), backends: [canary.backend])
-                table.setTraffic(service: "hello", routes: ["hello": all("hello-00001"), "v2---hello": all("hello-00002")])
+                table.setTraffic(
+                    service: "hello", routes: ["hello": all("hello-00001"), "v2---hello": all("hello-00002")])
                 try await withGateway(table: table) { fixture in
                     try await TestHTTPConnection.with(port: fixture.port) { connection in
                         let tagged = try await connection.request(host: fixture.host("v2---hello"))

@@ -130,7 +130,9 @@ struct GatewayStreamingTests {
         throw TestFailure("the gateway kept accepting connections")
     }
 
-    private static func writePattern(_ total: Int, to outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>) async throws {
+    private static func writePattern(_ total: Int, to outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>)
+        async throws
+    {
         var offset = 0
         while offset < total {
             let count = min(256 * 1024, total - offset)

@@ -251,7 +251,8 @@ struct ProxyHandlerTests {
 
         // A rollback: the key goes back to a revision that has an instance.
         harness.table.setRevision("hello-00000", settings: Self.queueing, backends: [Self.a])
-        harness.table.setTraffic(service: "hello", routes: ["hello": [TrafficWeight(revision: "hello-00000", weight: 1)]])
+        harness.table.setTraffic(
+            service: "hello", routes: ["hello": [TrafficWeight(revision: "hello-00000", weight: 1)]])
         #expect(harness.queued() == 0)
         harness.loop.run()
         #expect(try harness.upstreamReceived().hasPrefix("GET /moved HTTP/1.1\r\n"))

@@ -38,7 +38,8 @@ struct ProxyHeadersTests {
             client: self.client
         )
         #expect(upstream.headers["x-forwarded-for"] == ["10.1.1.1, 10.2.2.2, 192.0.2.10"])
-        #expect(upstream.headers["forwarded"] == ["for=10.1.1.1, for=192.0.2.10;host=\"hello.localhost:8080\";proto=http"])
+        #expect(
+            upstream.headers["forwarded"] == ["for=10.1.1.1, for=192.0.2.10;host=\"hello.localhost:8080\";proto=http"])
         #expect(upstream.headers["x-forwarded-proto"] == ["http"])
         #expect(upstream.headers["x-forwarded-host"] == ["hello.localhost:8080"])
     }
@@ -78,7 +79,10 @@ struct ProxyHeadersTests {
             client: self.client
         )
         let names = Set(upstream.headers.map { $0.name.lowercased() })
-        for name in ["connection", "x-private", "x-other", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "expect"] {
+        for name in [
+            "connection", "x-private", "x-other", "keep-alive", "proxy-connection", "te", "trailer", "upgrade",
+            "expect",
+        ] {
             #expect(!names.contains(name), "\(name) was forwarded")
         }
         #expect(upstream.headers["content-length"] == ["3"])
@@ -120,14 +124,15 @@ struct ProxyHeadersTests {
         #expect(keepAlive10.version == .http1_0)
     }
 
-    @Test(arguments: [
-        (HTTPMethod.GET, HTTPResponseStatus.ok, [("content-length", "5")], HTTPVersion.http1_0, true),
-        (.GET, .ok, [], .http1_0, false),
-        (.GET, .ok, [], .http1_1, true),
-        (.HEAD, .ok, [], .http1_0, true),
-        (.GET, .noContent, [], .http1_0, true),
-        (.GET, .notModified, [], .http1_0, true),
-    ] as [(HTTPMethod, HTTPResponseStatus, [(String, String)], HTTPVersion, Bool)])
+    @Test(
+        arguments: [
+            (HTTPMethod.GET, HTTPResponseStatus.ok, [("content-length", "5")], HTTPVersion.http1_0, true),
+            (.GET, .ok, [], .http1_0, false),
+            (.GET, .ok, [], .http1_1, true),
+            (.HEAD, .ok, [], .http1_0, true),
+            (.GET, .noContent, [], .http1_0, true),
+            (.GET, .notModified, [], .http1_0, true),
+        ] as [(HTTPMethod, HTTPResponseStatus, [(String, String)], HTTPVersion, Bool)])
     func decidesWhetherTheClientCanFindTheEnd(
         method: HTTPMethod,
         status: HTTPResponseStatus,

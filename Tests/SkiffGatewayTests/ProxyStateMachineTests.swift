@@ -25,7 +25,8 @@ struct ProxyStateMachineTests {
     @Test func malformedRequestGets400UnlessTheResponseStarted() {
         var idle = Machine()
         guard case .sendLocalResponse(.badRequest, _, closeClient: true) = idle.clientProtocolError() else {
-            Issue.record("an idle connection answers 400 and closes"); return
+            Issue.record("an idle connection answers 400 and closes")
+            return
         }
         #expect(idle.isClosed)
 
@@ -34,36 +35,57 @@ struct ProxyStateMachineTests {
         _ = midResponse.upstreamReady(reused: false)
         _ = midResponse.responseHead(Self.okHead, framedForClient: true)
         guard case .abort = midResponse.clientProtocolError() else {
-            Issue.record("a started response can only be cut off"); return
+            Issue.record("a started response can only be cut off")
+            return
         }
-        guard case .none = midResponse.clientProtocolError() else { Issue.record("closed ignores more"); return }
+        guard case .none = midResponse.clientProtocolError() else {
+            Issue.record("closed ignores more")
+            return
+        }
     }
 
     @Test func forwardsAGetAndPoolsTheUpstream() {
         var machine = Machine()
         #expect(machine.isIdle)
-        guard case .acquireUpstream(fresh: false, sendContinue: false) =
-            machine.requestHead(Self.forward, clientKeepAlive: true, hasBody: false)
-        else { Issue.record("expected acquireUpstream"); return }
+        guard
+            case .acquireUpstream(fresh: false, sendContinue: false) =
+                machine.requestHead(Self.forward, clientKeepAlive: true, hasBody: false)
+        else {
+            Issue.record("expected acquireUpstream")
+            return
+        }
         #expect(machine.isWaitingForUpstream)
-        guard case .none = machine.requestEnd(nil) else { Issue.record("end is buffered while connecting"); return }
+        guard case .none = machine.requestEnd(nil) else {
+            Issue.record("end is buffered while connecting")
+            return
+        }
         guard case .sendRequest(let head, let body, let end) = machine.upstreamReady(reused: false) else {
-            Issue.record("expected sendRequest"); return
+            Issue.record("expected sendRequest")
+            return
         }
         #expect(head.uri == "/")
         #expect(body.isEmpty)
         #expect(end != nil)
         #expect(!machine.isWaitingForUpstream)
-        guard case .forwardResponseHead(_, clientKeepAlive: true) = machine.responseHead(Self.okHead, framedForClient: true) else {
-            Issue.record("expected forwardResponseHead"); return
+        guard
+            case .forwardResponseHead(_, clientKeepAlive: true) = machine.responseHead(
+                Self.okHead, framedForClient: true)
+        else {
+            Issue.record("expected forwardResponseHead")
+            return
         }
         guard case .forwardResponseBody(let part) = machine.responseBody(ByteBuffer(string: "hi")) else {
-            Issue.record("expected forwardResponseBody"); return
+            Issue.record("expected forwardResponseBody")
+            return
         }
         #expect(part.readableBytes == 2)
-        guard case .finishResponse(nil, upstream: .pool, closeClient: false) =
-            machine.responseEnd(nil, upstreamKeepAlive: true)
-        else { Issue.record("expected finishResponse"); return }
+        guard
+            case .finishResponse(nil, upstream: .pool, closeClient: false) =
+                machine.responseEnd(nil, upstreamKeepAlive: true)
+        else {
+            Issue.record("expected finishResponse")
+            return
+        }
         #expect(machine.isIdle)
     }
 
@@ -73,18 +95,21 @@ struct ProxyStateMachineTests {
         _ = machine.requestBody(ByteBuffer(string: "a"))
         _ = machine.requestBody(ByteBuffer(string: "bc"))
         guard case .sendRequest(_, let body, let end) = machine.upstreamReady(reused: false) else {
-            Issue.record("expected sendRequest"); return
+            Issue.record("expected sendRequest")
+            return
         }
         #expect(body.map(\.readableBytes) == [1, 2])
         #expect(end == nil)
         guard case .forwardRequestBody(let more) = machine.requestBody(ByteBuffer(string: "d")) else {
-            Issue.record("expected forwardRequestBody"); return
+            Issue.record("expected forwardRequestBody")
+            return
         }
         #expect(more.readableBytes == 1)
         var trailers = HTTPHeaders()
         trailers.add(name: "x-sum", value: "1")
         guard case .forwardRequestEnd(let forwarded) = machine.requestEnd(trailers) else {
-            Issue.record("expected forwardRequestEnd"); return
+            Issue.record("expected forwardRequestEnd")
+            return
         }
         #expect(forwarded?["x-sum"] == ["1"])
     }
@@ -92,9 +117,13 @@ struct ProxyStateMachineTests {
     @Test func answersContinueWhenAsked() {
         var machine = Machine()
         let disposition = Machine.Disposition.forward(Self.upstreamHead, sendContinue: true, retryable: false)
-        guard case .acquireUpstream(fresh: false, sendContinue: true) =
-            machine.requestHead(disposition, clientKeepAlive: true, hasBody: true)
-        else { Issue.record("expected acquireUpstream with continue"); return }
+        guard
+            case .acquireUpstream(fresh: false, sendContinue: true) =
+                machine.requestHead(disposition, clientKeepAlive: true, hasBody: true)
+        else {
+            Issue.record("expected acquireUpstream with continue")
+            return
+        }
     }
 
     @Test(arguments: [
@@ -104,13 +133,20 @@ struct ProxyStateMachineTests {
     ])
     func rejectsLocally(clientKeepAlive: Bool, hasBody: Bool, closes: Bool) {
         var machine = Machine()
-        guard case .sendLocalResponse(.notFound, "nope", closeClient: let close) =
-            machine.requestHead(.reject(.notFound, "nope"), clientKeepAlive: clientKeepAlive, hasBody: hasBody)
-        else { Issue.record("expected local response"); return }
+        guard
+            case .sendLocalResponse(.notFound, "nope", closeClient: let close) =
+                machine.requestHead(.reject(.notFound, "nope"), clientKeepAlive: clientKeepAlive, hasBody: hasBody)
+        else {
+            Issue.record("expected local response")
+            return
+        }
         #expect(close == closes)
         let afterEnd = machine.requestEnd(nil)
         if closes {
-            guard case .none = afterEnd else { Issue.record("closed machine must ignore input"); return }
+            guard case .none = afterEnd else {
+                Issue.record("closed machine must ignore input")
+                return
+            }
             #expect(!machine.isIdle)
         } else {
             #expect(machine.isIdle)
@@ -127,7 +163,8 @@ struct ProxyStateMachineTests {
         _ = machine.requestHead(Self.forwardPOST, clientKeepAlive: clientKeepAlive, hasBody: !requestEnded)
         if requestEnded { _ = machine.requestEnd(nil) }
         guard case .sendLocalResponse(.badGateway, _, closeClient: let close) = machine.upstreamFailed() else {
-            Issue.record("expected 502"); return
+            Issue.record("expected 502")
+            return
         }
         #expect(close == closes)
         #expect(machine.isIdle == !closes)
@@ -139,7 +176,8 @@ struct ProxyStateMachineTests {
         _ = machine.requestEnd(nil)
         _ = machine.upstreamReady(reused: true)
         guard case .sendLocalResponse(.badGateway, _, closeClient: false) = machine.upstreamClosed() else {
-            Issue.record("expected 502"); return
+            Issue.record("expected 502")
+            return
         }
         #expect(machine.isIdle)
     }
@@ -150,9 +188,13 @@ struct ProxyStateMachineTests {
         _ = machine.requestEnd(nil)
         _ = machine.upstreamReady(reused: false)
         _ = machine.responseHead(Self.okHead, framedForClient: true)
-        guard case .abort = machine.upstreamClosed() else { Issue.record("expected abort"); return }
+        guard case .abort = machine.upstreamClosed() else {
+            Issue.record("expected abort")
+            return
+        }
         guard case .none = machine.requestHead(Self.forward, clientKeepAlive: true, hasBody: false) else {
-            Issue.record("a closed connection takes no new requests"); return
+            Issue.record("a closed connection takes no new requests")
+            return
         }
     }
 
@@ -161,15 +203,20 @@ struct ProxyStateMachineTests {
         _ = machine.requestHead(Self.forward, clientKeepAlive: true, hasBody: false)
         _ = machine.requestEnd(nil)
         _ = machine.upstreamReady(reused: true)
-        guard case .retry = machine.upstreamClosed() else { Issue.record("expected retry"); return }
+        guard case .retry = machine.upstreamClosed() else {
+            Issue.record("expected retry")
+            return
+        }
         #expect(machine.isWaitingForUpstream)
         guard case .sendRequest(_, let body, let end) = machine.upstreamReady(reused: false) else {
-            Issue.record("expected resend"); return
+            Issue.record("expected resend")
+            return
         }
         #expect(body.isEmpty)
         #expect(end != nil)
         guard case .sendLocalResponse(.badGateway, _, _) = machine.upstreamClosed() else {
-            Issue.record("a second failure is not retried"); return
+            Issue.record("a second failure is not retried")
+            return
         }
     }
 
@@ -184,7 +231,8 @@ struct ProxyStateMachineTests {
         _ = machine.requestEnd(nil)
         _ = machine.upstreamReady(reused: reused)
         guard case .sendLocalResponse(.badGateway, _, _) = machine.upstreamClosed() else {
-            Issue.record("expected 502"); return
+            Issue.record("expected 502")
+            return
         }
     }
 
@@ -194,9 +242,13 @@ struct ProxyStateMachineTests {
         // A pooled connection is attached before the end of the same read burst arrives.
         _ = machine.upstreamReady(reused: true)
         _ = machine.requestEnd(nil)
-        guard case .retry = machine.upstreamClosed() else { Issue.record("expected retry"); return }
+        guard case .retry = machine.upstreamClosed() else {
+            Issue.record("expected retry")
+            return
+        }
         guard case .sendRequest(_, _, let end) = machine.upstreamReady(reused: false) else {
-            Issue.record("expected resend"); return
+            Issue.record("expected resend")
+            return
         }
         #expect(end != nil)
     }
@@ -207,7 +259,10 @@ struct ProxyStateMachineTests {
         _ = machine.upstreamReady(reused: true)
         _ = machine.requestEnd(nil)
         _ = machine.responseHead(Self.okHead, framedForClient: true)
-        guard case .abort = machine.upstreamClosed() else { Issue.record("expected abort"); return }
+        guard case .abort = machine.upstreamClosed() else {
+            Issue.record("expected abort")
+            return
+        }
     }
 
     @Test func unframedResponseClosesClient() {
@@ -215,10 +270,20 @@ struct ProxyStateMachineTests {
         _ = machine.requestHead(Self.forward, clientKeepAlive: true, hasBody: false)
         _ = machine.requestEnd(nil)
         _ = machine.upstreamReady(reused: false)
-        guard case .forwardResponseHead(_, clientKeepAlive: false) = machine.responseHead(Self.okHead, framedForClient: false)
-        else { Issue.record("expected close announced"); return }
-        guard case .finishResponse(_, upstream: .close, closeClient: true) = machine.responseEnd(nil, upstreamKeepAlive: false)
-        else { Issue.record("expected close"); return }
+        guard
+            case .forwardResponseHead(_, clientKeepAlive: false) = machine.responseHead(
+                Self.okHead, framedForClient: false)
+        else {
+            Issue.record("expected close announced")
+            return
+        }
+        guard
+            case .finishResponse(_, upstream: .close, closeClient: true) = machine.responseEnd(
+                nil, upstreamKeepAlive: false)
+        else {
+            Issue.record("expected close")
+            return
+        }
     }
 
     @Test func earlyResponseClosesUpstreamAndSwallowsRestOfBody() {
@@ -226,9 +291,17 @@ struct ProxyStateMachineTests {
         _ = machine.requestHead(Self.forwardPOST, clientKeepAlive: true, hasBody: true)
         _ = machine.upstreamReady(reused: false)
         _ = machine.responseHead(HTTPResponseHead(version: .http1_1, status: .payloadTooLarge), framedForClient: true)
-        guard case .finishResponse(_, upstream: .close, closeClient: false) = machine.responseEnd(nil, upstreamKeepAlive: true)
-        else { Issue.record("expected early finish"); return }
-        guard case .none = machine.requestBody(ByteBuffer(string: "late")) else { Issue.record("body must be dropped"); return }
+        guard
+            case .finishResponse(_, upstream: .close, closeClient: false) = machine.responseEnd(
+                nil, upstreamKeepAlive: true)
+        else {
+            Issue.record("expected early finish")
+            return
+        }
+        guard case .none = machine.requestBody(ByteBuffer(string: "late")) else {
+            Issue.record("body must be dropped")
+            return
+        }
         #expect(!machine.isIdle)
         _ = machine.requestEnd(nil)
         #expect(machine.isIdle)
@@ -237,25 +310,41 @@ struct ProxyStateMachineTests {
     @Test func clientLeavingAbortsRunningExchange() {
         var machine = Machine()
         _ = machine.requestHead(Self.forward, clientKeepAlive: true, hasBody: false)
-        guard case .abort = machine.clientClosed() else { Issue.record("expected abort"); return }
-        guard case .releaseUnusedUpstream = machine.upstreamReady(reused: false) else {
-            Issue.record("late connection goes back to the pool"); return
+        guard case .abort = machine.clientClosed() else {
+            Issue.record("expected abort")
+            return
         }
-        guard case .none = machine.upstreamFailed() else { Issue.record("expected nothing"); return }
+        guard case .releaseUnusedUpstream = machine.upstreamReady(reused: false) else {
+            Issue.record("late connection goes back to the pool")
+            return
+        }
+        guard case .none = machine.upstreamFailed() else {
+            Issue.record("expected nothing")
+            return
+        }
     }
 
     @Test func clientLeavingWhileIdleDoesNothing() {
         var machine = Machine()
         completedExchange(&machine)
-        guard case .none = machine.clientClosed() else { Issue.record("expected nothing"); return }
+        guard case .none = machine.clientClosed() else {
+            Issue.record("expected nothing")
+            return
+        }
     }
 
     @Test func quiescingClosesAnIdleConnectionAfterItsLinger() {
         var machine = Machine()
         completedExchange(&machine)
-        guard case .lingerBeforeClose = machine.quiesce() else { Issue.record("expected a linger"); return }
+        guard case .lingerBeforeClose = machine.quiesce() else {
+            Issue.record("expected a linger")
+            return
+        }
         #expect(machine.isIdle)
-        guard case .closeClient = machine.lingerEnded() else { Issue.record("expected close"); return }
+        guard case .closeClient = machine.lingerEnded() else {
+            Issue.record("expected close")
+            return
+        }
         #expect(machine.isClosed)
     }
 
@@ -266,24 +355,50 @@ struct ProxyStateMachineTests {
         // The client had sent its next request already: it is served, and the connection closes after it.
         _ = machine.requestHead(Self.forward, clientKeepAlive: true, hasBody: false)
         _ = machine.requestEnd(nil)
-        guard case .none = machine.lingerEnded() else { Issue.record("the running request continues"); return }
+        guard case .none = machine.lingerEnded() else {
+            Issue.record("the running request continues")
+            return
+        }
         _ = machine.upstreamReady(reused: false)
-        guard case .forwardResponseHead(_, clientKeepAlive: false) = machine.responseHead(Self.okHead, framedForClient: true)
-        else { Issue.record("expected connection: close announced"); return }
-        guard case .finishResponse(_, upstream: .pool, closeClient: true) = machine.responseEnd(nil, upstreamKeepAlive: true)
-        else { Issue.record("expected close after response"); return }
+        guard
+            case .forwardResponseHead(_, clientKeepAlive: false) = machine.responseHead(
+                Self.okHead, framedForClient: true)
+        else {
+            Issue.record("expected connection: close announced")
+            return
+        }
+        guard
+            case .finishResponse(_, upstream: .pool, closeClient: true) = machine.responseEnd(
+                nil, upstreamKeepAlive: true)
+        else {
+            Issue.record("expected close after response")
+            return
+        }
     }
 
     @Test func quiescingClosesAfterRunningExchange() {
         var machine = Machine()
         _ = machine.requestHead(Self.forward, clientKeepAlive: true, hasBody: false)
         _ = machine.requestEnd(nil)
-        guard case .none = machine.quiesce() else { Issue.record("running exchange continues"); return }
+        guard case .none = machine.quiesce() else {
+            Issue.record("running exchange continues")
+            return
+        }
         _ = machine.upstreamReady(reused: false)
-        guard case .forwardResponseHead(_, clientKeepAlive: false) = machine.responseHead(Self.okHead, framedForClient: true)
-        else { Issue.record("expected connection: close announced"); return }
-        guard case .finishResponse(_, upstream: .pool, closeClient: true) = machine.responseEnd(nil, upstreamKeepAlive: true)
-        else { Issue.record("expected close after response"); return }
+        guard
+            case .forwardResponseHead(_, clientKeepAlive: false) = machine.responseHead(
+                Self.okHead, framedForClient: true)
+        else {
+            Issue.record("expected connection: close announced")
+            return
+        }
+        guard
+            case .finishResponse(_, upstream: .pool, closeClient: true) = machine.responseEnd(
+                nil, upstreamKeepAlive: true)
+        else {
+            Issue.record("expected close after response")
+            return
+        }
     }
 
     @Test func keepsServingSequentialRequests() {
@@ -296,17 +411,27 @@ struct ProxyStateMachineTests {
 
     @Test func unexpectedEventsCloseInsteadOfCrashing() {
         var body = Machine()
-        guard case .closeClient = body.requestBody(ByteBuffer()) else { Issue.record("body while idle"); return }
+        guard case .closeClient = body.requestBody(ByteBuffer()) else {
+            Issue.record("body while idle")
+            return
+        }
         var end = Machine()
-        guard case .closeClient = end.requestEnd(nil) else { Issue.record("end while idle"); return }
+        guard case .closeClient = end.requestEnd(nil) else {
+            Issue.record("end while idle")
+            return
+        }
         var twice = Machine()
         _ = twice.requestHead(Self.forward, clientKeepAlive: true, hasBody: false)
         guard case .closeClient = twice.requestHead(Self.forward, clientKeepAlive: true, hasBody: false) else {
-            Issue.record("second head"); return
+            Issue.record("second head")
+            return
         }
         var response = Machine()
         _ = response.requestHead(Self.forward, clientKeepAlive: true, hasBody: false)
         _ = response.upstreamReady(reused: false)
-        guard case .abort = response.responseBody(ByteBuffer()) else { Issue.record("body before head"); return }
+        guard case .abort = response.responseBody(ByteBuffer()) else {
+            Issue.record("body before head")
+            return
+        }
     }
 }

@@ -112,7 +112,8 @@ struct RoutingTableTests {
 
     @Test func pickPrefersFewestInFlight() throws {
         let table = RoutingTable()
-        table.route("hello", to: "hello-00001", backends: [self.a, self.b, Backend(id: "c", host: "10.0.0.3", port: 1)])
+        table.route(
+            "hello", to: "hello-00001", backends: [self.a, self.b, Backend(id: "c", host: "10.0.0.3", port: 1)])
         let route = try #require(table.snapshot().routes["hello"])
         let a = route.slots[0]
         let c = route.slots[2]
@@ -138,6 +139,7 @@ struct RoutingTableTests {
                 return slot?.backend.id
             })
         #expect(picked == ["a", "b"])
-        #expect(RevisionTarget(revision: route.targets[0].revision, slots: [], cumulativeWeight: 1).acquire(seed: 1) == nil)
+        #expect(
+            RevisionTarget(revision: route.targets[0].revision, slots: [], cumulativeWeight: 1).acquire(seed: 1) == nil)
     }
 }

@@ -19,7 +19,11 @@ import Testing
         let table = self.table()
         table.setTraffic(
             service: "web",
-            routes: ["web": [TrafficWeight(revision: "web-00001", weight: 90), TrafficWeight(revision: "web-00002", weight: 10)]])
+            routes: [
+                "web": [
+                    TrafficWeight(revision: "web-00001", weight: 90), TrafficWeight(revision: "web-00002", weight: 10),
+                ]
+            ])
         let route = try #require(table.snapshot().routes["web"])
         var generator = SystemRandomNumberGenerator()
         var counts: [String: Int] = [:]
@@ -35,17 +39,29 @@ import Testing
         let table = self.table()
         table.setTraffic(
             service: "web",
-            routes: ["web": [TrafficWeight(revision: "web-00001", weight: 100), TrafficWeight(revision: "web-00002", weight: 0)]])
+            routes: [
+                "web": [
+                    TrafficWeight(revision: "web-00001", weight: 100), TrafficWeight(revision: "web-00002", weight: 0),
+                ]
+            ])
         let route = try #require(table.snapshot().routes["web"])
         #expect(route.targets.map(\.revision.name) == ["web-00001"])
-        #expect(route.choose(random: { Issue.record("a single target must not draw"); return 0 }).revision.name == "web-00001")
+        #expect(
+            route.choose(random: {
+                Issue.record("a single target must not draw")
+                return 0
+            }).revision.name == "web-00001")
     }
 
     @Test func revisionMissingFromTheTableGetsNoShare() throws {
         let table = self.table()
         table.setTraffic(
             service: "web",
-            routes: ["web": [TrafficWeight(revision: "web-00001", weight: 50), TrafficWeight(revision: "web-00009", weight: 50)]])
+            routes: [
+                "web": [
+                    TrafficWeight(revision: "web-00001", weight: 50), TrafficWeight(revision: "web-00009", weight: 50),
+                ]
+            ])
         let route = try #require(table.snapshot().routes["web"])
         #expect(route.targets.map(\.revision.name) == ["web-00001"])
     }
@@ -59,7 +75,9 @@ import Testing
         table.setTraffic(
             service: "web",
             routes: [
-                "web": [TrafficWeight(revision: "web-00001", weight: 90), TrafficWeight(revision: "web-00002", weight: 10)],
+                "web": [
+                    TrafficWeight(revision: "web-00001", weight: 90), TrafficWeight(revision: "web-00002", weight: 10),
+                ],
                 "next---web": [TrafficWeight(revision: "web-00002", weight: 1)],
             ])
         #expect(table.generation == before + 1)
@@ -76,12 +94,16 @@ import Testing
 
     @Test func unchangedTrafficKeepsTheRouteObject() throws {
         let table = self.table()
-        let split = [TrafficWeight(revision: "web-00001", weight: 90), TrafficWeight(revision: "web-00002", weight: 10)]
+        let split = [
+            TrafficWeight(revision: "web-00001", weight: 90), TrafficWeight(revision: "web-00002", weight: 10),
+        ]
         table.setTraffic(service: "web", routes: ["web": split])
         let first = try #require(table.snapshot().routes["web"])
         table.setRevision("web-00003", settings: RevisionSettings(), backends: [])
         #expect(table.snapshot().routes["web"] === first)
-        table.setRevision("web-00002", settings: RevisionSettings(), backends: [v2, Backend(id: "v2-b", host: "10.0.0.3", port: 8080)])
+        table.setRevision(
+            "web-00002", settings: RevisionSettings(),
+            backends: [v2, Backend(id: "v2-b", host: "10.0.0.3", port: 8080)])
         let second = try #require(table.snapshot().routes["web"])
         #expect(second !== first)
         #expect(second.targets[1].slots.count == 2)
@@ -91,7 +113,11 @@ import Testing
         let table = self.table()
         table.setTraffic(
             service: "web",
-            routes: ["web": [TrafficWeight(revision: "web-00001", weight: 50), TrafficWeight(revision: "web-00002", weight: 50)]])
+            routes: [
+                "web": [
+                    TrafficWeight(revision: "web-00001", weight: 50), TrafficWeight(revision: "web-00002", weight: 50),
+                ]
+            ])
         let route = try #require(table.snapshot().routes["web"])
         let one = try #require(route.targets[0].acquire(seed: 0))
         let two = try #require(route.targets[1].acquire(seed: 0))

@@ -14,7 +14,9 @@ import Testing
     @Test func readsTheHelloWorldSample() throws {
         let manifest = try KnativeManifest.parse(Self.helloWorld)
         #expect(manifest.name == "greeter")
-        #expect(manifest.spec == ServiceSpec(image: "registry.example/greeter:1.0", env: [EnvVar(name: "TARGET", value: "Skiff")]))
+        #expect(
+            manifest.spec
+                == ServiceSpec(image: "registry.example/greeter:1.0", env: [EnvVar(name: "TARGET", value: "Skiff")]))
         #expect(manifest.options == DeployOptions(traffic: TrafficTarget.allToLatest))
         #expect(manifest.warnings.isEmpty)
     }
@@ -64,7 +66,9 @@ import Testing
         let scaling = manifest.spec.scaling
         let counts: [Int] = [scaling.minInstances, scaling.maxInstances, scaling.initialInstances]
         #expect(counts == [2, 4, 3])
-        let percentages: [Double] = [scaling.targetUtilization, scaling.panicWindowPercentage, scaling.panicThresholdPercentage]
+        let percentages: [Double] = [
+            scaling.targetUtilization, scaling.panicWindowPercentage, scaling.panicThresholdPercentage,
+        ]
         #expect(percentages == [50, 5, 300])
         let delays: [TimeSpan] = [scaling.scaleDownDelay, scaling.scaleToZeroGrace]
         #expect(delays == [.seconds(10), .seconds(120)])
@@ -110,12 +114,14 @@ import Testing
         spec.probes = Probes(
             startup: Probe(tcpSocket: TCPSocketAction(), periodSeconds: 1, failureThreshold: 240),
             readiness: Probe(
-                httpGet: HTTPGetAction(path: "/ready", port: 9001, httpHeaders: [HTTPHeader(name: "X-Probe", value: "1")]),
+                httpGet: HTTPGetAction(
+                    path: "/ready", port: 9001, httpHeaders: [HTTPHeader(name: "X-Probe", value: "1")]),
                 periodSeconds: 2, successThreshold: 2),
             liveness: Probe(exec: ExecAction(command: ["/bin/check", "--quick"]), initialDelaySeconds: 5))
         try spec.validate()
         let service = Service(
-            name: "api", spec: spec, latestRevision: "api-blue", imageDigest: "", url: "", createdAt: Date(), updatedAt: Date(),
+            name: "api", spec: spec, latestRevision: "api-blue", imageDigest: "", url: "", createdAt: Date(),
+            updatedAt: Date(),
             traffic: [.revision("api-00001", 0, tag: "old"), .latest(100)])
         let yaml = try KnativeService(exporting: service).yaml()
         let manifest = try KnativeManifest.parse(yaml)
@@ -202,9 +208,15 @@ import Testing
 
     /// Fields Knative has that Skiff does not implement: each an error naming the field.
     @Test(arguments: [
-        (service(container: "env: [{name: KEY, valueFrom: {secretKeyRef: {name: s, key: k}}}]"), "containers[0].env[0].valueFrom"),
+        (
+            service(container: "env: [{name: KEY, valueFrom: {secretKeyRef: {name: s, key: k}}}]"),
+            "containers[0].env[0].valueFrom"
+        ),
         (service(container: "envFrom: [{secretRef: {name: s}}]"), "containers[0].envFrom"),
-        (service().replacingOccurrences(of: "- image: hello:v1", with: "- image: hello:v1\n        - image: proxy:v1"), "containers[1]"),
+        (
+            service().replacingOccurrences(
+                of: "- image: hello:v1", with: "- image: hello:v1\n        - image: proxy:v1"), "containers[1]"
+        ),
         (service(revision: "serviceAccountName: robot"), "spec.serviceAccountName"),
         (service(revision: "imagePullSecrets: [{name: pull}]"), "spec.imagePullSecrets"),
         (service(revision: "nodeSelector: {disk: ssd}"), "spec.nodeSelector"),
@@ -218,11 +230,23 @@ import Testing
         (service(container: "livenessProbe: {httpGet: {path: /, scheme: HTTPS}}"), "livenessProbe.httpGet.scheme"),
         (service(container: "resources: {limits: {nvidia.com/gpu: 1}}"), "resources.limits.nvidia.com/gpu"),
         (service(metadata: "namespace: shop"), "metadata.namespace"),
-        (service(metadata: "labels: {networking.knative.dev/visibility: cluster-local}"), "networking.knative.dev/visibility"),
-        (service(metadata: "annotations: {serving.knative.dev/rollout-duration: 60s}"), "serving.knative.dev/rollout-duration"),
-        (service(templateMetadata: "annotations: {autoscaling.knative.dev/class: hpa.autoscaling.knative.dev}"), "/class"),
+        (
+            service(metadata: "labels: {networking.knative.dev/visibility: cluster-local}"),
+            "networking.knative.dev/visibility"
+        ),
+        (
+            service(metadata: "annotations: {serving.knative.dev/rollout-duration: 60s}"),
+            "serving.knative.dev/rollout-duration"
+        ),
+        (
+            service(templateMetadata: "annotations: {autoscaling.knative.dev/class: hpa.autoscaling.knative.dev}"),
+            "/class"
+        ),
         (service(templateMetadata: "annotations: {autoscaling.knative.dev/metric: rps}"), "/metric"),
-        (service(templateMetadata: "annotations: {autoscaling.knative.dev/target-burst-capacity: \"200\"}"), "/target-burst-capacity"),
+        (
+            service(templateMetadata: "annotations: {autoscaling.knative.dev/target-burst-capacity: \"200\"}"),
+            "/target-burst-capacity"
+        ),
         (service(spec: "traffic: [{latestRevision: true, percent: 100, url: http://x}]"), "spec.traffic[0].url"),
     ])
     func refusesWhatSkiffDoesNotSupport(yaml: String, path: String) {
@@ -267,38 +291,78 @@ import Testing
     }
 
     @Test(arguments: [
-        (service(spec: "traffic: [{latestRevision: true, percent: \"ten\"}]"), "spec.traffic[0].percent: expected an integer, not \"ten\""),
-        (service(spec: "traffic: [{latestRevision: true, percent: 90}]"), "spec.traffic: traffic percentages must sum to 100, not 90"),
-        (service(spec: "traffic: [{revisionName: api-1, percent: 100}]"), "spec.traffic: invalid revision name \"api-1\""),
-        (service(templateMetadata: "name: v2"), "spec.template.metadata.name: invalid revision name \"v2\""),
-        (service(templateMetadata: "annotations: {autoscaling.knative.dev/min-scale: lots}"), "min-scale: expected a whole number, not \"lots\""),
-        (service(templateMetadata: "annotations: {autoscaling.knative.dev/window: 5 minutes}"), "autoscaling.knative.dev/window: expected a duration"),
-        (service(templateMetadata: "annotations: {autoscaling.knative.dev/window: 2s}"), "autoscaling.knative.dev/window: invalid window 2s"),
         (
-            service(templateMetadata: "annotations: {autoscaling.knative.dev/min-scale: \"5\", autoscaling.knative.dev/max-scale: \"2\"}"),
+            service(spec: "traffic: [{latestRevision: true, percent: \"ten\"}]"),
+            "spec.traffic[0].percent: expected an integer, not \"ten\""
+        ),
+        (
+            service(spec: "traffic: [{latestRevision: true, percent: 90}]"),
+            "spec.traffic: traffic percentages must sum to 100, not 90"
+        ),
+        (
+            service(spec: "traffic: [{revisionName: api-1, percent: 100}]"),
+            "spec.traffic: invalid revision name \"api-1\""
+        ),
+        (service(templateMetadata: "name: v2"), "spec.template.metadata.name: invalid revision name \"v2\""),
+        (
+            service(templateMetadata: "annotations: {autoscaling.knative.dev/min-scale: lots}"),
+            "min-scale: expected a whole number, not \"lots\""
+        ),
+        (
+            service(templateMetadata: "annotations: {autoscaling.knative.dev/window: 5 minutes}"),
+            "autoscaling.knative.dev/window: expected a duration"
+        ),
+        (
+            service(templateMetadata: "annotations: {autoscaling.knative.dev/window: 2s}"),
+            "autoscaling.knative.dev/window: invalid window 2s"
+        ),
+        (
+            service(
+                templateMetadata:
+                    "annotations: {autoscaling.knative.dev/min-scale: \"5\", autoscaling.knative.dev/max-scale: \"2\"}"),
             "annotations.autoscaling.knative.dev/min-scale: min-instances 5 is more than max-instances 2"
         ),
-        (service(templateMetadata: "annotations: {autoscaling.knative.dev/minscale: \"1\"}"), "autoscaling.knative.dev/minscale: unknown annotation"),
-        (service(templateMetadata: "annotations: {skiff.dev/freeze: 1s}"), "annotations.skiff.dev/freeze: unknown annotation"),
         (
-            service(templateMetadata: "annotations: {autoscaling.knative.dev/min-scale: \"1\", autoscaling.knative.dev/minScale: \"1\"}"),
+            service(templateMetadata: "annotations: {autoscaling.knative.dev/minscale: \"1\"}"),
+            "autoscaling.knative.dev/minscale: unknown annotation"
+        ),
+        (
+            service(templateMetadata: "annotations: {skiff.dev/freeze: 1s}"),
+            "annotations.skiff.dev/freeze: unknown annotation"
+        ),
+        (
+            service(
+                templateMetadata:
+                    "annotations: {autoscaling.knative.dev/min-scale: \"1\", autoscaling.knative.dev/minScale: \"1\"}"),
             "autoscaling.knative.dev/minScale: give either this or autoscaling.knative.dev/min-scale, not both"
         ),
         (
             service(metadata: "annotations: {autoscaling.knative.dev/min-scale: \"1\"}"),
             "metadata.annotations.autoscaling.knative.dev/min-scale: belongs under spec.template.metadata.annotations"
         ),
-        (service(revision: "containerConcurrency: 5000"), "spec.template.spec.containerConcurrency: invalid concurrency 5000"),
+        (
+            service(revision: "containerConcurrency: 5000"),
+            "spec.template.spec.containerConcurrency: invalid concurrency 5000"
+        ),
         (service(revision: "containerConcurrency: \"10\""), "containerConcurrency: expected an integer, not \"10\""),
         (service(revision: "timeoutSeconds: -1"), "spec.template.spec.timeoutSeconds: must not be negative"),
         (service(revision: "timeoutSeconds: 7200"), "spec.template.spec.timeoutSeconds: invalid timeout 2h"),
         (service(container: "resources: {limits: {memory: lots}}"), "resources.limits.memory: invalid memory \"lots\""),
         (service(container: "resources: {limits: {cpu: 1m}}"), "resources.limits.cpu: invalid cpu \"1m\""),
         (service(container: "env: [{name: 1BAD, value: x}]"), "containers[0].env[0].name: invalid env name \"1BAD\""),
-        (service(container: "readinessProbe: {periodSeconds: 3}"), "readinessProbe: needs one of httpGet, tcpSocket or exec"),
+        (
+            service(container: "readinessProbe: {periodSeconds: 3}"),
+            "readinessProbe: needs one of httpGet, tcpSocket or exec"
+        ),
         (service(container: "args: [-f, {a: b}]"), "containers[0].args[1]: expected a string, not an object"),
-        (service().replacingOccurrences(of: "name: web", with: "name: Web_1"), "metadata.name: invalid service name \"Web_1\""),
-        ("apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: web}\nspec: {template: []}", "spec.template: expected an object, not a list"),
+        (
+            service().replacingOccurrences(of: "name: web", with: "name: Web_1"),
+            "metadata.name: invalid service name \"Web_1\""
+        ),
+        (
+            "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: web}\nspec: {template: []}",
+            "spec.template: expected an object, not a list"
+        ),
     ])
     func namesTheFieldOfABadValue(yaml: String, expected: String) {
         let problems = Self.problems(yaml)
@@ -306,8 +370,10 @@ import Testing
     }
 
     @Test func refusesOtherKindsAndVersions() {
-        let yaml = Self.service().replacingOccurrences(of: "serving.knative.dev/v1", with: "serving.knative.dev/v1alpha1")
-            .replacingOccurrences(of: "kind: Service", with: "kind: Configuration")
+        let yaml = Self.service().replacingOccurrences(
+            of: "serving.knative.dev/v1", with: "serving.knative.dev/v1alpha1"
+        )
+        .replacingOccurrences(of: "kind: Service", with: "kind: Configuration")
         #expect(
             Self.problems(yaml) == [
                 "apiVersion: expected serving.knative.dev/v1, not \"serving.knative.dev/v1alpha1\"",
@@ -321,7 +387,9 @@ import Testing
 
     @Test func requiresANameAndAnImage() {
         #expect(
-            Self.problems("apiVersion: serving.knative.dev/v1\nkind: Service\nspec: {template: {spec: {containers: [{ports: []}]}}}") == [
+            Self.problems(
+                "apiVersion: serving.knative.dev/v1\nkind: Service\nspec: {template: {spec: {containers: [{ports: []}]}}}"
+            ) == [
                 "metadata.name: required", "spec.template.spec.containers[0].image: required",
             ])
         #expect(
@@ -350,7 +418,10 @@ import Testing
                     spec.template.spec.containers[0].stdin: unknown field
                     """)
             #expect(error.problems.map(\.code) == [.unsupported, .unknownField])
-            #expect(error.problems.map(\.field) == ["spec.template.spec.containers[0].workingDir", "spec.template.spec.containers[0].stdin"])
+            #expect(
+                error.problems.map(\.field) == [
+                    "spec.template.spec.containers[0].workingDir", "spec.template.spec.containers[0].stdin",
+                ])
         }
     }
 
@@ -358,7 +429,8 @@ import Testing
 
     /// A minimal valid manifest for `web` with snippets added at each level.
     static func service(
-        metadata: String = "", spec: String = "", templateMetadata: String = "", revision: String = "", container: String = ""
+        metadata: String = "", spec: String = "", templateMetadata: String = "", revision: String = "",
+        container: String = ""
     ) -> String {
         func indent(_ text: String, _ spaces: Int) -> String {
             text.split(separator: "\n", omittingEmptySubsequences: false)

@@ -4,7 +4,7 @@ import Testing
 @Suite struct QuantityTests {
     @Test(arguments: [
         ("128Mi", Int64(128 << 20), "128Mi"), ("1Gi", Int64(1 << 30), "1Gi"), ("512M", Int64(512_000_000), "512M"),
-        ("1.5Gi", Int64(3 << 29), "1536Mi"), ("4194304", Int64(4 << 20), "4Mi"),("5Mi", Int64(5 << 20), "5Mi"),
+        ("1.5Gi", Int64(3 << 29), "1536Mi"), ("4194304", Int64(4 << 20), "4Mi"), ("5Mi", Int64(5 << 20), "5Mi"),
     ])
     func parsesMemory(text: String, bytes: Int64, canonical: String) throws {
         let quantity = try MemoryQuantity(text)
@@ -17,7 +17,9 @@ import Testing
         #expect(throws: ModelError.self) { try MemoryQuantity(text) }
     }
 
-    @Test(arguments: [("0.5", 500, "500m"), ("500m", 500, "500m"), ("2", 2000, "2"), ("1.25", 1250, "1250m"), ("10m", 10, "10m")])
+    @Test(arguments: [
+        ("0.5", 500, "500m"), ("500m", 500, "500m"), ("2", 2000, "2"), ("1.25", 1250, "1250m"), ("10m", 10, "10m"),
+    ])
     func parsesCPU(text: String, millis: Int, canonical: String) throws {
         let cpu = try CPUQuantity(text)
         #expect(cpu.millis == millis)

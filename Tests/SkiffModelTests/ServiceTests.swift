@@ -8,7 +8,9 @@ import Testing
         #expect(try ServiceName(name).rawValue == name)
     }
 
-    @Test(arguments: ["", "Web", "1web", "web-", "-web", "we_b", "we.b", "tag---web", "wéb", String(repeating: "a", count: 50)])
+    @Test(arguments: [
+        "", "Web", "1web", "web-", "-web", "we_b", "we.b", "tag---web", "wéb", String(repeating: "a", count: 50),
+    ])
     func rejectsNonLabels(name: String) {
         #expect(throws: ModelError.self) { try ServiceName(name) }
     }
@@ -45,7 +47,8 @@ import Testing
     @Test func scalingDurationsReadTextOrSeconds() throws {
         let spec = try JSONDecoder().decode(
             ServiceSpec.self,
-            from: Data(#"{"image":"x","scaling":{"window":"90s","scaleToZeroGrace":5},"timeouts":{"request":"1m"}}"#.utf8))
+            from: Data(
+                #"{"image":"x","scaling":{"window":"90s","scaleToZeroGrace":5},"timeouts":{"request":"1m"}}"#.utf8))
         #expect(spec.scaling.window == .seconds(90))
         #expect(spec.scaling.scaleToZeroGrace == .seconds(5))
         #expect(spec.timeouts.request == .seconds(60))

@@ -63,18 +63,21 @@ import Testing
 
     @Test func noTrafficNeedsAReadyRevision() {
         #expect(throws: ModelError.self) {
-            try TrafficTarget.allToLatest.afterDeploy(of: "web-00001", options: DeployOptions(noTraffic: true), latestReady: nil)
+            try TrafficTarget.allToLatest.afterDeploy(
+                of: "web-00001", options: DeployOptions(noTraffic: true), latestReady: nil)
         }
     }
 
     @Test func tagMovesToTheNewRevision() throws {
         let current: [TrafficTarget] = [.latest(100), .revision("web-00001", 0, tag: "canary")]
-        let after = try current.afterDeploy(of: "web-00002", options: DeployOptions(tag: "canary"), latestReady: "web-00001")
+        let after = try current.afterDeploy(
+            of: "web-00002", options: DeployOptions(tag: "canary"), latestReady: "web-00001")
         #expect(after == [.latest(100), .revision("web-00002", 0, tag: "canary")])
     }
 
     @Test func deployRequestIsATemplateWithOptionsBeside() throws {
-        let request = DeployRequest(spec: ServiceSpec(image: "hello:v1"), options: DeployOptions(revisionName: "web-blue", noTraffic: true))
+        let request = DeployRequest(
+            spec: ServiceSpec(image: "hello:v1"), options: DeployOptions(revisionName: "web-blue", noTraffic: true))
         let data = try JSONEncoder().encode(request)
         #expect(try JSONDecoder().decode(DeployRequest.self, from: data) == request)
         #expect(try JSONDecoder().decode(ServiceSpec.self, from: data) == request.spec)
@@ -88,7 +91,9 @@ import Testing
         #expect(throws: ModelError.self) {
             try DeployOptions(noTraffic: true, traffic: TrafficTarget.allToLatest).validate(service: "web")
         }
-        #expect(throws: Never.self) { try DeployOptions(revisionName: "web-blue", tag: "blue").validate(service: "web") }
+        #expect(throws: Never.self) {
+            try DeployOptions(revisionName: "web-blue", tag: "blue").validate(service: "web")
+        }
     }
 
     // MARK: skiff traffic
@@ -97,7 +102,8 @@ import Testing
         let current: [TrafficTarget] = [.latest(100), .revision("web-00001", 0, tag: "old")]
         let edit = TrafficEdit(shares: [.init(.revision("web-00003"), 10), .init(.revision("web-00002"), 90)])
         let after = try edit.applied(to: current)
-        #expect(after == [.revision("web-00001", 0, tag: "old"), .revision("web-00003", 10), .revision("web-00002", 90)])
+        #expect(
+            after == [.revision("web-00001", 0, tag: "old"), .revision("web-00003", 10), .revision("web-00002", 90)])
         try after.validate(service: "web")
     }
 
@@ -109,9 +115,13 @@ import Testing
 
     @Test func tagAndUntag() throws {
         let current: [TrafficTarget] = [.revision("web-00002", 100, tag: "old")]
-        let edit = TrafficEdit(tags: [.init(.revision("web-00003"), tag: "canary"), .init(.latest, tag: "current")], untags: ["old"])
+        let edit = TrafficEdit(
+            tags: [.init(.revision("web-00003"), tag: "canary"), .init(.latest, tag: "current")], untags: ["old"])
         let after = try edit.applied(to: current)
-        #expect(after == [.revision("web-00002", 100), .revision("web-00003", 0, tag: "canary"), .latest(0, tag: "current")])
+        #expect(
+            after == [
+                .revision("web-00002", 100), .revision("web-00003", 0, tag: "canary"), .latest(0, tag: "current"),
+            ])
     }
 
     @Test func movingATagTakesItFromItsRevision() throws {
@@ -135,10 +145,12 @@ import Testing
 
 @Suite struct ProbeTests {
     @Test func parsesGcloudSyntax() throws {
-        let probe = try Probe(parsing: "httpGet.path=/ready,httpGet.port=9000,periodSeconds=2,failureThreshold=5", kind: .readiness)
+        let probe = try Probe(
+            parsing: "httpGet.path=/ready,httpGet.port=9000,periodSeconds=2,failureThreshold=5", kind: .readiness)
         #expect(probe.httpGet == HTTPGetAction(path: "/ready", port: 9000))
         #expect(probe.periodSeconds == 2 && probe.failureThreshold == 5 && probe.timeoutSeconds == 1)
-        #expect(try Probe(parsing: "exec.command=cat /tmp/ready", kind: .liveness).exec?.command == ["cat", "/tmp/ready"])
+        #expect(
+            try Probe(parsing: "exec.command=cat /tmp/ready", kind: .liveness).exec?.command == ["cat", "/tmp/ready"])
         #expect(try Probe(parsing: "failureThreshold=30", kind: .startup).tcpSocket == TCPSocketAction())
     }
 
@@ -163,7 +175,8 @@ import Testing
         var spec = ServiceSpec(image: "hello:v1")
         let bare = try JSONEncoder().encode(spec)
         #expect(!String(decoding: bare, as: UTF8.self).contains("probes"))
-        spec.probes.readiness = Probe(httpGet: HTTPGetAction(path: "/ready", httpHeaders: [HTTPHeader(name: "X-Probe", value: "1")]))
+        spec.probes.readiness = Probe(
+            httpGet: HTTPGetAction(path: "/ready", httpHeaders: [HTTPHeader(name: "X-Probe", value: "1")]))
         let decoded = try JSONDecoder().decode(ServiceSpec.self, from: try JSONEncoder().encode(spec))
         #expect(decoded == spec)
         // Kubernetes' defaults for what a manifest leaves out.
@@ -191,26 +204,42 @@ import Testing
     /// A split in place when the rollout starts shrinks evenly with each step, and a rollback
     /// restores it exactly, tags included.
     @Test func aSplitInPlaceShrinksEvenlyAndARollbackRestoresIt() throws {
-        let base: [TrafficTarget] = [.revision("web-00001", 90), .revision("web-00002", 10, tag: "canary"), .revision("web-00003", 0, tag: "next")]
+        let base: [TrafficTarget] = [
+            .revision("web-00001", 90), .revision("web-00002", 10, tag: "canary"),
+            .revision("web-00003", 0, tag: "next"),
+        ]
         var status = RolloutStatus(from: "web-00002", to: "web-00003", policy: RolloutPolicy(step: 25), base: base)
         let current = base
         #expect(status.baseDescription == "web-00001=90%, web-00002=10%")
 
         status.percent = 25
         let first = status.traffic(current: current)
-        #expect(first == [.revision("web-00001", 68), .revision("web-00002", 7, tag: "canary"), .revision("web-00003", 25, tag: "next")])
+        #expect(
+            first == [
+                .revision("web-00001", 68), .revision("web-00002", 7, tag: "canary"),
+                .revision("web-00003", 25, tag: "next"),
+            ])
         try first.validate(service: "web")
 
         status.percent = 95
         let late = status.traffic(current: current)
-        #expect(late == [.revision("web-00001", 5), .revision("web-00002", 0, tag: "canary"), .revision("web-00003", 95, tag: "next")])
+        #expect(
+            late == [
+                .revision("web-00001", 5), .revision("web-00002", 0, tag: "canary"),
+                .revision("web-00003", 95, tag: "next"),
+            ])
         let untagged: [TrafficTarget] = [.revision("web-00001", 90), .revision("web-00002", 10)]
         status.base = untagged
-        #expect(status.traffic(current: untagged) == [.revision("web-00001", 5), .revision("web-00003", 95)], "a share scaled to 0 % goes")
+        #expect(
+            status.traffic(current: untagged) == [.revision("web-00001", 5), .revision("web-00003", 95)],
+            "a share scaled to 0 % goes")
         status.base = base
 
         status.percent = 100
-        #expect(status.traffic(current: current) == [.latest(), .revision("web-00002", 0, tag: "canary"), .revision("web-00003", 0, tag: "next")])
+        #expect(
+            status.traffic(current: current) == [
+                .latest(), .revision("web-00002", 0, tag: "canary"), .revision("web-00003", 0, tag: "next"),
+            ])
 
         status.percent = 0
         status.state = .rolledBack
@@ -218,7 +247,9 @@ import Testing
     }
 
     @Test func scalingKeepsTheSumAndFavoursLargerRemainders() throws {
-        let shares: [TrafficTarget] = [.revision("web-00001", 33), .revision("web-00002", 33), .revision("web-00003", 34)]
+        let shares: [TrafficTarget] = [
+            .revision("web-00001", 33), .revision("web-00002", 33), .revision("web-00003", 34),
+        ]
         for total in 0...100 {
             let scaled = shares.scaled(to: total)
             #expect(scaled.reduce(0) { $0 + $1.percent } == total, "total \(total): \(scaled)")
@@ -233,9 +264,13 @@ import Testing
         var status = RolloutStatus(from: "web-00001", to: "web-00002", policy: RolloutPolicy())
         let current: [TrafficTarget] = [.revision("web-00001", 100), .revision("web-00001", 0, tag: "old")]
         status.percent = 10
-        #expect(status.traffic(current: current) == [.revision("web-00001", 90), .revision("web-00001", 0, tag: "old"), .revision("web-00002", 10)])
+        #expect(
+            status.traffic(current: current) == [
+                .revision("web-00001", 90), .revision("web-00001", 0, tag: "old"), .revision("web-00002", 10),
+            ])
         status.percent = 0
-        #expect(status.traffic(current: current) == [.revision("web-00001", 100), .revision("web-00001", 0, tag: "old")])
+        #expect(
+            status.traffic(current: current) == [.revision("web-00001", 100), .revision("web-00001", 0, tag: "old")])
         #expect(status.baseDescription == "web-00001")
         let stored = try JSONDecoder().decode(RolloutStatus.self, from: JSONEncoder().encode(status))
         #expect(stored.base == nil)
@@ -245,7 +280,11 @@ import Testing
         #expect(throws: ModelError.self) { try RolloutPolicy(step: 0).validate() }
         #expect(throws: ModelError.self) { try RolloutPolicy(interval: .milliseconds(500)).validate() }
         #expect(throws: ModelError.self) { try RolloutPolicy(maxErrorRate: 101).validate() }
-        #expect(throws: ModelError.self) { try DeployOptions(noTraffic: true, rollout: RolloutPolicy()).validate(service: "web") }
-        #expect(throws: Never.self) { try DeployOptions(tag: "next", rollout: RolloutPolicy()).validate(service: "web") }
+        #expect(throws: ModelError.self) {
+            try DeployOptions(noTraffic: true, rollout: RolloutPolicy()).validate(service: "web")
+        }
+        #expect(throws: Never.self) {
+            try DeployOptions(tag: "next", rollout: RolloutPolicy()).validate(service: "web")
+        }
     }
 }

@@ -20,7 +20,8 @@ import Testing
         let blobs = try BlobStore(root: FilePath(directory + "/blobs"))
         let snapshots = try SnapshotStore(root: FilePath(directory + "/snapshots"), blobs: blobs)
         let prefetcher = LayerPrefetcher(snapshots: snapshots, logger: Logger(label: "test"))
-        let registry = Registry(store: store, blobs: blobs, prefetcher: prefetcher) { _ in RegistryGrant(access: .write) }
+        let registry = Registry(store: store, blobs: blobs, prefetcher: prefetcher) { _ in RegistryGrant(access: .write)
+        }
         let router = Router()
         registry.register(on: router)
 
@@ -39,7 +40,8 @@ import Testing
                 try await Task.sleep(for: .milliseconds(10))
             }
             #expect(snapshots.contains(layerDigest), "the pushed layer was not unpacked")
-            let greeting = try String(contentsOfFile: snapshots.path(for: layerDigest).string + "/etc/greeting", encoding: .utf8)
+            let greeting = try String(
+                contentsOfFile: snapshots.path(for: layerDigest).string + "/etc/greeting", encoding: .utf8)
             #expect(greeting == "pushed\n")
             group.cancelAll()
         }

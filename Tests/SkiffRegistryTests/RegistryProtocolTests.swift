@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import HTTPTypes
 import NIOCore
 import SkiffModel
 import SkiffOCI
@@ -44,7 +44,9 @@ import Testing
         }
     }
 
-    static func digest(_ bytes: [UInt8]) -> String { "sha256:" + SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() }
+    static func digest(_ bytes: [UInt8]) -> String {
+        "sha256:" + SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
 
     static func headers(_ auth: String = writer, _ extra: HTTPFields = [:]) -> HTTPFields {
         var fields: HTTPFields = [.authorization: auth]
@@ -62,7 +64,9 @@ import Testing
 
     /// Pushes a blob with the single-request upload and returns its digest.
     @discardableResult
-    static func push(_ bytes: [UInt8], to repository: String = "team/app", _ client: any TestClientProtocol) async throws -> String {
+    static func push(_ bytes: [UInt8], to repository: String = "team/app", _ client: any TestClientProtocol)
+        async throws -> String
+    {
         let digest = digest(bytes)
         try await client.execute(
             uri: "/v2/\(repository)/blobs/uploads/?digest=\(digest)", method: .post, headers: headers(),
@@ -73,7 +77,8 @@ import Testing
 
     /// An image manifest over a pushed config and layer; returns its bytes.
     static func manifest(
-        config: String, configSize: Int, layer: String, layerSize: Int, subject: String? = nil, artifactType: String? = nil
+        config: String, configSize: Int, layer: String, layerSize: Int, subject: String? = nil,
+        artifactType: String? = nil
     ) -> [UInt8] {
         var object: [String: Any] = [
             "schemaVersion": 2, "mediaType": MediaType.imageManifest,
@@ -94,7 +99,8 @@ import Testing
         let configDigest = try await push(config, to: repository, client)
         let layerDigest = try await push(layer, to: repository, client)
         let bytes = manifest(
-            config: configDigest, configSize: config.count, layer: layerDigest, layerSize: layer.count, subject: subject,
+            config: configDigest, configSize: config.count, layer: layerDigest, layerSize: layer.count,
+            subject: subject,
             artifactType: artifactType)
         try await client.execute(
             uri: "/v2/\(repository)/manifests/\(tag)", method: .put,
@@ -116,21 +122,33 @@ import Testing
                 #expect(Self.errorCode(response) == "UNAUTHORIZED")
                 #expect(response.headers[HTTPField.Name("Docker-Distribution-API-Version")!] == "registry/2.0")
             }
-            try await fixture.client.execute(uri: "/v2/", method: .get, headers: Self.headers("Basic " + Data("u:wrong".utf8).base64EncodedString())) {
+            try await fixture.client.execute(
+                uri: "/v2/", method: .get, headers: Self.headers("Basic " + Data("u:wrong".utf8).base64EncodedString())
+            ) {
                 #expect($0.status == .unauthorized)
             }
-            try await fixture.client.execute(uri: "/v2/", method: .get, headers: Self.headers()) { #expect($0.status == .ok) }
-            try await fixture.client.execute(uri: "/v2/", method: .get, headers: Self.headers(Self.reader)) { #expect($0.status == .ok) }
-            try await fixture.client.execute(uri: "/v2/team/app/blobs/uploads/", method: .post, headers: Self.headers(Self.reader)) { response in
+            try await fixture.client.execute(uri: "/v2/", method: .get, headers: Self.headers()) {
+                #expect($0.status == .ok)
+            }
+            try await fixture.client.execute(uri: "/v2/", method: .get, headers: Self.headers(Self.reader)) {
+                #expect($0.status == .ok)
+            }
+            try await fixture.client.execute(
+                uri: "/v2/team/app/blobs/uploads/", method: .post, headers: Self.headers(Self.reader)
+            ) { response in
                 #expect(response.status == .forbidden)
                 #expect(Self.errorCode(response) == "DENIED")
             }
             // A token limited to team/* pushes there and nowhere else.
             let team = "Bearer team-token"
-            try await fixture.client.execute(uri: "/v2/team/app/blobs/uploads/", method: .post, headers: Self.headers(team)) {
+            try await fixture.client.execute(
+                uri: "/v2/team/app/blobs/uploads/", method: .post, headers: Self.headers(team)
+            ) {
                 #expect($0.status == .accepted)
             }
-            try await fixture.client.execute(uri: "/v2/other/app/blobs/uploads/", method: .post, headers: Self.headers(team)) { response in
+            try await fixture.client.execute(
+                uri: "/v2/other/app/blobs/uploads/", method: .post, headers: Self.headers(team)
+            ) { response in
                 #expect(response.status == .forbidden)
                 #expect(Self.errorCode(response) == "DENIED")
             }
@@ -146,33 +164,42 @@ import Testing
         try await withRegistry { fixture in
             let bytes = Array("0123456789".utf8)
             let digest = try await Self.push(bytes, fixture.client)
-            try await fixture.client.execute(uri: "/v2/team/app/blobs/\(digest)", method: .head, headers: Self.headers(Self.reader)) { response in
+            try await fixture.client.execute(
+                uri: "/v2/team/app/blobs/\(digest)", method: .head, headers: Self.headers(Self.reader)
+            ) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentLength] == "10")
                 #expect(response.headers[HTTPField.Name("Docker-Content-Digest")!] == digest)
             }
-            try await fixture.client.execute(uri: "/v2/team/app/blobs/\(digest)", method: .get, headers: Self.headers()) {
+            try await fixture.client.execute(uri: "/v2/team/app/blobs/\(digest)", method: .get, headers: Self.headers())
+            {
                 #expect(String(buffer: $0.body) == "0123456789")
             }
             try await fixture.client.execute(
-                uri: "/v2/team/app/blobs/\(digest)", method: .get, headers: Self.headers(Self.writer, [.range: "bytes=2-5"])
+                uri: "/v2/team/app/blobs/\(digest)", method: .get,
+                headers: Self.headers(Self.writer, [.range: "bytes=2-5"])
             ) { response in
                 #expect(response.status == .partialContent)
                 #expect(response.headers[.contentRange] == "bytes 2-5/10")
                 #expect(String(buffer: response.body) == "2345")
             }
             try await fixture.client.execute(
-                uri: "/v2/team/app/blobs/\(digest)", method: .get, headers: Self.headers(Self.writer, [.range: "bytes=20-30"])
+                uri: "/v2/team/app/blobs/\(digest)", method: .get,
+                headers: Self.headers(Self.writer, [.range: "bytes=20-30"])
             ) { response in
                 #expect(response.status == .rangeNotSatisfiable)
                 #expect(response.headers[.contentRange] == "bytes */10")
             }
-            try await fixture.client.execute(uri: "/v2/team/app/blobs/sha256:baddigeststring", method: .get, headers: Self.headers()) {
+            try await fixture.client.execute(
+                uri: "/v2/team/app/blobs/sha256:baddigeststring", method: .get, headers: Self.headers()
+            ) {
                 #expect($0.status == .badRequest)
                 #expect(Self.errorCode($0) == "DIGEST_INVALID")
             }
             let unknown = Self.digest(Array("nope".utf8))
-            try await fixture.client.execute(uri: "/v2/team/app/blobs/\(unknown)", method: .get, headers: Self.headers()) {
+            try await fixture.client.execute(
+                uri: "/v2/team/app/blobs/\(unknown)", method: .get, headers: Self.headers()
+            ) {
                 #expect($0.status == .notFound)
                 #expect(Self.errorCode($0) == "BLOB_UNKNOWN")
             }
@@ -190,7 +217,8 @@ import Testing
                 #expect(Self.errorCode(response) == "DIGEST_INVALID")
             }
             #expect(!fixture.blobs.contains(try Digest(claimed)))
-            let ingest = try FileManager.default.contentsOfDirectory(atPath: fixture.blobs.root.appending("ingest").string)
+            let ingest = try FileManager.default.contentsOfDirectory(
+                atPath: fixture.blobs.root.appending("ingest").string)
             #expect(ingest.isEmpty, "a rejected upload leaves no temporary file")
         }
     }
@@ -200,13 +228,17 @@ import Testing
             let client = fixture.client
             // POST then PUT with the whole body.
             var location = ""
-            try await client.execute(uri: "/v2/team/app/blobs/uploads/", method: .post, headers: Self.headers()) { response in
+            try await client.execute(uri: "/v2/team/app/blobs/uploads/", method: .post, headers: Self.headers()) {
+                response in
                 #expect(response.status == .accepted)
                 #expect(response.headers[.range] == "0-0")
                 location = response.headers[.location] ?? ""
             }
             let whole = Array("monolithic".utf8)
-            try await client.execute(uri: location + "?digest=\(Self.digest(whole))", method: .put, headers: Self.headers(), body: ByteBuffer(bytes: whole)) {
+            try await client.execute(
+                uri: location + "?digest=\(Self.digest(whole))", method: .put, headers: Self.headers(),
+                body: ByteBuffer(bytes: whole)
+            ) {
                 #expect($0.status == .created)
             }
             #expect(fixture.blobs.contains(try Digest(Self.digest(whole))))
@@ -216,19 +248,22 @@ import Testing
                 location = $0.headers[.location] ?? ""
             }
             try await client.execute(
-                uri: location, method: .patch, headers: Self.headers(Self.writer, [.contentRange: "0-4"]), body: ByteBuffer(string: "hello")
+                uri: location, method: .patch, headers: Self.headers(Self.writer, [.contentRange: "0-4"]),
+                body: ByteBuffer(string: "hello")
             ) { response in
                 #expect(response.status == .accepted)
                 #expect(response.headers[.range] == "0-4")
             }
             try await client.execute(
-                uri: location, method: .patch, headers: Self.headers(Self.writer, [.contentRange: "9-11"]), body: ByteBuffer(string: "xyz")
+                uri: location, method: .patch, headers: Self.headers(Self.writer, [.contentRange: "9-11"]),
+                body: ByteBuffer(string: "xyz")
             ) { response in
                 #expect(response.status == .rangeNotSatisfiable)
                 #expect(response.headers[.range] == "0-4")
             }
             try await client.execute(
-                uri: location, method: .patch, headers: Self.headers(Self.writer, [.contentRange: "5-9"]), body: ByteBuffer(string: "ab")
+                uri: location, method: .patch, headers: Self.headers(Self.writer, [.contentRange: "5-9"]),
+                body: ByteBuffer(string: "ab")
             ) { response in
                 #expect(response.status == .rangeNotSatisfiable, "a range of 5 bytes with a body of 2")
             }
@@ -237,10 +272,14 @@ import Testing
                 #expect(response.headers[.range] == "0-4")
             }
             try await client.execute(
-                uri: location, method: .patch, headers: Self.headers(Self.writer, [.contentRange: "5-10"]), body: ByteBuffer(string: " world")
+                uri: location, method: .patch, headers: Self.headers(Self.writer, [.contentRange: "5-10"]),
+                body: ByteBuffer(string: " world")
             ) { #expect($0.headers[.range] == "0-10") }
             let chunked = Array("hello world!".utf8)
-            try await client.execute(uri: location + "?digest=\(Self.digest(chunked))", method: .put, headers: Self.headers(), body: ByteBuffer(string: "!")) {
+            try await client.execute(
+                uri: location + "?digest=\(Self.digest(chunked))", method: .put, headers: Self.headers(),
+                body: ByteBuffer(string: "!")
+            ) {
                 #expect($0.status == .created)
                 #expect($0.headers[.location] == "/v2/team/app/blobs/\(Self.digest(chunked))")
             }
@@ -253,8 +292,12 @@ import Testing
             try await client.execute(uri: "/v2/team/app/blobs/uploads/", method: .post, headers: Self.headers()) {
                 location = $0.headers[.location] ?? ""
             }
-            try await client.execute(uri: location, method: .delete, headers: Self.headers()) { #expect($0.status == .noContent) }
-            try await client.execute(uri: location, method: .delete, headers: Self.headers()) { #expect($0.status == .notFound) }
+            try await client.execute(uri: location, method: .delete, headers: Self.headers()) {
+                #expect($0.status == .noContent)
+            }
+            try await client.execute(uri: location, method: .delete, headers: Self.headers()) {
+                #expect($0.status == .notFound)
+            }
         }
     }
 
@@ -270,7 +313,8 @@ import Testing
             }
             let stored = try fixture.blobs.read(try Digest(digest), limit: 1 << 20)
             #expect(stored == bytes)
-            let ingest = try FileManager.default.contentsOfDirectory(atPath: fixture.blobs.root.appending("ingest").string)
+            let ingest = try FileManager.default.contentsOfDirectory(
+                atPath: fixture.blobs.root.appending("ingest").string)
             #expect(ingest.isEmpty)
         }
     }
@@ -278,12 +322,16 @@ import Testing
     @Test func crossRepositoryMount() async throws {
         try await withRegistry { fixture in
             let digest = try await Self.push(Array("shared".utf8), to: "one", fixture.client)
-            try await fixture.client.execute(uri: "/v2/two/blobs/uploads/?mount=\(digest)&from=one", method: .post, headers: Self.headers()) {
+            try await fixture.client.execute(
+                uri: "/v2/two/blobs/uploads/?mount=\(digest)&from=one", method: .post, headers: Self.headers()
+            ) {
                 #expect($0.status == .created)
                 #expect($0.headers[.location] == "/v2/two/blobs/\(digest)")
             }
             let unknown = Self.digest(Array("absent".utf8))
-            try await fixture.client.execute(uri: "/v2/two/blobs/uploads/?mount=\(unknown)&from=one", method: .post, headers: Self.headers()) {
+            try await fixture.client.execute(
+                uri: "/v2/two/blobs/uploads/?mount=\(unknown)&from=one", method: .post, headers: Self.headers()
+            ) {
                 #expect($0.status == .accepted, "an unknown blob falls back to a new upload")
             }
         }
@@ -295,7 +343,9 @@ import Testing
         try await withRegistry { fixture in
             let digest = try await Self.pushImage("v1", fixture.client)
             for reference in ["v1", digest] {
-                try await fixture.client.execute(uri: "/v2/team/app/manifests/\(reference)", method: .get, headers: Self.headers(Self.reader)) { response in
+                try await fixture.client.execute(
+                    uri: "/v2/team/app/manifests/\(reference)", method: .get, headers: Self.headers(Self.reader)
+                ) { response in
                     #expect(response.status == .ok)
                     #expect(response.headers[.contentType] == MediaType.imageManifest)
                     #expect(response.headers[HTTPField.Name("Docker-Content-Digest")!] == digest)
@@ -315,10 +365,12 @@ import Testing
         }
     }
 
-    @Test(arguments: [".INVALID_MANIFEST_NAME", "-starts-with-a-dash", String(repeating: "t", count: 129), "sha256:nothex"])
+    @Test(arguments: [
+        ".INVALID_MANIFEST_NAME", "-starts-with-a-dash", String(repeating: "t", count: 129), "sha256:nothex",
+    ])
     func readingAnInvalidReferenceIsAnUnknownManifest(reference: String) async throws {
         try await withRegistry { fixture in
-            try await Self.pushImage("v1", fixture.client)
+            _ = try await Self.pushImage("v1", fixture.client)
             try await fixture.client.execute(
                 uri: "/v2/team/app/manifests/\(reference)", method: .get, headers: Self.headers(Self.reader)
             ) {
@@ -341,7 +393,8 @@ import Testing
             let bytes = Self.manifest(config: config, configSize: 2, layer: layer, layerSize: 5)
             try await fixture.client.execute(
                 uri: "/v2/team/app/manifests/.INVALID_MANIFEST_NAME", method: .put,
-                headers: Self.headers(Self.writer, [.contentType: MediaType.imageManifest]), body: ByteBuffer(bytes: bytes)
+                headers: Self.headers(Self.writer, [.contentType: MediaType.imageManifest]),
+                body: ByteBuffer(bytes: bytes)
             ) {
                 #expect($0.status == .badRequest)
                 #expect(Self.errorCode($0) == "MANIFEST_INVALID")
@@ -355,14 +408,16 @@ import Testing
             let missing = Self.digest(Array("missing".utf8))
             let dangling = Self.manifest(config: missing, configSize: 7, layer: missing, layerSize: 7)
             try await fixture.client.execute(
-                uri: "/v2/team/app/manifests/v1", method: .put, headers: Self.headers(Self.writer, [.contentType: MediaType.imageManifest]),
+                uri: "/v2/team/app/manifests/v1", method: .put,
+                headers: Self.headers(Self.writer, [.contentType: MediaType.imageManifest]),
                 body: ByteBuffer(bytes: dangling)
             ) {
                 #expect($0.status == .badRequest)
                 #expect(Self.errorCode($0) == "MANIFEST_BLOB_UNKNOWN")
             }
             try await fixture.client.execute(
-                uri: "/v2/team/app/manifests/v1", method: .put, headers: Self.headers(Self.writer, [.contentType: MediaType.imageManifest]),
+                uri: "/v2/team/app/manifests/v1", method: .put,
+                headers: Self.headers(Self.writer, [.contentType: MediaType.imageManifest]),
                 body: ByteBuffer(string: "{not json")
             ) { #expect(Self.errorCode($0) == "MANIFEST_INVALID") }
             // A layer declared longer (or shorter) than what was pushed.
@@ -370,7 +425,8 @@ import Testing
             let layer = try await Self.push(Array("12345".utf8), fixture.client)
             let lying = Self.manifest(config: config, configSize: 2, layer: layer, layerSize: 6)
             try await fixture.client.execute(
-                uri: "/v2/team/app/manifests/v1", method: .put, headers: Self.headers(Self.writer, [.contentType: MediaType.imageManifest]),
+                uri: "/v2/team/app/manifests/v1", method: .put,
+                headers: Self.headers(Self.writer, [.contentType: MediaType.imageManifest]),
                 body: ByteBuffer(bytes: lying)
             ) {
                 #expect($0.status == .badRequest)
@@ -383,7 +439,8 @@ import Testing
             ) { #expect(Self.errorCode($0) == "DIGEST_INVALID") }
             let huge = ByteBuffer(repeating: UInt8(ascii: " "), count: Registry.manifestLimit + 1)
             try await fixture.client.execute(
-                uri: "/v2/team/app/manifests/v1", method: .put, headers: Self.headers(Self.writer, [.contentType: MediaType.imageManifest]),
+                uri: "/v2/team/app/manifests/v1", method: .put,
+                headers: Self.headers(Self.writer, [.contentType: MediaType.imageManifest]),
                 body: huge
             ) { #expect($0.status == .contentTooLarge) }
             #expect(try await fixture.store.images().isEmpty)
@@ -397,14 +454,20 @@ import Testing
             let index = Array(
                 try JSONSerialization.data(withJSONObject: [
                     "schemaVersion": 2, "mediaType": MediaType.dockerManifestList,
-                    "manifests": [["mediaType": MediaType.imageManifest, "digest": child, "size": 300,
-                                   "platform": ["architecture": "amd64", "os": "linux"]]],
+                    "manifests": [
+                        [
+                            "mediaType": MediaType.imageManifest, "digest": child, "size": 300,
+                            "platform": ["architecture": "amd64", "os": "linux"],
+                        ]
+                    ],
                 ]))
             try await fixture.client.execute(
                 uri: "/v2/team/app/manifests/multi", method: .put,
-                headers: Self.headers(Self.writer, [.contentType: MediaType.dockerManifestList]), body: ByteBuffer(bytes: index)
+                headers: Self.headers(Self.writer, [.contentType: MediaType.dockerManifestList]),
+                body: ByteBuffer(bytes: index)
             ) { #expect($0.status == .created) }
-            try await fixture.client.execute(uri: "/v2/team/app/manifests/multi", method: .get, headers: Self.headers()) {
+            try await fixture.client.execute(uri: "/v2/team/app/manifests/multi", method: .get, headers: Self.headers())
+            {
                 #expect($0.headers[.contentType] == MediaType.dockerManifestList)
             }
         }
@@ -415,11 +478,15 @@ import Testing
     @Test func tagsArePaginatedWithALinkHeader() async throws {
         try await withRegistry { fixture in
             for tag in ["c", "a", "b"] { _ = try await Self.pushImage(tag, fixture.client) }
-            try await fixture.client.execute(uri: "/v2/team/app/tags/list?n=2", method: .get, headers: Self.headers()) { response in
+            try await fixture.client.execute(uri: "/v2/team/app/tags/list?n=2", method: .get, headers: Self.headers()) {
+                response in
                 #expect(String(buffer: response.body) == #"{"name":"team/app","tags":["a","b"]}"#)
-                #expect(response.headers[HTTPField.Name("Link")!] == "</v2/team/app/tags/list?n=2&last=b>; rel=\"next\"")
+                #expect(
+                    response.headers[HTTPField.Name("Link")!] == "</v2/team/app/tags/list?n=2&last=b>; rel=\"next\"")
             }
-            try await fixture.client.execute(uri: "/v2/team/app/tags/list?n=2&last=b", method: .get, headers: Self.headers()) { response in
+            try await fixture.client.execute(
+                uri: "/v2/team/app/tags/list?n=2&last=b", method: .get, headers: Self.headers()
+            ) { response in
                 #expect(String(buffer: response.body) == #"{"name":"team/app","tags":["c"]}"#)
                 #expect(response.headers[HTTPField.Name("Link")!] == nil)
             }
@@ -448,15 +515,21 @@ import Testing
         try await withRegistry { fixture in
             let image = try await Self.pushImage("v1", fixture.client)
             let signature = try await Self.pushImage(
-                "sig", layer: Array("signature".utf8), subject: image, artifactType: "application/vnd.example.sig", fixture.client)
-            _ = try await Self.pushImage("sbom", layer: Array("sbom".utf8), subject: image, artifactType: "application/spdx+json", fixture.client)
-            try await fixture.client.execute(uri: "/v2/team/app/referrers/\(image)", method: .get, headers: Self.headers()) { response in
+                "sig", layer: Array("signature".utf8), subject: image, artifactType: "application/vnd.example.sig",
+                fixture.client)
+            _ = try await Self.pushImage(
+                "sbom", layer: Array("sbom".utf8), subject: image, artifactType: "application/spdx+json", fixture.client
+            )
+            try await fixture.client.execute(
+                uri: "/v2/team/app/referrers/\(image)", method: .get, headers: Self.headers()
+            ) { response in
                 #expect(response.headers[.contentType] == MediaType.imageIndex)
                 let index = try JSONDecoder().decode(Index.self, from: Data(response.body.readableBytesView))
                 #expect(index.manifests.count == 2)
             }
             try await fixture.client.execute(
-                uri: "/v2/team/app/referrers/\(image)?artifactType=application/vnd.example.sig", method: .get, headers: Self.headers()
+                uri: "/v2/team/app/referrers/\(image)?artifactType=application/vnd.example.sig", method: .get,
+                headers: Self.headers()
             ) { response in
                 #expect(response.headers[HTTPField.Name("OCI-Filters-Applied")!] == "artifactType")
                 let index = try JSONDecoder().decode(Index.self, from: Data(response.body.readableBytesView))
@@ -471,25 +544,36 @@ import Testing
             let layer = Array("only-here".utf8)
             let digest = try await Self.pushImage("v1", layer: layer, fixture.client)
             let layerDigest = Self.digest(layer)
-            try await fixture.client.execute(uri: "/v2/team/app/blobs/\(layerDigest)", method: .delete, headers: Self.headers()) {
+            try await fixture.client.execute(
+                uri: "/v2/team/app/blobs/\(layerDigest)", method: .delete, headers: Self.headers()
+            ) {
                 #expect($0.status == .forbidden, "a layer a manifest still needs is kept")
             }
-            try await fixture.client.execute(uri: "/v2/team/app/manifests/v1", method: .delete, headers: Self.headers()) {
+            try await fixture.client.execute(uri: "/v2/team/app/manifests/v1", method: .delete, headers: Self.headers())
+            {
                 #expect($0.status == .accepted)
             }
             try await fixture.client.execute(uri: "/v2/team/app/manifests/v1", method: .get, headers: Self.headers()) {
                 #expect($0.status == .notFound)
             }
-            try await fixture.client.execute(uri: "/v2/team/app/manifests/\(digest)", method: .get, headers: Self.headers()) {
+            try await fixture.client.execute(
+                uri: "/v2/team/app/manifests/\(digest)", method: .get, headers: Self.headers()
+            ) {
                 #expect($0.status == .ok, "deleting a tag keeps the manifest")
             }
-            try await fixture.client.execute(uri: "/v2/team/app/manifests/\(digest)", method: .delete, headers: Self.headers()) {
+            try await fixture.client.execute(
+                uri: "/v2/team/app/manifests/\(digest)", method: .delete, headers: Self.headers()
+            ) {
                 #expect($0.status == .accepted)
             }
-            try await fixture.client.execute(uri: "/v2/team/app/manifests/\(digest)", method: .delete, headers: Self.headers()) {
+            try await fixture.client.execute(
+                uri: "/v2/team/app/manifests/\(digest)", method: .delete, headers: Self.headers()
+            ) {
                 #expect($0.status == .notFound)
             }
-            try await fixture.client.execute(uri: "/v2/team/app/blobs/\(layerDigest)", method: .delete, headers: Self.headers()) {
+            try await fixture.client.execute(
+                uri: "/v2/team/app/blobs/\(layerDigest)", method: .delete, headers: Self.headers()
+            ) {
                 #expect($0.status == .accepted)
             }
             #expect(!fixture.blobs.contains(try Digest(layerDigest)))
@@ -518,19 +602,24 @@ import Testing
             let config = try await Self.push(Array(#"{"os":"linux"}"#.utf8), fixture.client)
             let layer = try await Self.push(Array("loaded-layer".utf8), fixture.client)
             var object = try #require(
-                try JSONSerialization.jsonObject(with: Data(Self.manifest(config: config, configSize: 14, layer: layer, layerSize: 12)))
+                try JSONSerialization.jsonObject(
+                    with: Data(Self.manifest(config: config, configSize: 14, layer: layer, layerSize: 12)))
                     as? [String: Any])
             object.removeValue(forKey: "mediaType")
             let bare = Array(try JSONSerialization.data(withJSONObject: object))
             let bareDigest = try fixture.blobs.put(bare)
-            try await fixture.store.putImage(ImageSummary(name: "loaded:v1", digest: bareDigest.description, size: 1, createdAt: Date()))
+            try await fixture.store.putImage(
+                ImageSummary(name: "loaded:v1", digest: bareDigest.description, size: 1, createdAt: Date()))
             _ = try await collector.collect(dryRun: false, now: later)
             #expect(fixture.blobs.contains(try Digest(layer)), "the loaded image's layer is still needed")
-            try await fixture.client.execute(uri: "/v2/loaded/manifests/v1", method: .get, headers: Self.headers()) { response in
+            try await fixture.client.execute(uri: "/v2/loaded/manifests/v1", method: .get, headers: Self.headers()) {
+                response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType] == MediaType.imageManifest)
             }
-            try await fixture.client.execute(uri: "/v2/loaded/manifests/\(bareDigest)", method: .get, headers: Self.headers()) {
+            try await fixture.client.execute(
+                uri: "/v2/loaded/manifests/\(bareDigest)", method: .get, headers: Self.headers()
+            ) {
                 #expect($0.status == .ok, "a loaded manifest is served by digest too")
             }
         }

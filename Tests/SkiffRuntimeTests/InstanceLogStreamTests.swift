@@ -28,7 +28,8 @@ import Testing
 
     func stream(tail: Int?, follow: Bool) -> InstanceLogStream {
         let directory = self.directory
-        return InstanceLogStream(logFile: { "\(directory)/\($0).log" }, tail: tail, follow: follow, pollInterval: .seconds(1))
+        return InstanceLogStream(
+            logFile: { "\(directory)/\($0).log" }, tail: tail, follow: follow, pollInterval: .seconds(1))
     }
 
     @Test func withoutFollowOnePassShowsTheTailOfEveryInstanceInOrder() async throws {

@@ -20,7 +20,8 @@ import Testing
         let path = "\(directory)/\(name)"
         try text.write(toFile: path, atomically: false, encoding: .utf8)
         if age > 0 {
-            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-age)], ofItemAtPath: path)
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date().addingTimeInterval(-age)], ofItemAtPath: path)
         }
     }
 
@@ -72,7 +73,8 @@ import Testing
         try write("crashed-mid-copy.log.1.tmp", "half a copy")
         try write("notes.txt", "not a log", age: 30 * day)
 
-        let report = try logs.maintain(live: ["running"], policy: LogPolicy(maxBytes: 1 << 20, retention: .seconds(day)))
+        let report = try logs.maintain(
+            live: ["running"], policy: LogPolicy(maxBytes: 1 << 20, retention: .seconds(day)))
         #expect(report == LogMaintenance(rotated: [], removed: ["gone"]))
         #expect(!exists("gone.log") && !exists("gone.log.1"))
         #expect(exists("recent.log") && exists("rotated.log") && exists("rotated.log.1") && exists("running.log"))

@@ -1,8 +1,7 @@
 import Foundation
+import SkiffRuntime
 import SkiffTestSupport
 import Testing
-
-import SkiffRuntime
 
 /// `skiff logs` over a log the runtime rotates (copy to `ID.log.1`, truncate `ID.log`).
 @Suite struct LogFollowerTests {

@@ -91,11 +91,15 @@ struct RuncRuntimeTests {
             let started = try await fixture.runtime.start(fixture.spec(id, user: "nobody"))
             #expect(await fixture.waitUntilAccepting(started))
             let runtime = fixture.runtime
-            #expect(try await runtime.exec(instanceID: id, command: ["id", "-u"], timeout: .seconds(10)) == .exited(0, output: "65534"))
             #expect(
-                try await runtime.exec(instanceID: id, command: ["sh", "-c", "echo out; exit 3"], timeout: .seconds(10))
+                try await runtime.exec(instanceID: id, command: ["id", "-u"], timeout: .seconds(10))
+                    == .exited(0, output: "65534"))
+            #expect(
+                try await runtime.exec(
+                    instanceID: id, command: ["sh", "-c", "echo out; exit 3"], timeout: .seconds(10))
                     == .exited(3, output: "out"))
-            #expect(try await runtime.exec(instanceID: id, command: ["sleep", "120"], timeout: .seconds(1)) == .timedOut)
+            #expect(
+                try await runtime.exec(instanceID: id, command: ["sleep", "120"], timeout: .seconds(1)) == .timedOut)
             let commands = await fixture.exec(id, ["sh", "-c", "cat /proc/[0-9]*/comm"]).output
             #expect(!commands.contains("sleep"), "\(commands)")
             // The timeout is the command's own: runc taking 2 s to start a command that
@@ -107,7 +111,8 @@ struct RuncRuntimeTests {
             var slowConfiguration = fixture.configuration
             slowConfiguration.runtimeBinary = slowRunc
             let slow = try RuncRuntime(configuration: slowConfiguration, logger: Logger(label: "test"))
-            #expect(try await slow.exec(instanceID: id, command: ["true"], timeout: .seconds(1)) == .exited(0, output: ""))
+            #expect(
+                try await slow.exec(instanceID: id, command: ["true"], timeout: .seconds(1)) == .exited(0, output: ""))
             // Nothing of the execs stays in the bundle.
             let bundle = try FileManager.default.contentsOfDirectory(atPath: runtime.bundlePath(for: id))
             #expect(!bundle.contains { $0.hasPrefix("exec-") }, "\(bundle)")

@@ -91,7 +91,8 @@ import Testing
         let handover = Self.handover()
         defer { unlink(handover.path) }
         try Data(
-            #"{"pid":\#(listener.process.processIdentifier),"descriptor":0,"host":"127.0.0.1","port":\#(listener.port)}"#.utf8
+            #"{"pid":\#(listener.process.processIdentifier),"descriptor":0,"host":"127.0.0.1","port":\#(listener.port)}"#
+                .utf8
         ).write(to: URL(fileURLWithPath: handover.path))
         #expect(try handover.takeOver(host: "127.0.0.1", port: listener.port) == nil)
     }

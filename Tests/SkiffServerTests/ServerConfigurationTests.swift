@@ -40,7 +40,10 @@ import Testing
         (.apiAddress, "httpAddress and apiAddress must not be the same address"),
         (.domain, "invalid domain \"bad_domain\": expected a DNS name, e.g. localhost or apps.example.com"),
         (.runtimeBinary, "invalid runtimeBinary: must not be empty"),
-        (.bridgeName, "invalid bridgeName \"a-very-long-bridge-name\": 1-15 letters, digits, '-', '_' or '.' (a Linux interface name)"),
+        (
+            .bridgeName,
+            "invalid bridgeName \"a-very-long-bridge-name\": 1-15 letters, digits, '-', '_' or '.' (a Linux interface name)"
+        ),
         (.subnet, "invalid subnet \"10.88.0.0\": expected an IPv4 CIDR, e.g. 10.88.0.0/16"),
         (.gatewayThreads, "invalid gatewayThreads 0: expected 1 to 256"),
         (.instanceLogRetention, "invalid instanceLogRetention -1.0 seconds: must not be negative"),
@@ -52,7 +55,8 @@ import Testing
                 switch setting {
                 case .dataDir: configuration.dataDir = ""
                 case .httpAddress: configuration.httpPort = 0
-                case .apiAddress: (configuration.apiHost, configuration.apiPort) = (configuration.httpHost, configuration.httpPort)
+                case .apiAddress:
+                    (configuration.apiHost, configuration.apiPort) = (configuration.httpHost, configuration.httpPort)
                 case .domain: configuration.domain = "bad_domain"
                 case .runtimeBinary: configuration.runtimeBinary = ""
                 case .bridgeName: configuration.bridgeName = "a-very-long-bridge-name"
@@ -66,7 +70,9 @@ import Testing
         #expect("\(error)" == message)
     }
 
-    @Test(arguments: ["", "-web.example.com", "web-.example.com", "a..b", "web.example.com.", String(repeating: "a", count: 64)])
+    @Test(arguments: [
+        "", "-web.example.com", "web-.example.com", "a..b", "web.example.com.", String(repeating: "a", count: 64),
+    ])
     func domainsMustBeDNSNames(domain: String) {
         #expect(Self.refusal { $0.domain = domain }?.setting == .domain)
     }
@@ -85,6 +91,8 @@ import Testing
 
     @Test func aMessageNamesSettingsAsItsReaderKnowsThem() throws {
         let error = try #require(Self.refusal { $0.apiPort = $0.httpPort })
-        #expect(error.message(naming: { "--" + $0.rawValue }) == "--httpAddress and --apiAddress must not be the same address")
+        #expect(
+            error.message(naming: { "--" + $0.rawValue })
+                == "--httpAddress and --apiAddress must not be the same address")
     }
 }

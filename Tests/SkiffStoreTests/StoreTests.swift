@@ -20,7 +20,9 @@ import Testing
         defer { directory.remove() }
         let store = try open()
         for name in ["127.0.0.1:5000/app:v1", "127.0.0.1:a", "127.0.0.1:b", "127.0.0.1/x:c"] {
-            try await store.putImage(ImageSummary(name: name, digest: "sha256:" + String(repeating: "0", count: 64), size: 1, createdAt: Date()))
+            try await store.putImage(
+                ImageSummary(
+                    name: name, digest: "sha256:" + String(repeating: "0", count: 64), size: 1, createdAt: Date()))
         }
         // The pulled image's name must neither be listed nor use up the page.
         #expect(try await store.tags(repository: "127.0.0.1", limit: 2) == ["a", "b"])
@@ -77,7 +79,8 @@ import Testing
         _ = try await store.deploy(
             service: "web", spec: ServiceSpec(image: "hello:v3"), imageDigest: "sha256:c",
             options: DeployOptions(revisionName: "web-00003"))
-        let generated = try await store.deploy(service: "web", spec: ServiceSpec(image: "hello:v4"), imageDigest: "sha256:d")
+        let generated = try await store.deploy(
+            service: "web", spec: ServiceSpec(image: "hello:v4"), imageDigest: "sha256:d")
         #expect(generated.revision.name == "web-00004")
     }
 
@@ -94,7 +97,8 @@ import Testing
         defer { directory.remove() }
         let store = try open()
         let t0 = Date(timeIntervalSince1970: 1_000)
-        _ = try await store.deploy(service: "web", spec: ServiceSpec(image: "hello:v1"), imageDigest: "sha256:a", at: t0)
+        _ = try await store.deploy(
+            service: "web", spec: ServiceSpec(image: "hello:v1"), imageDigest: "sha256:a", at: t0)
         _ = try await store.deploy(
             service: "web", spec: ServiceSpec(image: "hello:v2"), imageDigest: "sha256:b", at: t0.addingTimeInterval(1))
         #expect(try await store.markReady("web-00002")?.latestReadyRevision == "web-00002")
@@ -130,7 +134,8 @@ import Testing
         _ = try await store.deploy(service: "web", spec: ServiceSpec(image: "hello:v1"), imageDigest: "sha256:a")
         // A whole second: the JSON column keeps dates to the millisecond.
         var status = RolloutStatus(
-            from: "web-00001", to: "web-00002", policy: RolloutPolicy(step: 25), startedAt: Date(timeIntervalSince1970: 1_800_000_000))
+            from: "web-00001", to: "web-00002", policy: RolloutPolicy(step: 25),
+            startedAt: Date(timeIntervalSince1970: 1_800_000_000))
         status.state = .progressing
         status.percent = 25
         try await store.setRollout(status, of: "web")
@@ -144,7 +149,8 @@ import Testing
         do {
             let store = try open()
             _ = try await store.deploy(service: "web", spec: ServiceSpec(image: "hello:v1"), imageDigest: "sha256:a")
-            try await store.putInstance(Instance(id: "web-00001-abcde", service: "web", revision: "web-00001", state: .ready))
+            try await store.putInstance(
+                Instance(id: "web-00001-abcde", service: "web", revision: "web-00001", state: .ready))
         }
         let reopened = try open()
         #expect(try await reopened.services().map(\.record.name) == ["web"])

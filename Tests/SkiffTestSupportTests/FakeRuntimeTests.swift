@@ -33,7 +33,9 @@ import Testing
         }
         #expect(try await runtime.leftovers() == ["web-1", "web-2"])
         #expect(try await runtime.adopt(instanceID: "web-1", port: 8080) == instance)
-        let error = await #expect(throws: RuntimeError.self) { try await runtime.adopt(instanceID: "web-2", port: 8080) }
+        let error = await #expect(throws: RuntimeError.self) {
+            try await runtime.adopt(instanceID: "web-2", port: 8080)
+        }
         #expect(error?.code == .notFound)
     }
 }

@@ -1,9 +1,9 @@
 public import Foundation
-public import SkiffStore
 import SkiffModel
+public import SkiffStore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The first token: made on first start, written once to a 0600 file for the operator.

@@ -1,6 +1,6 @@
+import SkiffModel
 public import SkiffRegistry
 public import SkiffStore
-import SkiffModel
 
 extension RegistryGrant {
     /// The grant of the stored token a registry client sent, or nil for an unknown token.

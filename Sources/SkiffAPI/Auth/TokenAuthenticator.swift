@@ -1,9 +1,9 @@
-import Foundation
 import Crypto
+import Foundation
 public import Hummingbird
+import SkiffModel
 import SkiffOCI
 public import SkiffStore
-import SkiffModel
 
 /// Every API request but the health check carries `Authorization: Bearer TOKEN`; only the
 /// token's SHA-256 is stored, so the database alone never grants access.

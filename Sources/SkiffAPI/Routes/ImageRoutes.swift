@@ -33,7 +33,8 @@ struct ImageRoutes {
                 throw APIError.invalid(error.message)
             }
             guard reference.host == nil, let repository = reference.repository else {
-                throw APIError.invalid("invalid ref \"\(text)\": use REPOSITORY:TAG or REPOSITORY@sha256:…, without a registry host")
+                throw APIError.invalid(
+                    "invalid ref \"\(text)\": use REPOSITORY:TAG or REPOSITORY@sha256:…, without a registry host")
             }
             if let digest = reference.digest {
                 guard try await store.deleteManifest(repository: repository, digest: digest.description) else {
@@ -47,7 +48,9 @@ struct ImageRoutes {
             return JSONResponse.make(["deleted": text])
         }
         group.post("images/gc") { request, _ in
-            guard let collector else { throw APIError(.notImplemented, code: "unsupported", "this server has no registry") }
+            guard let collector else {
+                throw APIError(.notImplemented, code: "unsupported", "this server has no registry")
+            }
             let dryRun = request.uri.queryParameters["dryRun"] == "true"
             return JSONResponse.make(try await collector.collect(dryRun: dryRun))
         }

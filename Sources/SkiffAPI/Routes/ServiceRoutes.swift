@@ -12,13 +12,15 @@ struct ServiceRoutes {
         }
         group.get("services/:name") { _, context in
             let name = try serviceName(context)
-            return try await call { () throws(ControllerError) in JSONResponse.make(try await controller.service(name)) }
+            return try await call { () throws(ControllerError) in JSONResponse.make(try await controller.service(name))
+            }
         }
         group.put("services/:name") { request, context in
             let name = try serviceName(context)
             let deploy = try await JSONResponse.decode(DeployRequest.self, from: request)
             return try await call { () throws(ControllerError) in
-                let (service, created) = try await controller.deploy(name: name, spec: deploy.spec, options: deploy.options)
+                let (service, created) = try await controller.deploy(
+                    name: name, spec: deploy.spec, options: deploy.options)
                 return JSONResponse.make(service, status: created ? .created : .ok)
             }
         }

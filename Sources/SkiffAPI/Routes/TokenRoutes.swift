@@ -25,21 +25,28 @@ struct TokenRoutes {
             }
             if let repositories = body.repositories {
                 guard role != .admin else { throw APIError.invalid("admin tokens cannot be limited to repositories") }
-                guard !repositories.isEmpty else { throw APIError.invalid("repositories must name at least one, or be left out") }
+                guard !repositories.isEmpty else {
+                    throw APIError.invalid("repositories must name at least one, or be left out")
+                }
                 for pattern in repositories where !TokenSummary.isValidPattern(pattern) {
-                    throw APIError.invalid("invalid repository pattern \"\(pattern)\": a name like team/app, or team/* for all under team/")
+                    throw APIError.invalid(
+                        "invalid repository pattern \"\(pattern)\": a name like team/app, or team/* for all under team/"
+                    )
                 }
             }
             let token = TokenHash.newToken()
             var generator = SystemRandomNumberGenerator()
-            let id = "\(role.rawValue)-" + (0..<4).map { _ in String(format: "%02x", generator.next() as UInt8) }.joined()
+            let id =
+                "\(role.rawValue)-" + (0..<4).map { _ in String(format: "%02x", generator.next() as UInt8) }.joined()
             try await store.addToken(id: id, hash: TokenHash.of(token), role: role, repositories: body.repositories)
             let summary = TokenSummary(id: id, role: role, repositories: body.repositories, createdAt: Date())
             return JSONResponse.make(CreatedToken(token: token, summary: summary), status: .created)
         }
         group.delete("tokens/:id") { _, context in
             let id = try context.parameters.require("id")
-            guard id != "admin" else { throw APIError(.conflict, code: "conflict", "the first admin token cannot be deleted") }
+            guard id != "admin" else {
+                throw APIError(.conflict, code: "conflict", "the first admin token cannot be deleted")
+            }
             guard try await store.deleteToken(id: id) else { throw APIError.notFound("no token \(id)") }
             return Response(status: .noContent)
         }

@@ -25,7 +25,9 @@ public struct APIError: HTTPResponseError, SkiffError {
     }
 
     public static func notFound(_ message: String) -> APIError { APIError(.notFound, code: "not_found", message) }
-    public static func invalid(_ message: String) -> APIError { APIError(.badRequest, code: "invalid_argument", message) }
+    public static func invalid(_ message: String) -> APIError {
+        APIError(.badRequest, code: "invalid_argument", message)
+    }
     public static func unauthorized(_ message: String) -> APIError {
         var error = APIError(.unauthorized, code: "unauthorized", message)
         error.headers[.wwwAuthenticate] = "Bearer realm=\"skiff\""

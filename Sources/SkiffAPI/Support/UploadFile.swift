@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import NIOCore
-import NIOPosix
 import NIOFileSystem
+import NIOPosix
 
 /// A request body written to a private temporary file.
 struct UploadFile: Sendable {

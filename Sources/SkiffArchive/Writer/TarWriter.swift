@@ -247,7 +247,8 @@ public struct TarWriter: Sendable {
         let pax = Self.paxRecords(records)
         var paxHeader = [UInt8](repeating: 0, count: blockSize)
         // The extended header's own name is informational; readers apply it to the next entry.
-        let paxName = Array("PaxHeaders/\(Self.asciiFallback(path.split(separator: "/").last.map(String.init) ?? "entry"))".utf8)
+        let paxName = Array(
+            "PaxHeaders/\(Self.asciiFallback(path.split(separator: "/").last.map(String.init) ?? "entry"))".utf8)
         put(Array(paxName.prefix(nameField.width)), into: &paxHeader, nameField)
         putOctal(0o644, into: &paxHeader, modeField)
         putOctal(0, into: &paxHeader, uidField)
@@ -269,7 +270,8 @@ public struct TarWriter: Sendable {
         let slash = UInt8(ascii: "/")
         guard path.count <= prefixField.width + 1 + nameField.width else { return nil }
         // The last slash whose head fits the prefix field; a trailing slash cannot be the split.
-        for index in stride(from: min(prefixField.width, path.count - 2), through: 1, by: -1) where path[index] == slash {
+        for index in stride(from: min(prefixField.width, path.count - 2), through: 1, by: -1) where path[index] == slash
+        {
             let name = Array(path[(index + 1)...])
             guard !name.isEmpty, name.count <= nameField.width else { return nil }
             return (Array(path[..<index]), name)

@@ -70,7 +70,7 @@ struct APIClient: Sendable {
     func serviceIfExists(_ name: ServiceName) async throws(CLIError) -> Service? {
         do {
             return try await service(name)
-        } catch where error.status == 404 && error.apiCode == "not_found" {
+        } catch  where error.status == 404 && error.apiCode == "not_found" {
             return nil
         }
     }
@@ -90,7 +90,8 @@ struct APIClient: Sendable {
     func setTraffic(_ name: ServiceName, _ traffic: [TrafficTarget]) async throws(CLIError) -> Service {
         try await decode(
             Service.self,
-            from: send(.PUT, "/v1/services/\(name)/traffic", body: try Self.json(traffic), contentType: "application/json"))
+            from: send(
+                .PUT, "/v1/services/\(name)/traffic", body: try Self.json(traffic), contentType: "application/json"))
     }
 
     func rollback(_ name: ServiceName, to revision: String?) async throws(CLIError) -> Service {
@@ -187,7 +188,8 @@ struct APIClient: Sendable {
     func saveRegistryCredential(host: String, username: String, password: String) async throws(CLIError) {
         let body = (try? JSONEncoder().encode(["username": username, "password": password])) ?? Data()
         _ = try await send(
-            .PUT, "/v1/registries/\(host)/credentials", body: .bytes(ByteBuffer(bytes: body)), contentType: "application/json")
+            .PUT, "/v1/registries/\(host)/credentials", body: .bytes(ByteBuffer(bytes: body)),
+            contentType: "application/json")
     }
 
     func deleteRegistryCredential(host: String) async throws(CLIError) {

@@ -23,10 +23,12 @@ enum ConnectionFailure {
             }
         }
         guard let reason = connectReason(error) else {
-            return CLIError(.unreachable, "the request to \(server) failed: \(oneLine(String(describing: error)))", cause: error)
+            return CLIError(
+                .unreachable, "the request to \(server) failed: \(oneLine(String(describing: error)))", cause: error)
         }
         return CLIError(
-            .unreachable, "cannot reach the Skiff server at \(server): \(reason) (is `skiff server` running?)", cause: error)
+            .unreachable, "cannot reach the Skiff server at \(server): \(reason) (is `skiff server` running?)",
+            cause: error)
     }
 
     /// Why a connection could not be made, or `nil` when `error` is not a connection failure.

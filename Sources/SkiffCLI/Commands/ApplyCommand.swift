@@ -38,7 +38,9 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(help: "Return after the server accepted the manifest, without waiting for instances.")
     var noWait = false
 
-    @Option(help: ArgumentHelp("How long to wait for the new revision to become ready, e.g. 30s, 5m.", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "How long to wait for the new revision to become ready, e.g. 30s, 5m.", valueName: "duration"))
     var waitTimeout = "5m"
 
     @OptionGroup var global: GlobalOptions
@@ -51,7 +53,8 @@ struct ApplyCommand: AsyncParsableCommand {
         do throws(ModelError) {
             guard try DurationText.parse(waitTimeout, field: "wait-timeout") > .zero else {
                 throw ModelError(
-                    .invalidDuration, field: "wait-timeout", "invalid --wait-timeout \(waitTimeout): must be more than 0")
+                    .invalidDuration, field: "wait-timeout",
+                    "invalid --wait-timeout \(waitTimeout): must be more than 0")
             }
         } catch {
             throw ValidationError(error.message)
@@ -77,14 +80,16 @@ struct ApplyCommand: AsyncParsableCommand {
             let before = try await client.serviceIfExists(manifest.name)
             let deployed: Service
             do {
-                deployed = try await client.deploy(manifest.name, spec: manifest.spec, options: manifest.options).service
+                deployed = try await client.deploy(manifest.name, spec: manifest.spec, options: manifest.options)
+                    .service
             } catch let error as CLIError where error.status == 409 && manifest.options.revisionName != nil {
                 throw CLIError(
                     error.code,
                     "\(error.message) (the template changed: give spec.template.metadata.name a new name, or remove it)",
                     apiCode: error.apiCode, status: error.status, cause: error)
             }
-            let action = "\(manifest.name) \(Self.outcome(before: before, after: deployed)) (revision \(deployed.latestRevision))"
+            let action =
+                "\(manifest.name) \(Self.outcome(before: before, after: deployed)) (revision \(deployed.latestRevision))"
             guard !noWait else { return (deployed, "\(action), not waiting: \(deployed.url)") }
             progress.update("\(action), waiting until it is ready…", force: true)
             let ready = try await Self.waitUntilReady(client, name: manifest.name, timeout: timeout)

@@ -45,21 +45,27 @@ struct DeployCommand: AsyncParsableCommand {
     @Argument(help: "The service name: lowercase letters, digits and '-', starting with a letter.")
     var name: String
 
-    @Option(help: ArgumentHelp("The image: NAME:TAG as loaded, NAME@sha256:…, or sha256:… (required to create).", valueName: "ref"))
+    @Option(
+        help: ArgumentHelp(
+            "The image: NAME:TAG as loaded, NAME@sha256:…, or sha256:… (required to create).", valueName: "ref"))
     var image: String?
 
-    @Option(help: ArgumentHelp("The port the container listens on, passed as $PORT (default: 8080).", valueName: "port"))
+    @Option(
+        help: ArgumentHelp("The port the container listens on, passed as $PORT (default: 8080).", valueName: "port"))
     var port: Int?
 
     @Option(help: ArgumentHelp("Set an environment variable; repeat for more.", valueName: "name=value"))
     var env: [String] = []
 
-    @Option(help: ArgumentHelp("Remove an environment variable of the deployed service; repeat for more.", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "Remove an environment variable of the deployed service; repeat for more.", valueName: "name"))
     var removeEnv: [String] = []
 
     @Option(
         parsing: .unconditionalSingleValue,
-        help: ArgumentHelp("Replace the image's entrypoint; repeat for each word; \"\" restores the image's.", valueName: "word"))
+        help: ArgumentHelp(
+            "Replace the image's entrypoint; repeat for each word; \"\" restores the image's.", valueName: "word"))
     var command: [String] = []
 
     @Option(
@@ -78,22 +84,28 @@ struct DeployCommand: AsyncParsableCommand {
     @OptionGroup(title: "Scaling and timeouts")
     var scaling: ScalingOptions
 
-    @Option(help: ArgumentHelp(
-        "Startup probe, in gcloud's syntax, e.g. httpGet.path=/healthz,failureThreshold=30 (default: TCP on $PORT, 240s).",
-        valueName: "spec"))
+    @Option(
+        help: ArgumentHelp(
+            "Startup probe, in gcloud's syntax, e.g. httpGet.path=/healthz,failureThreshold=30 (default: TCP on $PORT, 240s).",
+            valueName: "spec"))
     var startupProbe: String?
 
-    @Option(help: ArgumentHelp(
-        "Readiness probe: failing instances leave the balancer, e.g. httpGet.path=/ready,periodSeconds=2.", valueName: "spec"))
+    @Option(
+        help: ArgumentHelp(
+            "Readiness probe: failing instances leave the balancer, e.g. httpGet.path=/ready,periodSeconds=2.",
+            valueName: "spec"))
     var readinessProbe: String?
 
-    @Option(help: ArgumentHelp(
-        "Liveness probe: failing instances restart, e.g. exec.command=cat /tmp/alive,failureThreshold=3.", valueName: "spec"))
+    @Option(
+        help: ArgumentHelp(
+            "Liveness probe: failing instances restart, e.g. exec.command=cat /tmp/alive,failureThreshold=3.",
+            valueName: "spec"))
     var livenessProbe: String?
 
-    @Option(help: ArgumentHelp(
-        "immediate: the new revision takes all traffic once ready; gradual: in steps, rolled back on errors.",
-        valueName: "immediate|gradual"))
+    @Option(
+        help: ArgumentHelp(
+            "immediate: the new revision takes all traffic once ready; gradual: in steps, rolled back on errors.",
+            valueName: "immediate|gradual"))
     var rollout = "immediate"
 
     @Option(help: ArgumentHelp("Percent of traffic each gradual step moves (default: 10).", valueName: "percent"))
@@ -102,14 +114,18 @@ struct DeployCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Time between gradual steps, e.g. 30s (default), 2m.", valueName: "duration"))
     var rolloutInterval: String?
 
-    @Option(help: ArgumentHelp(
-        "Roll back when more than this share of the new revision's answers are 5xx (default: 5%).", valueName: "percent"))
+    @Option(
+        help: ArgumentHelp(
+            "Roll back when more than this share of the new revision's answers are 5xx (default: 5%).",
+            valueName: "percent"))
     var rollbackOnErrorRate: String?
 
     @Flag(help: "Keep the traffic on the revisions serving now; the new revision gets none until 'skiff traffic'.")
     var noTraffic = false
 
-    @Option(help: ArgumentHelp("Give the new revision its own URL, TAG---NAME.DOMAIN, whatever its traffic.", valueName: "tag"))
+    @Option(
+        help: ArgumentHelp(
+            "Give the new revision its own URL, TAG---NAME.DOMAIN, whatever its traffic.", valueName: "tag"))
     var tag: String?
 
     @Option(help: ArgumentHelp("Name the new revision NAME-SUFFIX instead of NAME-0000N.", valueName: "suffix"))
@@ -118,7 +134,9 @@ struct DeployCommand: AsyncParsableCommand {
     @Flag(help: "Return after the server accepted the deploy, without waiting for instances.")
     var noWait = false
 
-    @Option(help: ArgumentHelp("How long to wait for the new revision to become ready, e.g. 30s, 5m.", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "How long to wait for the new revision to become ready, e.g. 30s, 5m.", valueName: "duration"))
     var waitTimeout = "5m"
 
     @OptionGroup var global: GlobalOptions
@@ -147,7 +165,8 @@ struct DeployCommand: AsyncParsableCommand {
             }
             guard try DurationText.parse(waitTimeout, field: "wait-timeout") > .zero else {
                 throw ModelError(
-                    .invalidDuration, field: "wait-timeout", "invalid --wait-timeout \(waitTimeout): must be more than 0")
+                    .invalidDuration, field: "wait-timeout",
+                    "invalid --wait-timeout \(waitTimeout): must be more than 0")
             }
         } catch {
             throw ValidationError(error.message)
@@ -157,7 +176,9 @@ struct DeployCommand: AsyncParsableCommand {
     /// The deployed probes with the given flags applied.
     func probes(updating current: Probes) throws(ModelError) -> Probes {
         var probes = current
-        for (kind, text) in [(Probe.Kind.startup, startupProbe), (.readiness, readinessProbe), (.liveness, livenessProbe)] {
+        for (kind, text) in [
+            (Probe.Kind.startup, startupProbe), (.readiness, readinessProbe), (.liveness, livenessProbe),
+        ] {
             guard let text else { continue }
             probes[kind] = text == "default" ? nil : try Probe(parsing: text, kind: kind)
         }
@@ -170,18 +191,23 @@ struct DeployCommand: AsyncParsableCommand {
         case "immediate":
             guard rolloutStep == nil, rolloutInterval == nil, rollbackOnErrorRate == nil else {
                 throw ModelError(
-                    .invalidValue, field: "rollout", "--rollout-step, --rollout-interval and --rollback-on-error-rate need --rollout gradual")
+                    .invalidValue, field: "rollout",
+                    "--rollout-step, --rollout-interval and --rollback-on-error-rate need --rollout gradual")
             }
             return nil
         case "gradual":
             var policy = RolloutPolicy()
             if let rolloutStep { policy.step = rolloutStep }
-            if let rolloutInterval { policy.interval = TimeSpan(try DurationText.parse(rolloutInterval, field: "rollout-interval")) }
+            if let rolloutInterval {
+                policy.interval = TimeSpan(try DurationText.parse(rolloutInterval, field: "rollout-interval"))
+            }
             if let rollbackOnErrorRate {
-                let digits = rollbackOnErrorRate.hasSuffix("%") ? String(rollbackOnErrorRate.dropLast()) : rollbackOnErrorRate
+                let digits =
+                    rollbackOnErrorRate.hasSuffix("%") ? String(rollbackOnErrorRate.dropLast()) : rollbackOnErrorRate
                 guard let rate = Double(digits) else {
                     throw ModelError(
-                        .invalidValue, field: "rollbackOnErrorRate", "invalid --rollback-on-error-rate \(rollbackOnErrorRate): expected a percentage, e.g. 5%")
+                        .invalidValue, field: "rollbackOnErrorRate",
+                        "invalid --rollback-on-error-rate \(rollbackOnErrorRate): expected a percentage, e.g. 5%")
                 }
                 policy.maxErrorRate = rate
             }
@@ -195,7 +221,8 @@ struct DeployCommand: AsyncParsableCommand {
     var options: DeployOptions {
         get throws(ModelError) {
             DeployOptions(
-                revisionName: revisionSuffix.map { "\(name)-\($0)" }, noTraffic: noTraffic, tag: tag, rollout: try rolloutPolicy())
+                revisionName: revisionSuffix.map { "\(name)-\($0)" }, noTraffic: noTraffic, tag: tag,
+                rollout: try rolloutPolicy())
         }
     }
 
@@ -261,10 +288,13 @@ struct DeployCommand: AsyncParsableCommand {
         let latest = service.trafficStatus.filter { $0.revision == service.latestRevision }
         var text = service.url
         let percent = latest.reduce(0) { $0 + $1.percent }
-        if percent < 100, !service.trafficStatus.isEmpty { text += " (\(service.latestRevision) gets \(percent)% of it)" }
+        if percent < 100, !service.trafficStatus.isEmpty {
+            text += " (\(service.latestRevision) gets \(percent)% of it)"
+        }
         for target in latest { if let url = target.url { text += "\n  tag \(target.tag ?? ""): \(url)" } }
         if let rollout = service.rollout, rollout.isActive {
-            text += "\n  rolling out \(rollout.to): \(rollout.policy.step)% every \(rollout.policy.interval), "
+            text +=
+                "\n  rolling out \(rollout.to): \(rollout.policy.step)% every \(rollout.policy.interval), "
                 + "back to \(rollout.baseDescription) above \(rollout.policy.maxErrorRate.formatted())% 5xx; follow it with: skiff services describe \(service.name)"
         }
         return text
@@ -290,7 +320,8 @@ struct DeployCommand: AsyncParsableCommand {
                 let reason = service.message.map { ": \($0)" } ?? ""
                 throw CLIError(
                     .notReady,
-                    "service \(name) is not ready after \(DurationText.format(timeout)) (\(service.readyInstances)/\(wanted) instances ready)\(reason)")
+                    "service \(name) is not ready after \(DurationText.format(timeout)) (\(service.readyInstances)/\(wanted) instances ready)\(reason)"
+                )
             }
             try await Task.sleep(for: Self.pollInterval)
         }

@@ -27,7 +27,8 @@ struct ImagesGCCommand: AsyncParsableCommand {
         } else {
             var text = ""
             for digest in result.removed { text += (dryRun ? "would free " : "freed ") + digest + "\n" }
-            text += "\(dryRun ? "Would free" : "Freed") \(result.removed.count) blobs, \(Humanize.size(result.freedBytes)); kept \(result.kept)\n"
+            text +=
+                "\(dryRun ? "Would free" : "Freed") \(result.removed.count) blobs, \(Humanize.size(result.freedBytes)); kept \(result.kept)\n"
             Console.out(text)
         }
     }

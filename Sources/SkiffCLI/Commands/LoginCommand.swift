@@ -18,7 +18,8 @@ struct LoginCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
-        guard global.token != nil || ProcessInfo.processInfo.environment["SKIFF_TOKEN"].map({ !$0.isEmpty }) == true else {
+        guard global.token != nil || ProcessInfo.processInfo.environment["SKIFF_TOKEN"].map({ !$0.isEmpty }) == true
+        else {
             throw ValidationError("missing --token: skiff login needs the token to save")
         }
     }

@@ -31,7 +31,9 @@ struct PushCommand: AsyncParsableCommand {
             }
             let reference = try Reference(destination)
             guard reference.host != nil, reference.digest == nil else {
-                throw ValidationError("invalid destination \"\(destination)\": expected HOST:PORT/NAME:TAG, e.g. localhost:7070/team/app:v2")
+                throw ValidationError(
+                    "invalid destination \"\(destination)\": expected HOST:PORT/NAME:TAG, e.g. localhost:7070/team/app:v2"
+                )
             }
         } catch let error as CLIError {
             throw ValidationError(error.message)
@@ -44,7 +46,8 @@ struct PushCommand: AsyncParsableCommand {
         guard case .layout(let directory, let ref) = try ImageSource.parse(source) else { return }
         let (_, token) = try global.connection()
         let push = RegistryPush(
-            directory: directory, ref: ref, destination: try Reference(destination), token: token, progress: ProgressLine())
+            directory: directory, ref: ref, destination: try Reference(destination), token: token,
+            progress: ProgressLine())
         let result = try await push.run()
         if let text = try global.output.encode(result) {
             Console.out(text)

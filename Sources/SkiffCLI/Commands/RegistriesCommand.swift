@@ -33,7 +33,9 @@ struct RegistriesLoginCommand: AsyncParsableCommand {
         var password = ""
         while let line = readLine(strippingNewline: true) { password += line }
         guard !password.isEmpty else {
-            throw CLIError(.invalidInput, "no password on stdin: echo \"$PASSWORD\" | skiff registries login \(registry) --username \(username)")
+            throw CLIError(
+                .invalidInput,
+                "no password on stdin: echo \"$PASSWORD\" | skiff registries login \(registry) --username \(username)")
         }
         let (registry, username) = (self.registry, self.username)
         try await global.withClient {

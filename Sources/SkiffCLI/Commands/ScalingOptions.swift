@@ -8,52 +8,100 @@ import SkiffModel
 /// defaults the help names are read from ``ScalingSpec`` and ``RequestTimeouts``, which are
 /// what a deploy without the flag gets.
 struct ScalingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Hard limit of in-flight requests per instance; excess waits in a queue (0 = unlimited, max \(ScalingSpec.maxConcurrency); default \(ScalingSpec.defaultConcurrency)).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Hard limit of in-flight requests per instance; excess waits in a queue (0 = unlimited, max \(ScalingSpec.maxConcurrency); default \(ScalingSpec.defaultConcurrency)).",
+            valueName: "n"))
     var concurrency: Int?
 
-    @Option(help: ArgumentHelp("Soft concurrency per instance the autoscaler aims at (default: --concurrency if set, else \(ScalingSpec.defaultTarget.formatted())).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Soft concurrency per instance the autoscaler aims at (default: --concurrency if set, else \(ScalingSpec.defaultTarget.formatted())).",
+            valueName: "n"))
     var target: Double?
 
-    @Option(help: ArgumentHelp("Percent of --target to aim at, leaving headroom for bursts (default \(ScalingSpec.defaultTargetUtilization.formatted())).", valueName: "percent"))
+    @Option(
+        help: ArgumentHelp(
+            "Percent of --target to aim at, leaving headroom for bursts (default \(ScalingSpec.defaultTargetUtilization.formatted())).",
+            valueName: "percent"))
     var targetUtilization: Double?
 
-    @Option(help: ArgumentHelp("Instances kept at all times, even without traffic (default \(ScalingSpec.defaultMinInstances)).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Instances kept at all times, even without traffic (default \(ScalingSpec.defaultMinInstances)).",
+            valueName: "n"))
     var minInstances: Int?
 
-    @Option(help: ArgumentHelp("Most instances the revision may run (0 = unlimited; default \(ScalingSpec.defaultMaxInstances)).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Most instances the revision may run (0 = unlimited; default \(ScalingSpec.defaultMaxInstances)).",
+            valueName: "n"))
     var maxInstances: Int?
 
-    @Option(help: ArgumentHelp("Instances started when a revision is created (default \(ScalingSpec.defaultInitialInstances)).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Instances started when a revision is created (default \(ScalingSpec.defaultInitialInstances)).",
+            valueName: "n"))
     var initialInstances: Int?
 
-    @Option(help: ArgumentHelp("The stable window concurrency is averaged over, \(ScalingSpec.windowRange.lowerBound) to \(ScalingSpec.windowRange.upperBound) (default \(ScalingSpec.defaultWindow)).", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "The stable window concurrency is averaged over, \(ScalingSpec.windowRange.lowerBound) to \(ScalingSpec.windowRange.upperBound) (default \(ScalingSpec.defaultWindow)).",
+            valueName: "duration"))
     var window: String?
 
-    @Option(help: ArgumentHelp("The panic window as a percentage of --window (default \(ScalingSpec.defaultPanicWindowPercentage.formatted())).", valueName: "percent"))
+    @Option(
+        help: ArgumentHelp(
+            "The panic window as a percentage of --window (default \(ScalingSpec.defaultPanicWindowPercentage.formatted())).",
+            valueName: "percent"))
     var panicWindowPercentage: Double?
 
-    @Option(help: ArgumentHelp("Panic (scale up at once, never down) when the panic window wants this percentage of the ready instances (default \(ScalingSpec.defaultPanicThresholdPercentage.formatted())).", valueName: "percent"))
+    @Option(
+        help: ArgumentHelp(
+            "Panic (scale up at once, never down) when the panic window wants this percentage of the ready instances (default \(ScalingSpec.defaultPanicThresholdPercentage.formatted())).",
+            valueName: "percent"))
     var panicThresholdPercentage: Double?
 
-    @Option(help: ArgumentHelp("Scale down only to the highest count wanted over this window (default \(ScalingSpec.defaultScaleDownDelay)).", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "Scale down only to the highest count wanted over this window (default \(ScalingSpec.defaultScaleDownDelay)).",
+            valueName: "duration"))
     var scaleDownDelay: String?
 
-    @Option(help: ArgumentHelp("Idle time at zero traffic before the last instance goes (default \(ScalingSpec.defaultScaleToZeroGrace)).", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "Idle time at zero traffic before the last instance goes (default \(ScalingSpec.defaultScaleToZeroGrace)).",
+            valueName: "duration"))
     var scaleToZeroGrace: String?
 
-    @Option(help: ArgumentHelp("Freeze an instance (no CPU, memory kept) after this long without requests; 0 never freezes (default \(ScalingSpec.defaultFreezeAfter)).", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "Freeze an instance (no CPU, memory kept) after this long without requests; 0 never freezes (default \(ScalingSpec.defaultFreezeAfter)).",
+            valueName: "duration"))
     var freezeAfter: String?
 
-    @Option(help: ArgumentHelp("How long instances stay frozen after scaling to zero, so the next request needs no start (default \(ScalingSpec.defaultFrozenRetention)).", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "How long instances stay frozen after scaling to zero, so the next request needs no start (default \(ScalingSpec.defaultFrozenRetention)).",
+            valueName: "duration"))
     var frozenRetention: String?
 
-    @Option(name: .customLong("timeout"), help: ArgumentHelp("Longest a request may take, 0 = none (default \(RequestTimeouts.defaultRequest)).", valueName: "duration"))
+    @Option(
+        name: .customLong("timeout"),
+        help: ArgumentHelp(
+            "Longest a request may take, 0 = none (default \(RequestTimeouts.defaultRequest)).", valueName: "duration"))
     var requestTimeout: String?
 
-    @Option(help: ArgumentHelp("Longest wait for the first response byte, including time queued for an instance; 0 = none (default \(RequestTimeouts.defaultResponseStart)).", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "Longest wait for the first response byte, including time queued for an instance; 0 = none (default \(RequestTimeouts.defaultResponseStart)).",
+            valueName: "duration"))
     var responseStartTimeout: String?
 
-    @Option(help: ArgumentHelp("Longest gap between bytes once a request is forwarded; 0 = none (default \(RequestTimeouts.defaultIdle)).", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "Longest gap between bytes once a request is forwarded; 0 = none (default \(RequestTimeouts.defaultIdle)).",
+            valueName: "duration"))
     var idleTimeout: String?
 
     /// Applies the given flags to `spec`, then checks the result.
@@ -71,15 +119,21 @@ struct ScalingOptions: ParsableArguments {
             spec.scaling.scaleDownDelay = TimeSpan(try DurationText.parse(scaleDownDelay, field: "scale-down-delay"))
         }
         if let scaleToZeroGrace {
-            spec.scaling.scaleToZeroGrace = TimeSpan(try DurationText.parse(scaleToZeroGrace, field: "scale-to-zero-grace"))
+            spec.scaling.scaleToZeroGrace = TimeSpan(
+                try DurationText.parse(scaleToZeroGrace, field: "scale-to-zero-grace"))
         }
-        if let freezeAfter { spec.scaling.freezeAfter = TimeSpan(try DurationText.parse(freezeAfter, field: "freeze-after")) }
+        if let freezeAfter {
+            spec.scaling.freezeAfter = TimeSpan(try DurationText.parse(freezeAfter, field: "freeze-after"))
+        }
         if let frozenRetention {
             spec.scaling.frozenRetention = TimeSpan(try DurationText.parse(frozenRetention, field: "frozen-retention"))
         }
-        if let requestTimeout { spec.timeouts.request = TimeSpan(try DurationText.parse(requestTimeout, field: "timeout")) }
+        if let requestTimeout {
+            spec.timeouts.request = TimeSpan(try DurationText.parse(requestTimeout, field: "timeout"))
+        }
         if let responseStartTimeout {
-            spec.timeouts.responseStart = TimeSpan(try DurationText.parse(responseStartTimeout, field: "response-start-timeout"))
+            spec.timeouts.responseStart = TimeSpan(
+                try DurationText.parse(responseStartTimeout, field: "response-start-timeout"))
         }
         if let idleTimeout { spec.timeouts.idle = TimeSpan(try DurationText.parse(idleTimeout, field: "idle-timeout")) }
         try spec.scaling.validate()

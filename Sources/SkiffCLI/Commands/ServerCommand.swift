@@ -28,10 +28,15 @@ struct ServerCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("Where state, images and logs live (default: $SKIFF_DATA_DIR, then /var/lib/skiff).", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "Where state, images and logs live (default: $SKIFF_DATA_DIR, then /var/lib/skiff).", valueName: "dir"))
     var dataDir: String?
 
-    @Option(help: ArgumentHelp("The gateway's listen address, where services are served (default: 127.0.0.1:8080).", valueName: "host:port"))
+    @Option(
+        help: ArgumentHelp(
+            "The gateway's listen address, where services are served (default: 127.0.0.1:8080).", valueName: "host:port"
+        ))
     var http: String?
 
     @Option(help: ArgumentHelp("The API's listen address (default: 127.0.0.1:7070).", valueName: "host:port"))
@@ -46,22 +51,36 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The Linux bridge instances attach to (default: skiff0).", valueName: "name"))
     var bridge: String?
 
-    @Option(help: ArgumentHelp("The IPv4 subnet instance addresses come from (default: 10.88.0.0/16).", valueName: "cidr"))
+    @Option(
+        help: ArgumentHelp("The IPv4 subnet instance addresses come from (default: 10.88.0.0/16).", valueName: "cidr"))
     var subnet: String?
 
-    @Option(help: ArgumentHelp("Threads serving the gateway, like nginx's worker_processes (default: one per CPU core).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Threads serving the gateway, like nginx's worker_processes (default: one per CPU core).", valueName: "n"))
     var gatewayThreads: Int?
 
-    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (default: info).", valueName: "level"))
+    @Option(
+        help: ArgumentHelp(
+            "trace, debug, info, notice, warning, error or critical (default: info).", valueName: "level"))
     var logLevel: String?
 
-    @Option(help: ArgumentHelp("A running instance's log is rotated past this size; one rotated file is kept (default: 10Mi).", valueName: "size"))
+    @Option(
+        help: ArgumentHelp(
+            "A running instance's log is rotated past this size; one rotated file is kept (default: 10Mi).",
+            valueName: "size"))
     var instanceLogSize: String?
 
-    @Option(help: ArgumentHelp("The logs of an instance that ended are deleted this long after its last line (default: 24h).", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "The logs of an instance that ended are deleted this long after its last line (default: 24h).",
+            valueName: "duration"))
     var instanceLogRetention: String?
 
-    @Option(help: ArgumentHelp("On SIGTERM, leave ready instances running for the next server to adopt (default: true).", valueName: "bool"))
+    @Option(
+        help: ArgumentHelp(
+            "On SIGTERM, leave ready instances running for the next server to adopt (default: true).", valueName: "bool"
+        ))
     var keepInstancesOnShutdown: Bool?
 
     func validate() throws {
@@ -102,7 +121,9 @@ struct ServerCommand: AsyncParsableCommand {
         if let instanceLogSize {
             guard let size = try? MemoryQuantity(instanceLogSize) else {
                 throw CLIError(
-                    .invalidInput, "invalid --instance-log-size \"\(instanceLogSize)\": expected a size of at least 4Mi, e.g. 10Mi or 1Gi")
+                    .invalidInput,
+                    "invalid --instance-log-size \"\(instanceLogSize)\": expected a size of at least 4Mi, e.g. 10Mi or 1Gi"
+                )
             }
             configuration.instanceLogMaxBytes = size.bytes
         }
@@ -110,7 +131,8 @@ struct ServerCommand: AsyncParsableCommand {
             guard let retention = try? DurationText.parse(instanceLogRetention) else {
                 throw CLIError(
                     .invalidInput,
-                    "invalid --instance-log-retention \"\(instanceLogRetention)\": expected a duration, e.g. 24h, 30m or 0s")
+                    "invalid --instance-log-retention \"\(instanceLogRetention)\": expected a duration, e.g. 24h, 30m or 0s"
+                )
             }
             configuration.instanceLogRetention = retention
         }

@@ -14,7 +14,8 @@ struct ServicesCommand: AsyncParsableCommand {
               skiff services delete web
             """,
         subcommands: [
-            ServicesListCommand.self, ServicesDescribeCommand.self, ServicesUpdateCommand.self, ServicesDeleteCommand.self,
+            ServicesListCommand.self, ServicesDescribeCommand.self, ServicesUpdateCommand.self,
+            ServicesDeleteCommand.self,
         ]
     )
 }

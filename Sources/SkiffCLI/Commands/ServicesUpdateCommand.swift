@@ -21,7 +21,8 @@ struct ServicesUpdateCommand: AsyncParsableCommand {
         let name = try ServiceName.parse(deploy.name)
         let exists = try await deploy.global.withClient { client in try await client.serviceIfExists(name) != nil }
         guard exists else {
-            throw CLIError(.invalidInput, "service \"\(name)\" not found; create it with skiff deploy \(name) --image IMAGE")
+            throw CLIError(
+                .invalidInput, "service \"\(name)\" not found; create it with skiff deploy \(name) --image IMAGE")
         }
         try await deploy.run()
     }

@@ -46,7 +46,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The request trace: CSV of timestamp,duration (see above).", valueName: "file"))
     var trace: String
 
-    @Option(help: ArgumentHelp("From starting an instance to its first request: runtime and app startup.", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "From starting an instance to its first request: runtime and app startup.", valueName: "duration"))
     var coldStart = "300ms"
 
     @Option(help: ArgumentHelp("Extra wait of a request sent to a frozen instance.", valueName: "duration"))
@@ -120,7 +122,8 @@ struct SimulateCommand: ParsableCommand {
     ) -> String {
         let scaling = configuration.scaling
         let timeout = configuration.responseStartTimeout
-        let panic = "panic window \(scaling.panicWindowPercentage.formatted()) % at \(scaling.panicThresholdPercentage.formatted()) %"
+        let panic =
+            "panic window \(scaling.panicWindowPercentage.formatted()) % at \(scaling.panicThresholdPercentage.formatted()) %"
         let (coldStart, thaw) = (DurationText.format(configuration.coldStart), DurationText.format(configuration.thaw))
         var out = labelled([
             ("Trace", "\(trace): \(report.requests) requests over \(DurationText.format(span))"),
@@ -150,7 +153,10 @@ struct SimulateCommand: ParsableCommand {
             ("Cold starts", "\(report.coldStarts) (requests that waited for an instance to start)"),
             ("Thawed", "\(report.thawStarts) (requests that woke a frozen instance)"),
             ("Instances", "\(report.instanceStarts) started, at most \(report.peakInstances) at once"),
-            ("Queueing delay", "p50 \(short(delay.p50)), p90 \(short(delay.p90)), p99 \(short(delay.p99)), max \(short(delay.max))"),
+            (
+                "Queueing delay",
+                "p50 \(short(delay.p50)), p90 \(short(delay.p90)), p99 \(short(delay.p99)), max \(short(delay.max))"
+            ),
             ("Instance-seconds", "\(seconds(report.runningTime)) running, \(seconds(report.frozenTime)) frozen"),
             ("Simulated", "until \(clock(report.end)), when the instances had settled"),
         ])
@@ -238,7 +244,8 @@ enum TraceCSV {
             seenData = true
             guard comma < line.endIndex else { throw fail("missing duration: expected timestamp,duration") }
             let rest = line[(comma + 1)...]
-            let durationField = unquoted(rest[rest.startIndex..<(rest.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex)])
+            let durationField = unquoted(
+                rest[rest.startIndex..<(rest.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex)])
             timestamps.append(timestamp)
             durations.append(try duration(durationField, fail: fail))
         }
@@ -398,12 +405,14 @@ struct SimulationOutput: Encodable {
             requests: report.requests, served: report.served, rejected: report.rejected, timedOut: report.timedOut,
             coldStarts: report.coldStarts, thawStarts: report.thawStarts, instanceStarts: report.instanceStarts,
             peakInstances: report.peakInstances,
-            queueDelay: Delays(p50: seconds(delay.p50), p90: seconds(delay.p90), p99: seconds(delay.p99), max: seconds(delay.max)),
+            queueDelay: Delays(
+                p50: seconds(delay.p50), p90: seconds(delay.p90), p99: seconds(delay.p99), max: seconds(delay.max)),
             runningInstanceSeconds: seconds(report.runningTime), frozenInstanceSeconds: seconds(report.frozenTime),
             end: seconds(report.end))
         timeline = rows.map { row in
             Row(
-                time: seconds(row.time), desired: row.desired, ready: row.ready, starting: row.starting, frozen: row.frozen,
+                time: seconds(row.time), desired: row.desired, ready: row.ready, starting: row.starting,
+                frozen: row.frozen,
                 inFlight: row.inFlight, queued: row.queued, stableConcurrency: row.stableConcurrency,
                 panicConcurrency: row.panicConcurrency, inPanic: row.inPanic)
         }

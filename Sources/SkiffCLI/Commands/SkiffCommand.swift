@@ -20,7 +20,8 @@ public struct SkiffCommand: AsyncParsableCommand {
         version: Server.version,
         subcommands: [
             ServerCommand.self, LoginCommand.self, DeployCommand.self, ApplyCommand.self, ExportCommand.self,
-            ServicesCommand.self, RevisionsCommand.self, TrafficCommand.self, RollbackCommand.self, InstancesCommand.self,
+            ServicesCommand.self, RevisionsCommand.self, TrafficCommand.self, RollbackCommand.self,
+            InstancesCommand.self,
             LogsCommand.self, ImagesCommand.self, PushCommand.self, RegistriesCommand.self, TokensCommand.self,
             SimulateCommand.self, VersionCommand.self,
         ]

@@ -20,22 +20,30 @@ struct TokensCommand: AsyncParsableCommand {
 }
 
 struct TokensCreateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a token and print it once.")
+    static let configuration = CommandConfiguration(
+        commandName: "create", abstract: "Create a token and print it once.")
 
     @Option(help: "admin, write or read.")
     var role: String
 
-    @Option(name: .customLong("repository"), help: ArgumentHelp("Limit to a repository (NAME or NAME/*); repeatable.", valueName: "pattern"))
+    @Option(
+        name: .customLong("repository"),
+        help: ArgumentHelp("Limit to a repository (NAME or NAME/*); repeatable.", valueName: "pattern"))
     var repositories: [String] = []
 
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
-        guard TokenRole(rawValue: role) != nil else { throw ValidationError("invalid --role \"\(role)\": use admin, write or read") }
-        for pattern in repositories where !TokenSummary.isValidPattern(pattern) {
-            throw ValidationError("invalid --repository \"\(pattern)\": a name like team/app, or team/* for all under team/")
+        guard TokenRole(rawValue: role) != nil else {
+            throw ValidationError("invalid --role \"\(role)\": use admin, write or read")
         }
-        if role == TokenRole.admin.rawValue, !repositories.isEmpty { throw ValidationError("admin tokens cannot be limited to repositories") }
+        for pattern in repositories where !TokenSummary.isValidPattern(pattern) {
+            throw ValidationError(
+                "invalid --repository \"\(pattern)\": a name like team/app, or team/* for all under team/")
+        }
+        if role == TokenRole.admin.rawValue, !repositories.isEmpty {
+            throw ValidationError("admin tokens cannot be limited to repositories")
+        }
     }
 
     func run() async throws {
@@ -45,13 +53,15 @@ struct TokensCreateCommand: AsyncParsableCommand {
             Console.out(text)
         } else {
             Console.out("\(created.token)\n")
-            Console.error("Created \(created.summary.role.rawValue) token \(created.summary.id); it is not shown again.\n")
+            Console.error(
+                "Created \(created.summary.role.rawValue) token \(created.summary.id); it is not shown again.\n")
         }
     }
 }
 
 struct TokensListCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List tokens (never the tokens themselves).", aliases: ["ls"])
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List tokens (never the tokens themselves).", aliases: ["ls"])
 
     @OptionGroup var global: GlobalOptions
 
@@ -62,7 +72,10 @@ struct TokensListCommand: AsyncParsableCommand {
         } else {
             var table = TableRenderer(["ID", "ROLE", "REPOSITORIES", "CREATED"])
             for token in tokens {
-                table.append([token.id, token.role.rawValue, token.repositories?.joined(separator: ",") ?? "*", Humanize.age(of: token.createdAt)])
+                table.append([
+                    token.id, token.role.rawValue, token.repositories?.joined(separator: ",") ?? "*",
+                    Humanize.age(of: token.createdAt),
+                ])
             }
             Console.out(table.render())
         }

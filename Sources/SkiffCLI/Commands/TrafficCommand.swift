@@ -22,7 +22,9 @@ struct TrafficCommand: AsyncParsableCommand {
     @Argument(help: "The service name.")
     var name: String
 
-    @Option(help: ArgumentHelp("A revision's share in percent; repeat; the shares sum to 100.", valueName: "revision=percent"))
+    @Option(
+        help: ArgumentHelp(
+            "A revision's share in percent; repeat; the shares sum to 100.", valueName: "revision=percent"))
     var to: [String] = []
 
     @Flag(help: "Send all traffic to the latest ready revision (the same as --to @latest=100).")
@@ -39,7 +41,9 @@ struct TrafficCommand: AsyncParsableCommand {
     func validate() throws {
         do throws(ModelError) {
             let service = try ServiceName(name)
-            if toLatest, !to.isEmpty { throw ModelError(.invalidValue, field: "to", "give --to-latest or --to, not both") }
+            if toLatest, !to.isEmpty {
+                throw ModelError(.invalidValue, field: "to", "give --to-latest or --to, not both")
+            }
             let edit = try self.edit()
             for tagging in edit.tags { try TrafficTag.validate(tagging.tag, service: service) }
         } catch {
@@ -52,8 +56,12 @@ struct TrafficCommand: AsyncParsableCommand {
         var shares: [TrafficEdit.Share] = []
         for text in to {
             let (subject, value) = try Self.pair(text, flag: "to", example: "web-00002=90")
-            guard let percent = Int(value.hasSuffix("%") ? String(value.dropLast()) : value), (0...100).contains(percent) else {
-                throw ModelError(.invalidValue, field: "to", "invalid --to \(text): the percent must be a whole number from 0 to 100")
+            guard let percent = Int(value.hasSuffix("%") ? String(value.dropLast()) : value),
+                (0...100).contains(percent)
+            else {
+                throw ModelError(
+                    .invalidValue, field: "to", "invalid --to \(text): the percent must be a whole number from 0 to 100"
+                )
             }
             shares.append(TrafficEdit.Share(TrafficEdit.Subject(subject), percent))
         }
@@ -67,7 +75,9 @@ struct TrafficCommand: AsyncParsableCommand {
     }
 
     private static func pair(_ text: String, flag: String, example: String) throws(ModelError) -> (String, String) {
-        guard let equals = text.firstIndex(of: "="), equals != text.startIndex, text.index(after: equals) != text.endIndex else {
+        guard let equals = text.firstIndex(of: "="), equals != text.startIndex,
+            text.index(after: equals) != text.endIndex
+        else {
             throw ModelError(.invalidValue, field: flag, "invalid --\(flag) \(text): expected e.g. \(example)")
         }
         return (String(text[..<equals]), String(text[text.index(after: equals)...]))

@@ -16,7 +16,9 @@ enum ImageSource: Hashable, Sendable {
     /// Splits `DIR[:REF]` or `FILE[:REF]`. A path may itself contain `:`, so the text is taken
     /// whole when it exists; otherwise it is split at the last `:` only when the part before
     /// it exists.
-    static func parse(_ text: String, kind: (String) -> PathKind = ImageSource.kind(of:)) throws(CLIError) -> ImageSource {
+    static func parse(_ text: String, kind: (String) -> PathKind = ImageSource.kind(of:)) throws(CLIError)
+        -> ImageSource
+    {
         switch kind(text) {
         case .directory: return .layout(directory: text, ref: nil)
         case .file: return .archive(file: text, ref: nil)
@@ -28,7 +30,8 @@ enum ImageSource: Hashable, Sendable {
             let pathKind = path.isEmpty ? .missing : kind(path)
             if pathKind != .missing {
                 guard !ref.isEmpty, !ref.contains(where: { $0.isWhitespace || $0 == "/" }) else {
-                    throw CLIError(.invalidInput, "invalid image ref \"\(ref)\" after \(path): expected DIR:REF, e.g. ./hello:v1")
+                    throw CLIError(
+                        .invalidInput, "invalid image ref \"\(ref)\" after \(path): expected DIR:REF, e.g. ./hello:v1")
                 }
                 return pathKind == .directory ? .layout(directory: path, ref: ref) : .archive(file: path, ref: ref)
             }

@@ -8,7 +8,8 @@ extension LayoutArchive {
     static func planSync(directory: String) -> Result<LayoutArchive, CLIError> {
         do throws(CLIError) {
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
+            else {
                 throw CLIError(.invalidInput, "cannot read \(directory): not a directory")
             }
             for required in ["oci-layout", "index.json"] {
@@ -17,7 +18,8 @@ extension LayoutArchive {
                 else {
                     throw CLIError(
                         .invalidInput,
-                        "\(directory) is not an OCI image layout: it has no \(required) (expected oci-layout, index.json and blobs/)")
+                        "\(directory) is not an OCI image layout: it has no \(required) (expected oci-layout, index.json and blobs/)"
+                    )
                 }
             }
             guard let enumerator = FileManager.default.enumerator(atPath: directory) else {
@@ -47,12 +49,16 @@ extension LayoutArchive {
                 let mtime = Int64((info[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
                 switch kind {
                 case .typeDirectory:
-                    members.append(Member(entry: .init(path: relative, kind: .directory, mode: mode, modificationTime: mtime), source: full))
+                    members.append(
+                        Member(
+                            entry: .init(path: relative, kind: .directory, mode: mode, modificationTime: mtime),
+                            source: full))
                 case .typeRegular:
                     let size = Int64((info[.size] as? NSNumber)?.int64Value ?? 0)
                     members.append(
                         Member(
-                            entry: .init(path: relative, kind: .regular(size: size), mode: mode, modificationTime: mtime),
+                            entry: .init(
+                                path: relative, kind: .regular(size: size), mode: mode, modificationTime: mtime),
                             source: full))
                 default:
                     continue  // sockets, FIFOs, devices have no place in an image layout

@@ -4,9 +4,9 @@ import NIOPosix
 import SkiffArchive
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An OCI image layout directory as a tar stream (an oci-archive), produced while it is

@@ -33,13 +33,15 @@ struct RegistryPush {
         do {
             manifest = try JSONDecoder().decode(Manifest.self, from: Data(manifestBytes))
         } catch {
-            throw CLIError(.invalidInput, "manifest \(descriptor.digest) in \(directory) is not an image manifest: \(error)")
+            throw CLIError(
+                .invalidInput, "manifest \(descriptor.digest) in \(directory) is not an image manifest: \(error)")
         }
         let base = "http://\(host)/v2/\(repository)"
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         do {
-            var result = Result(reference: "\(host)/\(repository):\(tag)", digest: descriptor.digest.description,
-                                uploadedBlobs: 0, existingBlobs: 0, uploadedBytes: 0)
+            var result = Result(
+                reference: "\(host)/\(repository):\(tag)", digest: descriptor.digest.description,
+                uploadedBlobs: 0, existingBlobs: 0, uploadedBytes: 0)
             let blobs = [manifest.config] + manifest.layers
             let total = blobs.reduce(Int64(0)) { $0 + $1.size }
             var done: Int64 = 0
@@ -76,9 +78,12 @@ struct RegistryPush {
     private func selectManifest() throws -> (Descriptor, [UInt8]) {
         let index: Index
         do {
-            index = try JSONDecoder().decode(Index.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/index.json")))
+            index = try JSONDecoder().decode(
+                Index.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/index.json")))
         } catch {
-            throw CLIError(.invalidInput, "\(directory) is not an OCI image layout: cannot read index.json (\(error.localizedDescription))")
+            throw CLIError(
+                .invalidInput,
+                "\(directory) is not an OCI image layout: cannot read index.json (\(error.localizedDescription))")
         }
         let candidates = ref.map { wanted in index.manifests.filter { $0.refName == wanted } } ?? index.manifests
         guard candidates.count == 1, let descriptor = candidates.first else {
@@ -103,7 +108,8 @@ struct RegistryPush {
         var request = HTTPClientRequest(url: url)
         request.method = method
         if let token {
-            request.headers.add(name: "Authorization", value: "Basic " + Data("skiff:\(token)".utf8).base64EncodedString())
+            request.headers.add(
+                name: "Authorization", value: "Basic " + Data("skiff:\(token)".utf8).base64EncodedString())
         }
         if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
         if let body { request.body = body }
@@ -116,13 +122,18 @@ struct RegistryPush {
         let bytes = try? await response.body.collect(upTo: 1 << 20)
         guard expect.contains(response.status.code) else {
             struct Errors: Decodable {
-                struct Entry: Decodable { var code: String; var message: String }
+                struct Entry: Decodable {
+                    var code: String
+                    var message: String
+                }
                 var errors: [Entry]
             }
-            let detail = bytes.flatMap { try? JSONDecoder().decode(Errors.self, from: Data($0.readableBytesView)) }?.errors.first
+            let detail = bytes.flatMap { try? JSONDecoder().decode(Errors.self, from: Data($0.readableBytesView)) }?
+                .errors.first
             throw CLIError(
                 .api,
-                "\(method) \(url): \(response.status.code) \(detail.map { "\($0.code): \($0.message)" } ?? response.status.reasonPhrase)")
+                "\(method) \(url): \(response.status.code) \(detail.map { "\($0.code): \($0.message)" } ?? response.status.reasonPhrase)"
+            )
         }
         return response.status.code
     }

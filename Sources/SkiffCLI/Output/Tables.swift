@@ -59,7 +59,9 @@ enum Tables {
 
     /// `NAME SERVICE TRAFFIC TAGS READY INSTANCES IMAGE DIGEST CREATED`.
     static func revisions(_ revisions: [RevisionSummary], now: Date = Date()) -> String {
-        var table = TableRenderer(["NAME", "SERVICE", "TRAFFIC", "TAGS", "READY", "INSTANCES", "IMAGE", "DIGEST", "CREATED"])
+        var table = TableRenderer([
+            "NAME", "SERVICE", "TRAFFIC", "TAGS", "READY", "INSTANCES", "IMAGE", "DIGEST", "CREATED",
+        ])
         for revision in revisions {
             table.append([
                 revision.name, revision.service.rawValue, "\(revision.trafficPercent)%",
@@ -86,11 +88,15 @@ enum Tables {
             lines.append(("Failure", "\(failure.reason.rawValue): \(oneLine(failure.message))"))
             for (index, line) in failure.logTail.enumerated() { lines.append((index == 0 ? "Last log" : "", line)) }
         }
-        lines += templateLines(spec) + [
-            ("Scaling", scalingSummary(spec.scaling)), ("Timeouts", timeoutsSummary(spec.timeouts)),
-        ] + probeLines(spec.probes) + [
-            ("Created", "\(Humanize.timestamp(revision.createdAt)) (\(Humanize.age(of: revision.createdAt, now: now)))"),
-        ]
+        lines +=
+            templateLines(spec) + [
+                ("Scaling", scalingSummary(spec.scaling)), ("Timeouts", timeoutsSummary(spec.timeouts)),
+            ] + probeLines(spec.probes) + [
+                (
+                    "Created",
+                    "\(Humanize.timestamp(revision.createdAt)) (\(Humanize.age(of: revision.createdAt, now: now)))"
+                )
+            ]
         return labelled(lines)
     }
 
@@ -125,8 +131,12 @@ enum Tables {
             case nil: break
             }
             parts.append(
-                "initialDelaySeconds=\(probe.initialDelaySeconds),periodSeconds=\(probe.periodSeconds),timeoutSeconds=\(probe.timeoutSeconds),failureThreshold=\(probe.failureThreshold),successThreshold=\(probe.successThreshold)")
-            return ("\(kind.rawValue.prefix(1).uppercased())\(kind.rawValue.dropFirst()) probe", parts.joined(separator: ","))
+                "initialDelaySeconds=\(probe.initialDelaySeconds),periodSeconds=\(probe.periodSeconds),timeoutSeconds=\(probe.timeoutSeconds),failureThreshold=\(probe.failureThreshold),successThreshold=\(probe.successThreshold)"
+            )
+            return (
+                "\(kind.rawValue.prefix(1).uppercased())\(kind.rawValue.dropFirst()) probe",
+                parts.joined(separator: ",")
+            )
         }
     }
 
@@ -176,18 +186,26 @@ enum Tables {
             ("Image", spec.image),
             ("Digest", service.imageDigest),
         ]
-        lines += templateLines(spec) + [
-            ("Ready", service.latestReadyRevision == service.latestRevision ? "yes" : "no"),
-            ("Instances", "\(service.readyInstances) ready"),
-            ("Scaling", scalingSummary(spec.scaling)),
-            ("Timeouts", timeoutsSummary(spec.timeouts)),
-        ] + probeLines(spec.probes) + [
-            ("Created", "\(Humanize.timestamp(service.createdAt)) (\(Humanize.age(of: service.createdAt, now: now)))"),
-            ("Updated", "\(Humanize.timestamp(service.updatedAt)) (\(Humanize.age(of: service.updatedAt, now: now)))"),
-        ]
+        lines +=
+            templateLines(spec) + [
+                ("Ready", service.latestReadyRevision == service.latestRevision ? "yes" : "no"),
+                ("Instances", "\(service.readyInstances) ready"),
+                ("Scaling", scalingSummary(spec.scaling)),
+                ("Timeouts", timeoutsSummary(spec.timeouts)),
+            ] + probeLines(spec.probes) + [
+                (
+                    "Created",
+                    "\(Humanize.timestamp(service.createdAt)) (\(Humanize.age(of: service.createdAt, now: now)))"
+                ),
+                (
+                    "Updated",
+                    "\(Humanize.timestamp(service.updatedAt)) (\(Humanize.age(of: service.updatedAt, now: now)))"
+                ),
+            ]
         if let message = service.message { lines.append(("Message", oneLine(message))) }
         if let rollout = service.rollout {
-            var text = "\(rollout.from) → \(rollout.to): \(rollout.state.rawValue), \(rollout.percent)% "
+            var text =
+                "\(rollout.from) → \(rollout.to): \(rollout.state.rawValue), \(rollout.percent)% "
                 + "(step \(rollout.policy.step)% every \(rollout.policy.interval); \(rollout.serverErrors)/\(rollout.responses) 5xx, "
                 + "limit \(rollout.policy.maxErrorRate.formatted())%)"
             if let message = rollout.message { text += ": " + oneLine(message) }
@@ -213,7 +231,8 @@ enum Tables {
         let concurrency = scaling.concurrency == 0 ? "unlimited" : String(scaling.concurrency)
         let target = scaling.effectiveTarget.formatted()
         let utilization = scaling.targetUtilization.formatted()
-        return "min \(scaling.minInstances), max \(max), initial \(scaling.initialInstances), concurrency \(concurrency), "
+        return
+            "min \(scaling.minInstances), max \(max), initial \(scaling.initialInstances), concurrency \(concurrency), "
             + "target \(target) at \(utilization) %, window \(scaling.window), to zero after \(scaling.scaleToZeroGrace), "
             + "freeze after \(scaling.freezeAfter), frozen for \(scaling.frozenRetention)"
     }

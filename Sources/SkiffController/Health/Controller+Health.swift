@@ -25,7 +25,8 @@ extension Controller {
         if revision.failure != nil { return true }
         if hasBeenReady(revision) { return false }
         neverReadyStrikes[revision.name, default: 0] += 1
-        guard failure.reason == .probe || neverReadyStrikes[revision.name, default: 0] >= Self.crashesBeforeFailure else {
+        guard failure.reason == .probe || neverReadyStrikes[revision.name, default: 0] >= Self.crashesBeforeFailure
+        else {
             return false
         }
         neverReadyStrikes[revision.name] = nil
@@ -35,10 +36,16 @@ extension Controller {
         }
         setFailure(failure, of: revision.name, service: instance.service)
         logger.warning(
-            "revision failed", metadata: ["revision": "\(revision.name)", "reason": "\(failure.reason.rawValue)", "message": "\(failure.message)"])
+            "revision failed",
+            metadata: [
+                "revision": "\(revision.name)", "reason": "\(failure.reason.rawValue)", "message": "\(failure.message)",
+            ])
         var message = "\(revision.name) never became ready (\(failure.reason.rawValue)): \(failure.message)"
         if let line = failure.logTail.last { message += "; last log line: \(line)" }
-        events.record(ServiceEvent(kind: .warning, reason: "RevisionFailed", message: message, service: instance.service, revision: revision.name))
+        events.record(
+            ServiceEvent(
+                kind: .warning, reason: "RevisionFailed", message: message, service: instance.service,
+                revision: revision.name))
         do {
             try await store.markFailed(revision.name, failure)
         } catch {
@@ -62,10 +69,14 @@ extension Controller {
     func recordEvent(_ id: String, _ kind: ServiceEvent.Kind, _ reason: String, _ message: String) {
         guard let instance = entry(id)?.instance else { return }
         events.record(
-            ServiceEvent(kind: kind, reason: reason, message: message, service: instance.service, revision: instance.revision, instance: id))
+            ServiceEvent(
+                kind: kind, reason: reason, message: message, service: instance.service, revision: instance.revision,
+                instance: id))
     }
 
-    func recordEvent(service: ServiceName, revision: String? = nil, _ kind: ServiceEvent.Kind, _ reason: String, _ message: String) {
+    func recordEvent(
+        service: ServiceName, revision: String? = nil, _ kind: ServiceEvent.Kind, _ reason: String, _ message: String
+    ) {
         events.record(ServiceEvent(kind: kind, reason: reason, message: message, service: service, revision: revision))
     }
 

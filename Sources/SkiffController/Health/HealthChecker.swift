@@ -28,7 +28,8 @@ struct HealthChecker: Sendable {
 
     /// One check of `action` against the instance at `host`; `port` is the container's port,
     /// used when the action names none.
-    func check(_ action: Probe.Action, instanceID: String, host: String, port: Int, timeout: Duration) async -> Outcome {
+    func check(_ action: Probe.Action, instanceID: String, host: String, port: Int, timeout: Duration) async -> Outcome
+    {
         switch action {
         case .tcpSocket(let socket):
             let target = socket.port ?? port
@@ -45,7 +46,8 @@ struct HealthChecker: Sendable {
                     let detail = output.split(separator: "\n").last.map { ": \($0.prefix(200))" } ?? ""
                     return .failed("\(exec.command.joined(separator: " ")) exited \(code)\(detail)")
                 case .timedOut:
-                    return .failed("\(exec.command.joined(separator: " ")) timed out after \(DurationText.format(timeout))")
+                    return .failed(
+                        "\(exec.command.joined(separator: " ")) timed out after \(DurationText.format(timeout))")
                 }
             } catch {
                 return .failed("cannot run \(exec.command.joined(separator: " ")): \(error)")
@@ -58,7 +60,10 @@ struct HealthChecker: Sendable {
         request.headers.add(name: "User-Agent", value: "skiff-probe/1")
         for header in get.httpHeaders { request.headers.replaceOrAdd(name: header.name, value: header.value) }
         do {
-            let response = try await Self.http.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+            let response = try await Self.http.execute(
+                request,
+                timeout: .nanoseconds(
+                    Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
             // Drain a little of the body so the connection can be reused; the status decides.
             _ = try? await response.body.collect(upTo: 64 << 10)
             let code = Int(response.status.code)

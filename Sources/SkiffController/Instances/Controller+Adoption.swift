@@ -83,7 +83,8 @@ extension Controller {
                         }
                         return started
                     } catch {
-                        logger.warning("not adopting instance", metadata: ["instance": "\(candidate.id)", "error": "\(error)"])
+                        logger.warning(
+                            "not adopting instance", metadata: ["instance": "\(candidate.id)", "error": "\(error)"])
                         return nil
                     }
                 }

@@ -26,7 +26,8 @@ extension Controller {
             if let started = adopted {
                 adopted = nil
                 logger.info("adopted", metadata: ["address": "\(started.address):\(started.port)"])
-                outcome = await serve(id, started: started, probes: probes, checker: HealthChecker(tcp: probe, runtime: runtime))
+                outcome = await serve(
+                    id, started: started, probes: probes, checker: HealthChecker(tcp: probe, runtime: runtime))
             } else {
                 outcome = await runOnce(id, spec: spec, probes: probes, logger: logger)
             }
@@ -72,7 +73,9 @@ extension Controller {
         case exited(String)
     }
 
-    private nonisolated func runOnce(_ id: String, spec: InstanceSpec, probes: Probes, logger: Logger) async -> RunOutcome {
+    private nonisolated func runOnce(_ id: String, spec: InstanceSpec, probes: Probes, logger: Logger) async
+        -> RunOutcome
+    {
         await update(id) {
             $0.state = .starting
             $0.address = nil
@@ -148,7 +151,9 @@ extension Controller {
                 let outcome = await checker.check(
                     action, instanceID: id, host: started.address, port: started.port,
                     timeout: .seconds(probe.timeoutSeconds))
-                if case .failed(let message) = outcome { last = message } else {
+                if case .failed(let message) = outcome {
+                    last = message
+                } else {
                     await update(id) { $0.record(ProbeResult(kind: kind, passing: true, consecutive: 1)) }
                     return .passed
                 }
@@ -156,7 +161,8 @@ extension Controller {
             if await !runtime.isRunning(instanceID: id) {
                 let tail = LogTail.read(started.logPath)
                 return .failed(
-                    RevisionFailure(reason: .crash, message: "the process exited before it became ready", logTail: tail))
+                    RevisionFailure(reason: .crash, message: "the process exited before it became ready", logTail: tail)
+                )
             }
             if ContinuousClock.now >= deadline {
                 let budget = DurationText.format(deadline - probingSince)
@@ -177,9 +183,13 @@ extension Controller {
     /// Watches a ready instance until it exits, fails its liveness probe, or is asked to
     /// stop; readiness failures take it out of the balancer and back in. A frozen instance
     /// is not probed: its processes cannot answer, and that says nothing about its health.
-    private nonisolated func serve(_ id: String, started: StartedInstance, probes: Probes, checker: HealthChecker) async -> RunOutcome {
+    private nonisolated func serve(_ id: String, started: StartedInstance, probes: Probes, checker: HealthChecker) async
+        -> RunOutcome
+    {
         let now = ContinuousClock.now
-        var readiness = probes.readiness.map { ProbeTracker(probe: $0, startingAt: now + .seconds(max(1, $0.periodSeconds))) }
+        var readiness = probes.readiness.map {
+            ProbeTracker(probe: $0, startingAt: now + .seconds(max(1, $0.periodSeconds)))
+        }
         var liveness = probes.liveness.map { ProbeTracker(probe: $0, startingAt: now) }
         var tick = 0
         while true {
@@ -193,8 +203,14 @@ extension Controller {
             let now = ContinuousClock.now
             if await entry(id)?.instance.state == .frozen {
                 // Checks come due again a period after the thaw, not at once.
-                if var tracker = readiness { tracker.nextCheck = now + tracker.period; readiness = tracker }
-                if var tracker = liveness { tracker.nextCheck = now + tracker.period; liveness = tracker }
+                if var tracker = readiness {
+                    tracker.nextCheck = now + tracker.period
+                    readiness = tracker
+                }
+                if var tracker = liveness {
+                    tracker.nextCheck = now + tracker.period
+                    liveness = tracker
+                }
             } else {
                 if var tracker = readiness, now >= tracker.nextCheck {
                     await periodicCheck(.readiness, &tracker, id, started, checker)
@@ -204,7 +220,8 @@ extension Controller {
                     let failing = await periodicCheck(.liveness, &tracker, id, started, checker)
                     liveness = tracker
                     if failing {
-                        let message = (await entry(id)?.instance.probes.first { $0.kind == "liveness" }?.message) ?? "no reason"
+                        let message =
+                            (await entry(id)?.instance.probes.first { $0.kind == "liveness" }?.message) ?? "no reason"
                         return .exited("liveness probe failed \(tracker.probe.failureThreshold) times: \(message)")
                     }
                 }
@@ -216,7 +233,8 @@ extension Controller {
     /// Runs one periodic check and applies its outcome; returns whether the probe is failing.
     @discardableResult
     private nonisolated func periodicCheck(
-        _ kind: Probe.Kind, _ tracker: inout ProbeTracker, _ id: String, _ started: StartedInstance, _ checker: HealthChecker
+        _ kind: Probe.Kind, _ tracker: inout ProbeTracker, _ id: String, _ started: StartedInstance,
+        _ checker: HealthChecker
     ) async -> Bool {
         guard let action = tracker.probe.action else { return false }
         tracker.nextCheck = ContinuousClock.now + tracker.period
@@ -233,11 +251,14 @@ extension Controller {
             if !outcome.passed {
                 // Still failing: keep the latest reason visible.
                 let failures = tracker.failures
-                await update(id) { $0.record(ProbeResult(kind: kind, passing: false, consecutive: failures, message: message)) }
+                await update(id) {
+                    $0.record(ProbeResult(kind: kind, passing: false, consecutive: failures, message: message))
+                }
             }
         case .failed(let count, let threshold):
             await update(id) { $0.record(ProbeResult(kind: kind, passing: true, consecutive: 0, message: message)) }
-            await recordEvent(id, .warning, "Unhealthy", "\(name) probe failed (\(count)/\(threshold)): \(message ?? "")")
+            await recordEvent(
+                id, .warning, "Unhealthy", "\(name) probe failed (\(count)/\(threshold)): \(message ?? "")")
         case .becameFailing:
             let failures = tracker.failures
             await update(id) {
@@ -257,7 +278,8 @@ extension Controller {
                 if kind == .readiness, $0.state == .unready { $0.state = .ready }
             }
             if kind == .readiness {
-                await recordEvent(id, .normal, "Ready", "readiness probe passed \(successes) times; back in the balancer")
+                await recordEvent(
+                    id, .normal, "Ready", "readiness probe passed \(successes) times; back in the balancer")
                 await requestReconcile()
             }
         }

@@ -18,7 +18,11 @@ public struct TCPReadinessProbe: Sendable {
     public func check(host: String, port: Int, timeout: Duration = .milliseconds(500)) async -> Bool {
         do {
             let channel = try await ClientBootstrap(group: group)
-                .connectTimeout(.milliseconds(Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)))
+                .connectTimeout(
+                    .milliseconds(
+                        Int64(
+                            timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+                )
                 .connect(host: host, port: port).get()
             try? await channel.close()
             return true

@@ -31,17 +31,21 @@ extension Controller {
         if isLatest(revision) {
             throw ControllerError(
                 .conflict,
-                "revision \(name) is the latest of service \(revision.service); deploy a new revision first, or delete the service")
+                "revision \(name) is the latest of service \(revision.service); deploy a new revision first, or delete the service"
+            )
         }
         let current = summary(of: revision)
         if current.trafficPercent > 0 {
             throw ControllerError(
                 .conflict,
-                "revision \(name) still receives \(current.trafficPercent) % of \(revision.service)'s traffic; move it first (skiff traffic)")
+                "revision \(name) still receives \(current.trafficPercent) % of \(revision.service)'s traffic; move it first (skiff traffic)"
+            )
         }
         if let tag = current.tags.first {
             throw ControllerError(
-                .conflict, "revision \(name) is tagged \(tag); remove the tag first (skiff traffic \(revision.service) --untag \(tag))")
+                .conflict,
+                "revision \(name) is tagged \(tag); remove the tag first (skiff traffic \(revision.service) --untag \(tag))"
+            )
         }
         do {
             _ = try await store.deleteRevision(named: name)

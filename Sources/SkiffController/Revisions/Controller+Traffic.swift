@@ -5,12 +5,16 @@ import SkiffStore
 extension Controller {
     /// Replaces a service's traffic (Knative's `spec.traffic`). The change reaches the gateway
     /// as one routing-table update, so every request sees either the old split or the new.
-    public func setTraffic(of name: ServiceName, to traffic: [TrafficTarget]) async throws(ControllerError) -> SkiffModel.Service {
+    public func setTraffic(of name: ServiceName, to traffic: [TrafficTarget]) async throws(ControllerError)
+        -> SkiffModel.Service
+    {
         try await setTraffic(of: name, to: traffic, byRollout: false)
     }
 
     /// A change by hand ends a gradual rollout where it stands; the rollout's own do not.
-    func setTraffic(of name: ServiceName, to traffic: [TrafficTarget], byRollout: Bool) async throws(ControllerError) -> SkiffModel.Service {
+    func setTraffic(of name: ServiceName, to traffic: [TrafficTarget], byRollout: Bool) async throws(ControllerError)
+        -> SkiffModel.Service
+    {
         guard let wanted = desired[name] else { throw ControllerError(.notFound, "service \"\(name)\" not found") }
         do {
             try traffic.validate(service: name)
@@ -23,7 +27,9 @@ extension Controller {
         let others = try await runnables(for: proposed, keeping: wanted.others)
         for name in traffic.revisionNames {
             if let failure = (name == wanted.revision.name ? wanted.revision : others[name]?.revision)?.failure {
-                throw ControllerError(.conflict, "revision \(name) failed and cannot take traffic: \(failure.reason.rawValue): \(failure.message)")
+                throw ControllerError(
+                    .conflict,
+                    "revision \(name) failed and cannot take traffic: \(failure.reason.rawValue): \(failure.message)")
             }
         }
         let row: ServiceRow
@@ -32,7 +38,9 @@ extension Controller {
         } catch {
             throw ControllerError(storeError: error, "cannot store the traffic of \(name)")
         }
-        guard desired[name] != nil else { throw ControllerError(.notFound, "service \"\(name)\" was deleted meanwhile") }
+        guard desired[name] != nil else {
+            throw ControllerError(.notFound, "service \"\(name)\" was deleted meanwhile")
+        }
         desired[name]?.row.traffic = row.traffic
         desired[name]?.others = others
         if !byRollout { cancelRollout(name, because: "the traffic was changed by hand") }
@@ -44,7 +52,9 @@ extension Controller {
 
     /// Sends all of a service's requests to `revision`, or else to the newest ready revision
     /// older than the one taking most traffic now. Tags stay, at 0 %.
-    public func rollback(_ name: ServiceName, to revision: String? = nil) async throws(ControllerError) -> SkiffModel.Service {
+    public func rollback(_ name: ServiceName, to revision: String? = nil) async throws(ControllerError)
+        -> SkiffModel.Service
+    {
         guard let wanted = desired[name] else { throw ControllerError(.notFound, "service \"\(name)\" not found") }
         let history: [Revision]
         do {

@@ -1,5 +1,5 @@
-public import SkiffGateway
-public import SkiffModel
+import SkiffGateway
+import SkiffModel
 
 /// What the gateway routes for one service, as a value: every revision it knows (with the
 /// settings it routes with and its serving instances) and the service's routing keys.
@@ -72,7 +72,9 @@ struct ServiceRoutes: Sendable, Equatable {
         guard before != after else { return [] }
         var changes: [RoutingChange] = []
         for name in after.revisions.keys.sorted() {
-            guard let routes = after.revisions[name], before.revisions[name] != routes || routes.failed else { continue }
+            guard let routes = after.revisions[name], before.revisions[name] != routes || routes.failed else {
+                continue
+            }
             changes.append(.setRevision(name, routes.settings, routes.backends))
         }
         if after.traffic != before.traffic {

@@ -60,7 +60,8 @@ extension Controller {
                 if decision.desired != before {
                     changed = true
                     logger.info(
-                        "scaling", metadata: [
+                        "scaling",
+                        metadata: [
                             "revision": "\(revision)", "from": "\(before)", "to": "\(decision.desired)",
                             "stable": "\(decision.stableConcurrency)", "panic": "\(decision.panicConcurrency)",
                             "inPanic": "\(decision.inPanic)",
@@ -74,8 +75,10 @@ extension Controller {
 
     /// Ready and frozen instances of `revision` that are not being stopped.
     func servingInstances(of revision: String) -> Int {
-        supervisedInstances.filter { $0.instance.revision == revision && $0.instance.state.isServing && !$0.stopRequested }
-            .count
+        supervisedInstances.filter {
+            $0.instance.revision == revision && $0.instance.state.isServing && !$0.stopRequested
+        }
+        .count
     }
 
     /// Freezes instances of latest revisions that had nothing in flight for their

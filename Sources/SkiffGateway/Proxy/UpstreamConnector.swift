@@ -20,7 +20,8 @@ struct UpstreamConnector: Sendable {
                 return eventLoop.makeFailedFuture(
                     GatewayError(
                         code: .invalidBackend,
-                        message: "backend \(slot.backend.id) has no usable IPv4 address: \(slot.backend.host):\(slot.backend.port)"
+                        message:
+                            "backend \(slot.backend.id) has no usable IPv4 address: \(slot.backend.host):\(slot.backend.port)"
                     )
                 )
             }
@@ -44,7 +45,8 @@ struct UpstreamConnector: Sendable {
         encoderConfiguration.automaticallySetFramingHeaders = false
         try pipeline.addHandler(HTTPRequestEncoder(configuration: encoderConfiguration))
         try pipeline.addHandler(
-            ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop))
+            ByteToMessageHandler(
+                HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop))
         )
         try pipeline.addHandler(UpstreamHandler(slot: slot))
     }

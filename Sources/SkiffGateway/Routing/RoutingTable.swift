@@ -208,7 +208,8 @@ public final class RoutingTable: Sendable {
         // Keys that stopped routing to a revision: its requests queued by them must move.
         var abandoned: [ObjectIdentifier: (revision: RevisionRoute, keys: Set<String>)] = [:]
         for (key, route) in state.routes {
-            for target in route.targets where !(routes[key]?.targets.contains { $0.revision === target.revision } ?? false) {
+            for target in route.targets
+            where !(routes[key]?.targets.contains { $0.revision === target.revision } ?? false) {
                 abandoned[ObjectIdentifier(target.revision), default: (target.revision, [])].keys.insert(key)
             }
         }
@@ -219,8 +220,13 @@ public final class RoutingTable: Sendable {
         for (revision, keys) in abandoned.values { revision.activator.reroute(keys: keys) }
     }
 
-    private static func takeDraining(_ backend: Backend, of revision: RevisionRoute, from state: inout State) -> BackendSlot? {
-        guard let (id, slot) = state.draining.first(where: { $0.value.backend == backend && $0.value.revision === revision })
+    private static func takeDraining(_ backend: Backend, of revision: RevisionRoute, from state: inout State)
+        -> BackendSlot?
+    {
+        guard
+            let (id, slot) = state.draining.first(where: {
+                $0.value.backend == backend && $0.value.revision === revision
+            })
         else {
             return nil
         }

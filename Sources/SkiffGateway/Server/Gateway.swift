@@ -1,6 +1,6 @@
 public import Logging
-public import NIOCore
 import NIOConcurrencyHelpers
+public import NIOCore
 import NIOHTTP1
 public import NIOPosix
 public import ServiceLifecycle
@@ -197,7 +197,9 @@ public final class Gateway: Service, Sendable {
 
     private func finishListening(_ result: Result<SocketAddress, GatewayError>) {
         let waiters = self.state.withLockedValue { state in
-            guard case .waiting(let waiters) = state.listening else { return [CheckedContinuation<SocketAddress, any Error>]() }
+            guard case .waiting(let waiters) = state.listening else {
+                return [CheckedContinuation<SocketAddress, any Error>]()
+            }
             switch result {
             case .success(let address): state.listening = .listening(address)
             case .failure(let error): state.listening = .stopped(error)

@@ -34,10 +34,13 @@ struct KnativeAnnotation {
     static var settings: [KnativeAnnotation] {
         let knative = autoscalingPrefix
         return [
-            KnativeAnnotation("\(knative)min-scale", legacy: "\(knative)minScale", "minInstances", .count(\.minInstances)),
-            KnativeAnnotation("\(knative)max-scale", legacy: "\(knative)maxScale", "maxInstances", .count(\.maxInstances)),
             KnativeAnnotation(
-                "\(knative)initial-scale", legacy: "\(knative)initialScale", "initialInstances", .count(\.initialInstances)),
+                "\(knative)min-scale", legacy: "\(knative)minScale", "minInstances", .count(\.minInstances)),
+            KnativeAnnotation(
+                "\(knative)max-scale", legacy: "\(knative)maxScale", "maxInstances", .count(\.maxInstances)),
+            KnativeAnnotation(
+                "\(knative)initial-scale", legacy: "\(knative)initialScale", "initialInstances",
+                .count(\.initialInstances)),
             KnativeAnnotation("\(knative)target", "target", .optionalNumber(\.target)),
             KnativeAnnotation(
                 "\(knative)target-utilization-percentage", legacy: "\(knative)targetUtilizationPercentage",
@@ -50,7 +53,8 @@ struct KnativeAnnotation {
                 "\(knative)panic-threshold-percentage", legacy: "\(knative)panicThresholdPercentage",
                 "panicThresholdPercentage", .number(\.panicThresholdPercentage)),
             KnativeAnnotation(
-                "\(knative)scale-down-delay", legacy: "\(knative)scaleDownDelay", "scaleDownDelay", .duration(\.scaleDownDelay)),
+                "\(knative)scale-down-delay", legacy: "\(knative)scaleDownDelay", "scaleDownDelay",
+                .duration(\.scaleDownDelay)),
             // Knative's "minimum time the last pod stays after the decision to scale to zero":
             // Skiff's idle time at zero traffic before the last instance goes.
             KnativeAnnotation(
@@ -66,7 +70,8 @@ struct KnativeAnnotation {
         ("\(autoscalingPrefix)class", nil, "kpa.autoscaling.knative.dev", "Skiff's autoscaler is Knative's KPA"),
         ("\(autoscalingPrefix)metric", nil, "concurrency", "Skiff scales on requests in flight"),
         (
-            "\(autoscalingPrefix)metric-aggregation-algorithm", "\(autoscalingPrefix)metricAggregationAlgorithm", "linear",
+            "\(autoscalingPrefix)metric-aggregation-algorithm", "\(autoscalingPrefix)metricAggregationAlgorithm",
+            "linear",
             "Skiff averages over the window"
         ),
     ]

@@ -61,7 +61,8 @@ public struct KnativeManifest: Sendable, Hashable {
     /// A YAML error on one line: where, and what.
     private static func describe(_ error: any Error) -> String {
         switch error as? YamlError {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
             return "line \(mark.line), column \(mark.column): \(problem)"
         case .duplicatedKeysInMapping(let duplicates, _):
             return "a key is given twice: \(duplicates.joined(separator: ", "))"

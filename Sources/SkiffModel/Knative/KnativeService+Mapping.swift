@@ -24,10 +24,12 @@ extension KnativeService {
                 key: "timeoutSeconds", annotation: "\(KnativeAnnotation.skiffPrefix)timeout", field: "timeout",
                 timeout: \.request, seconds: \.timeoutSeconds),
             TimeoutField(
-                key: "responseStartTimeoutSeconds", annotation: "\(KnativeAnnotation.skiffPrefix)response-start-timeout",
+                key: "responseStartTimeoutSeconds",
+                annotation: "\(KnativeAnnotation.skiffPrefix)response-start-timeout",
                 field: "response-start-timeout", timeout: \.responseStart, seconds: \.responseStartTimeoutSeconds),
             TimeoutField(
-                key: "idleTimeoutSeconds", annotation: "\(KnativeAnnotation.skiffPrefix)idle-timeout", field: "idle-timeout",
+                key: "idleTimeoutSeconds", annotation: "\(KnativeAnnotation.skiffPrefix)idle-timeout",
+                field: "idle-timeout",
                 timeout: \.idle, seconds: \.idleTimeoutSeconds),
         ]
     }
@@ -88,11 +90,14 @@ extension KnativeService {
         service.args = container.args
         if let limits = container.resources?.limits {
             let path = "\(c).resources.limits"
-            do { service.memory = try limits.memory.map(MemoryQuantity.init) } catch { report.problem("\(path).memory", error) }
+            do { service.memory = try limits.memory.map(MemoryQuantity.init) } catch {
+                report.problem("\(path).memory", error)
+            }
             do { service.cpu = try limits.cpu.map(CPUQuantity.init) } catch { report.problem("\(path).cpu", error) }
         }
         let probes: [(Probe.Kind, Probe?)] = [
-            (.startup, container.startupProbe), (.readiness, container.readinessProbe), (.liveness, container.livenessProbe),
+            (.startup, container.startupProbe), (.readiness, container.readinessProbe),
+            (.liveness, container.livenessProbe),
         ]
         for case (let kind, let probe?) in probes {
             let path = "\(c).\(kind.rawValue)Probe"
@@ -184,7 +189,9 @@ extension KnativeService {
         }
         for fixed in KnativeAnnotation.fixed {
             if let (key, text) = take(fixed.key, fixed.legacyKey), text != fixed.value {
-                report.problem(path(key), .unsupported, "not supported by Skiff with \(text): \(fixed.why) (only \(fixed.value) is)")
+                report.problem(
+                    path(key), .unsupported,
+                    "not supported by Skiff with \(text): \(fixed.why) (only \(fixed.value) is)")
             }
         }
         for unsupported in KnativeAnnotation.unsupported {
@@ -201,7 +208,8 @@ extension KnativeService {
             }
         }
         if !ignored.isEmpty {
-            report.warning(annotationsPath, "ignored: Skiff keeps no other annotations (\(ignored.joined(separator: ", ")))")
+            report.warning(
+                annotationsPath, "ignored: Skiff keeps no other annotations (\(ignored.joined(separator: ", ")))")
         }
         return paths
     }
@@ -247,7 +255,8 @@ extension KnativeService {
         let limits = Limits(cpu: spec.cpu?.description, memory: spec.memory?.description)
         revision.containers = [
             Container(
-                image: spec.image, ports: [ContainerPort(containerPort: spec.port)], env: spec.env.isEmpty ? nil : spec.env,
+                image: spec.image, ports: [ContainerPort(containerPort: spec.port)],
+                env: spec.env.isEmpty ? nil : spec.env,
                 command: spec.command, args: spec.args,
                 resources: limits == Limits() ? nil : Resources(limits: limits), startupProbe: spec.probes.startup,
                 readinessProbe: spec.probes.readiness, livenessProbe: spec.probes.liveness)
@@ -256,7 +265,8 @@ extension KnativeService {
             apiVersion: Self.servingV1, kind: Self.serviceKind, metadata: ObjectMeta(name: service.name.rawValue),
             spec: Spec(
                 template: RevisionTemplate(
-                    metadata: ObjectMeta(name: service.latestRevision, annotations: annotations.isEmpty ? nil : annotations),
+                    metadata: ObjectMeta(
+                        name: service.latestRevision, annotations: annotations.isEmpty ? nil : annotations),
                     spec: revision),
                 traffic: service.traffic))
     }

@@ -14,12 +14,15 @@ extension KnativeService {
 
 extension KnativeService.ObjectMeta {
     /// Written by Kubernetes: a manifest saved with `kubectl get -o yaml` has them.
-    static let setByKubernetes = ["uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink"]
+    static let setByKubernetes = [
+        "uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink",
+    ]
 
     init(readingService object: ManifestObject) {
         self.init(name: object.text("name"))
         let labels = Self.readShared(object)
-        for label in labels where ["networking.knative.dev/visibility", "serving.knative.dev/visibility"].contains(label.key) {
+        for label in labels
+        where ["networking.knative.dev/visibility", "serving.knative.dev/visibility"].contains(label.key) {
             object.report.problem(
                 "\(object.path("labels")).\(label.key)", .unsupported,
                 "not supported by Skiff: every service is served on the gateway; there is no cluster-local visibility")
@@ -31,16 +34,20 @@ extension KnativeService.ObjectMeta {
                 if key.hasPrefix(KnativeAnnotation.autoscalingPrefix) || key.hasPrefix(KnativeAnnotation.skiffPrefix) {
                     object.report.problem(
                         path, "belongs under spec.template.metadata.annotations, where it sets each revision")
-                } else if ["serving.knative.dev/rollout-duration", "serving.knative.dev/rolloutDuration"].contains(key) {
+                } else if ["serving.knative.dev/rollout-duration", "serving.knative.dev/rolloutDuration"].contains(key)
+                {
                     object.report.problem(
-                        path, .unsupported, "not supported by Skiff: a gradual rollout is set with skiff deploy --rollout gradual, in steps")
+                        path, .unsupported,
+                        "not supported by Skiff: a gradual rollout is set with skiff deploy --rollout gradual, in steps"
+                    )
                 } else {
                     ignored.append(key)
                 }
             }
             if !ignored.isEmpty {
                 let keys = ignored.joined(separator: ", ")
-                object.report.warning(object.path("annotations"), "ignored: Skiff keeps no annotations of the Service (\(keys))")
+                object.report.warning(
+                    object.path("annotations"), "ignored: Skiff keeps no annotations of the Service (\(keys))")
             }
         }
         for key in Self.setByKubernetes { object.ignored(key, because: "set by Kubernetes") }
@@ -77,7 +84,9 @@ extension KnativeService.ObjectMeta {
 extension KnativeService.Spec {
     init(reading object: ManifestObject) {
         self.init()
-        if let template = object.object("template") { self.template = KnativeService.RevisionTemplate(reading: template) }
+        if let template = object.object("template") {
+            self.template = KnativeService.RevisionTemplate(reading: template)
+        }
         traffic = object.objects("traffic")?.map(TrafficTarget.init(reading:))
         object.finish()
     }
@@ -86,7 +95,9 @@ extension KnativeService.Spec {
 extension KnativeService.RevisionTemplate {
     init(reading object: ManifestObject) {
         self.init()
-        if let metadata = object.object("metadata") { self.metadata = KnativeService.ObjectMeta(readingTemplate: metadata) }
+        if let metadata = object.object("metadata") {
+            self.metadata = KnativeService.ObjectMeta(readingTemplate: metadata)
+        }
         if let spec = object.object("spec") { self.spec = KnativeService.RevisionSpec(reading: spec) }
         object.finish()
     }
@@ -102,22 +113,27 @@ extension KnativeService.RevisionSpec {
             containers: containers.prefix(1).map(KnativeService.Container.init(reading:)))
         for sidecar in containers.dropFirst() {
             object.report.problem(
-                sidecar.path, .unsupported, "not supported by Skiff: an instance runs one container; there are no sidecars")
+                sidecar.path, .unsupported,
+                "not supported by Skiff: an instance runs one container; there are no sidecars")
         }
-        object.unsupported("volumes", because: "Skiff has no volumes; each instance gets its own writable root filesystem")
+        object.unsupported(
+            "volumes", because: "Skiff has no volumes; each instance gets its own writable root filesystem")
         object.unsupported("serviceAccountName", because: "Skiff has no service accounts")
         object.only("automountServiceAccountToken", false, because: "Skiff has no service account tokens to mount")
         object.only("enableServiceLinks", false, because: "Skiff sets no service-link variables")
         object.unsupported(
-            "imagePullSecrets", because: "Skiff has no Secrets; save the registry's credentials with skiff registries login")
+            "imagePullSecrets",
+            because: "Skiff has no Secrets; save the registry's credentials with skiff registries login")
         object.unsupported(
-            "affinity", "nodeSelector", "tolerations", "topologySpreadConstraints", "schedulerName", "priorityClassName",
+            "affinity", "nodeSelector", "tolerations", "topologySpreadConstraints", "schedulerName",
+            "priorityClassName",
             "runtimeClassName", because: "Skiff runs on one machine, without a scheduler")
         object.unsupported(
             "hostNetwork", "hostPID", "hostIPC", "hostAliases", "dnsPolicy", "dnsConfig", "shareProcessNamespace",
             because: "every instance gets Skiff's own network and process namespaces")
         object.unsupported(
-            "securityContext", because: "Skiff confines every instance the same way; see the container's securityContext")
+            "securityContext",
+            because: "Skiff confines every instance the same way; see the container's securityContext")
         object.unsupported("initContainers", because: "an instance runs one container")
         object.finish()
     }
@@ -130,7 +146,8 @@ extension KnativeService.Container {
             image: object.text("image"),
             ports: object.contains("ports") ? ports.prefix(1).map(KnativeService.ContainerPort.init(reading:)) : nil,
             env: object.objects("env")?.map(EnvVar.init(reading:)), command: object.texts("command"),
-            args: object.texts("args"), resources: object.object("resources").map(KnativeService.Resources.init(reading:)),
+            args: object.texts("args"),
+            resources: object.object("resources").map(KnativeService.Resources.init(reading:)),
             startupProbe: object.object("startupProbe").map(Probe.init(reading:)),
             readinessProbe: object.object("readinessProbe").map(Probe.init(reading:)),
             livenessProbe: object.object("livenessProbe").map(Probe.init(reading:)))
@@ -138,8 +155,10 @@ extension KnativeService.Container {
             object.report.problem(extra.path, .unsupported, "not supported by Skiff: the gateway routes to one port")
         }
         object.ignored("name", because: "Skiff names the container after the service")
-        object.ignored("imagePullPolicy", because: "Skiff resolves the image to a digest once, when it makes the revision")
-        object.ignored("terminationMessagePath", "terminationMessagePolicy", because: "Skiff keeps the instance's log instead")
+        object.ignored(
+            "imagePullPolicy", because: "Skiff resolves the image to a digest once, when it makes the revision")
+        object.ignored(
+            "terminationMessagePath", "terminationMessagePolicy", because: "Skiff keeps the instance's log instead")
         object.unsupported("envFrom", because: "Skiff has no ConfigMaps or Secrets yet; list the variables under env")
         object.unsupported("volumeMounts", because: "Skiff has no volumes")
         object.unsupported("workingDir", because: "the container runs in the image's working directory")
@@ -157,10 +176,13 @@ extension KnativeService.Container {
         object.unsupported("runAsUser", "runAsGroup", because: "Skiff runs the image's user")
         object.unsupported(
             "capabilities",
-            because: "every instance gets Docker's default capabilities without NET_RAW; they cannot be changed per service")
+            because:
+                "every instance gets Docker's default capabilities without NET_RAW; they cannot be changed per service")
         if let seccomp = object.object("seccompProfile") {
-            seccomp.only("type", "RuntimeDefault", because: "Skiff applies its own default seccomp profile to every instance")
-            seccomp.unsupported("localhostProfile", because: "Skiff applies its own default seccomp profile to every instance")
+            seccomp.only(
+                "type", "RuntimeDefault", because: "Skiff applies its own default seccomp profile to every instance")
+            seccomp.unsupported(
+                "localhostProfile", because: "Skiff applies its own default seccomp profile to every instance")
             seccomp.finish()
         }
         object.finish()
@@ -174,7 +196,8 @@ extension KnativeService.ContainerPort {
         if let name = object.text("name") {
             if name == "h2c" {
                 object.report.problem(
-                    object.path("name"), .unsupported, "not supported by Skiff: the gateway speaks HTTP/1.1 to instances")
+                    object.path("name"), .unsupported,
+                    "not supported by Skiff: the gateway speaks HTTP/1.1 to instances")
             } else if name != "http1" {
                 object.report.problem(object.path("name"), "must be http1 or h2c, not \"\(name)\"")
             }
@@ -243,7 +266,8 @@ extension HTTPGetAction {
     /// A port number; 0 (as Knative writes its defaults) means the container's port.
     static func port(_ object: ManifestObject) -> Int? {
         if object.isString("port") {
-            object.report.problem(object.path("port"), .unsupported, "not supported by Skiff: named ports; give the number")
+            object.report.problem(
+                object.path("port"), .unsupported, "not supported by Skiff: named ports; give the number")
             return nil
         }
         return object.int("port").flatMap { $0 == 0 ? nil : $0 }

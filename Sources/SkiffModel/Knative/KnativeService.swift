@@ -18,7 +18,9 @@ public struct KnativeService: Encodable, Sendable, Hashable {
     /// The `kind` Skiff reads and writes.
     public static let serviceKind = "Service"
 
-    public init(apiVersion: String? = nil, kind: String? = nil, metadata: ObjectMeta = ObjectMeta(), spec: Spec = Spec()) {
+    public init(
+        apiVersion: String? = nil, kind: String? = nil, metadata: ObjectMeta = ObjectMeta(), spec: Spec = Spec()
+    ) {
         self.apiVersion = apiVersion
         self.kind = kind
         self.metadata = metadata

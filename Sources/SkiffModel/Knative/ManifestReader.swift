@@ -158,7 +158,8 @@ final class ManifestObject {
 
     func only(_ key: String, _ harmless: String, because why: String) {
         if let value = text(key), value != harmless {
-            report.problem(path(key), .unsupported, "not supported by Skiff with \(value): \(why) (only \(harmless) is)")
+            report.problem(
+                path(key), .unsupported, "not supported by Skiff with \(value): \(why) (only \(harmless) is)")
         }
     }
 

@@ -22,7 +22,9 @@ public struct EnvVar: Codable, Sendable, Hashable {
         let bytes = Array(name.utf8)
         let valid =
             !bytes.isEmpty && !(bytes[0] >= 0x30 && bytes[0] <= 0x39)
-            && bytes.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
+            && bytes.allSatisfy {
+                ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F
+            }
         guard valid else {
             throw ModelError(
                 .invalidValue, field: "env",

@@ -74,7 +74,9 @@ public struct Probe: Codable, Sendable, Hashable {
         func fail(_ message: String) -> ModelError { ModelError(.invalidValue, field: field, "\(field): \(message)") }
         let actions = [httpGet != nil, tcpSocket != nil, exec != nil].filter { $0 }.count
         guard actions == 1 else {
-            throw fail(actions == 0 ? "needs one of httpGet, tcpSocket or exec" : "give only one of httpGet, tcpSocket or exec")
+            throw fail(
+                actions == 0 ? "needs one of httpGet, tcpSocket or exec" : "give only one of httpGet, tcpSocket or exec"
+            )
         }
         if let httpGet { try httpGet.validate(fail) }
         if let port = tcpSocket?.port, !(1...65535).contains(port) {
@@ -127,7 +129,9 @@ public struct HTTPGetAction: Codable, Sendable, Hashable {
         guard path.hasPrefix("/"), !path.contains(where: { $0.isWhitespace || $0.isNewline }) else {
             throw fail("invalid httpGet.path \"\(path)\": must start with / and contain no spaces")
         }
-        if let port, !(1...65535).contains(port) { throw fail("invalid httpGet.port \(port): must be between 1 and 65535") }
+        if let port, !(1...65535).contains(port) {
+            throw fail("invalid httpGet.port \(port): must be between 1 and 65535")
+        }
         for header in httpHeaders {
             let token = !header.name.isEmpty && header.name.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != 0x3A }
             guard token, !header.value.contains(where: { $0 == "\r" || $0 == "\n" }) else {
@@ -206,10 +210,14 @@ extension Probe {
     /// and `successThreshold`. `httpGet.path=/ready,periodSeconds=2`; `tcpSocket.port=8080`.
     public init(parsing text: String, kind: Kind) throws(ModelError) {
         let flag = "--\(kind.rawValue)-probe"
-        func fail(_ why: String) -> ModelError { ModelError(.invalidValue, field: "\(kind.rawValue)Probe", "invalid \(flag) \"\(text)\": \(why)") }
+        func fail(_ why: String) -> ModelError {
+            ModelError(.invalidValue, field: "\(kind.rawValue)Probe", "invalid \(flag) \"\(text)\": \(why)")
+        }
         self.init()
         for item in text.split(separator: ",", omittingEmptySubsequences: true) {
-            guard let equals = item.firstIndex(of: "=") else { throw fail("expected KEY=VALUE, e.g. httpGet.path=/ready") }
+            guard let equals = item.firstIndex(of: "=") else {
+                throw fail("expected KEY=VALUE, e.g. httpGet.path=/ready")
+            }
             let key = String(item[..<equals])
             let value = String(item[item.index(after: equals)...])
             func number() throws(ModelError) -> Int {
@@ -228,7 +236,8 @@ extension Probe {
             case "successThreshold": successThreshold = try number()
             default:
                 throw fail(
-                    "unknown key \(key); use httpGet.path, httpGet.port, tcpSocket.port, exec.command, initialDelaySeconds, periodSeconds, timeoutSeconds, failureThreshold or successThreshold")
+                    "unknown key \(key); use httpGet.path, httpGet.port, tcpSocket.port, exec.command, initialDelaySeconds, periodSeconds, timeoutSeconds, failureThreshold or successThreshold"
+                )
             }
         }
         // Only numbers given: a TCP check on the container's port, as the default startup probe.

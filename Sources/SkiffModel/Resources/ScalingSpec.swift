@@ -125,37 +125,48 @@ public struct ScalingSpec: Codable, Sendable, Hashable {
         }
         let limit = ServiceSpec.maxInstancesLimit
         guard (0...Self.maxConcurrency).contains(concurrency) else {
-            throw fail("concurrency", "invalid concurrency \(concurrency): must be between 0 (unlimited) and \(Self.maxConcurrency)")
+            throw fail(
+                "concurrency",
+                "invalid concurrency \(concurrency): must be between 0 (unlimited) and \(Self.maxConcurrency)")
         }
         if let target, !(0.01...Double(Self.maxConcurrency)).contains(target) {
             throw fail("target", "invalid target \(target): must be between 0.01 and \(Self.maxConcurrency)")
         }
         guard (1...100).contains(targetUtilization) else {
-            throw fail("targetUtilization", "invalid target-utilization \(targetUtilization): must be a percentage between 1 and 100")
+            throw fail(
+                "targetUtilization",
+                "invalid target-utilization \(targetUtilization): must be a percentage between 1 and 100")
         }
         guard (0...limit).contains(minInstances) else {
             throw fail("minInstances", "invalid min-instances \(minInstances): must be between 0 and \(limit)")
         }
         guard (0...limit).contains(maxInstances) else {
-            throw fail("maxInstances", "invalid max-instances \(maxInstances): must be between 0 (unlimited) and \(limit)")
+            throw fail(
+                "maxInstances", "invalid max-instances \(maxInstances): must be between 0 (unlimited) and \(limit)")
         }
         guard maxInstances == 0 || minInstances <= maxInstances else {
             throw fail("minInstances", "min-instances \(minInstances) is more than max-instances \(maxInstances)")
         }
         guard (0...limit).contains(initialInstances) else {
-            throw fail("initialInstances", "invalid initial-instances \(initialInstances): must be between 0 and \(limit)")
+            throw fail(
+                "initialInstances", "invalid initial-instances \(initialInstances): must be between 0 and \(limit)")
         }
         guard maxInstances == 0 || initialInstances <= maxInstances else {
-            throw fail("initialInstances", "initial-instances \(initialInstances) is more than max-instances \(maxInstances)")
+            throw fail(
+                "initialInstances", "initial-instances \(initialInstances) is more than max-instances \(maxInstances)")
         }
         guard Self.windowRange.contains(window) else {
             throw fail("window", "invalid window \(window): must be between 6s and 1h")
         }
         guard (1...100).contains(panicWindowPercentage) else {
-            throw fail("panicWindowPercentage", "invalid panic-window-percentage \(panicWindowPercentage): must be between 1 and 100")
+            throw fail(
+                "panicWindowPercentage",
+                "invalid panic-window-percentage \(panicWindowPercentage): must be between 1 and 100")
         }
         guard Self.panicThresholdRange.contains(panicThresholdPercentage) else {
-            throw fail("panicThresholdPercentage", "invalid panic-threshold-percentage \(panicThresholdPercentage): must be between 110 and 1000")
+            throw fail(
+                "panicThresholdPercentage",
+                "invalid panic-threshold-percentage \(panicThresholdPercentage): must be between 110 and 1000")
         }
         guard scaleDownDelay <= .seconds(3600) else {
             throw fail("scaleDownDelay", "invalid scale-down-delay \(scaleDownDelay): must be at most 1h")

@@ -31,7 +31,8 @@ public struct Service: Codable, Sendable, Hashable {
     public init(
         name: ServiceName, spec: ServiceSpec, latestRevision: String, imageDigest: String, url: String,
         createdAt: Date, updatedAt: Date, readyInstances: Int = 0, latestReadyRevision: String? = nil,
-        message: String? = nil, traffic: [TrafficTarget] = TrafficTarget.allToLatest, trafficStatus: [ResolvedTarget] = [],
+        message: String? = nil, traffic: [TrafficTarget] = TrafficTarget.allToLatest,
+        trafficStatus: [ResolvedTarget] = [],
         latestRevisionFailure: RevisionFailure? = nil, rollout: RolloutStatus? = nil
     ) {
         self.name = name
@@ -68,7 +69,8 @@ public struct Revision: Codable, Sendable, Hashable {
     public var failure: RevisionFailure?
 
     public init(
-        name: String, service: ServiceName, spec: ServiceSpec, imageDigest: String, createdAt: Date, readyAt: Date? = nil,
+        name: String, service: ServiceName, spec: ServiceSpec, imageDigest: String, createdAt: Date,
+        readyAt: Date? = nil,
         failure: RevisionFailure? = nil
     ) {
         self.name = name

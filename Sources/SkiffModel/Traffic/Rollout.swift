@@ -21,10 +21,13 @@ public struct RolloutPolicy: Codable, Sendable, Hashable {
 
     public func validate() throws(ModelError) {
         guard (1...100).contains(step) else {
-            throw ModelError(.invalidValue, field: "rolloutStep", "invalid rollout step \(step): must be between 1 and 100 percent")
+            throw ModelError(
+                .invalidValue, field: "rolloutStep", "invalid rollout step \(step): must be between 1 and 100 percent")
         }
         guard interval.duration >= .seconds(1), interval.duration <= .seconds(3600) else {
-            throw ModelError(.invalidValue, field: "rolloutInterval", "invalid rollout interval \(interval): must be between 1s and 1h")
+            throw ModelError(
+                .invalidValue, field: "rolloutInterval",
+                "invalid rollout interval \(interval): must be between 1s and 1h")
         }
         guard maxErrorRate >= 0, maxErrorRate <= 100 else {
             throw ModelError(
@@ -64,7 +67,8 @@ public struct RolloutStatus: Codable, Sendable, Hashable {
     /// `from` alone.
     public var base: [TrafficTarget]?
 
-    public init(from: String, to: String, policy: RolloutPolicy, base: [TrafficTarget]? = nil, startedAt: Date = Date()) {
+    public init(from: String, to: String, policy: RolloutPolicy, base: [TrafficTarget]? = nil, startedAt: Date = Date())
+    {
         self.from = from
         self.to = to
         self.policy = policy

@@ -59,7 +59,8 @@ public struct DeployOptions: Codable, Sendable, Hashable {
         if let traffic {
             guard !noTraffic, tag == nil else {
                 throw ModelError(
-                    .invalidValue, field: "traffic", "give either explicit traffic, or --no-traffic and --tag; not both")
+                    .invalidValue, field: "traffic", "give either explicit traffic, or --no-traffic and --tag; not both"
+                )
             }
             try traffic.validate(service: service)
         }
@@ -97,14 +98,17 @@ extension [TrafficTarget] {
     ///   revision gets nothing; it needs a ready revision to pin to.
     /// - `tag` moves that tag to the new revision.
     /// - Explicit `traffic` replaces everything.
-    public func afterDeploy(of revision: String, options: DeployOptions, latestReady: String?) throws(ModelError) -> [TrafficTarget] {
+    public func afterDeploy(of revision: String, options: DeployOptions, latestReady: String?) throws(ModelError)
+        -> [TrafficTarget]
+    {
         if let traffic = options.traffic { return traffic }
         var result: [TrafficTarget]
         if options.noTraffic {
             guard let latestReady else {
                 throw ModelError(
                     .invalidValue, field: "noTraffic",
-                    "--no-traffic keeps traffic on the serving revision, and this service has none ready yet; deploy without it first")
+                    "--no-traffic keeps traffic on the serving revision, and this service has none ready yet; deploy without it first"
+                )
             }
             result = map { target in
                 guard target.latestRevision else { return target }

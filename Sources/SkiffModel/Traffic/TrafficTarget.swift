@@ -100,7 +100,10 @@ extension [TrafficTarget] {
 
     /// Resolves `latest` to a revision: what the gateway routes.
     public func resolved(latestReady: String) -> [ResolvedTarget] {
-        map { ResolvedTarget(revision: $0.revisionName ?? latestReady, percent: $0.percent, tag: $0.tag, latest: $0.latestRevision) }
+        map {
+            ResolvedTarget(
+                revision: $0.revisionName ?? latestReady, percent: $0.percent, tag: $0.tag, latest: $0.latestRevision)
+        }
     }
 
     /// All requests to `revision` (nil: the latest ready one), the tags kept at 0 %: what
@@ -160,7 +163,9 @@ public enum TrafficTag {
         guard DNSLabel.hasOnlyLabelCharacters(tag) else {
             throw fail("use only lowercase letters, digits and '-' (a DNS label)")
         }
-        guard let first = bytes.first, first >= 0x61 && first <= 0x7A else { throw fail("must start with a lowercase letter") }
+        guard let first = bytes.first, first >= 0x61 && first <= 0x7A else {
+            throw fail("must start with a lowercase letter")
+        }
         guard bytes.last != 0x2D, !tag.contains("--") else { throw fail("must not end with '-' or contain '--'") }
         let host = "\(tag)---\(service.rawValue)"
         guard host.utf8.count <= 63 else {

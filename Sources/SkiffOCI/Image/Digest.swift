@@ -25,7 +25,8 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
             encoded.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
         else {
             throw OCIError(
-                .invalidDigest, "invalid digest \"\(string)\": \(algorithm) needs \(expectedLength) lowercase hex digits")
+                .invalidDigest,
+                "invalid digest \"\(string)\": \(algorithm) needs \(expectedLength) lowercase hex digits")
         }
         self.algorithm = algorithm
         self.encoded = encoded

@@ -105,6 +105,8 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
         return bytes.allSatisfy { isAlnum($0) || isUpper($0) || $0 == 0x5F || $0 == 0x2E || $0 == 0x2D }
     }
 
-    private static func isAlnum(_ byte: UInt8) -> Bool { (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) }
+    private static func isAlnum(_ byte: UInt8) -> Bool {
+        (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
+    }
     private static func isUpper(_ byte: UInt8) -> Bool { byte >= 0x41 && byte <= 0x5A }
 }

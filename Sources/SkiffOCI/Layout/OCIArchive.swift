@@ -1,6 +1,6 @@
 import Foundation
 import NIOPosix
-public import SkiffArchive
+import SkiffArchive
 public import SystemPackage
 
 /// What an imported image layout held: its index, and which blobs were new to the store
@@ -16,7 +16,8 @@ public enum OCIArchive {
     /// The largest `index.json` or `oci-layout` accepted: they list manifests, not content.
     static let maxMetadataSize = 4 << 20
 
-    public static func importBlobs(from path: FilePath, into blobs: BlobStore) async throws(OCIError) -> ImportedLayout {
+    public static func importBlobs(from path: FilePath, into blobs: BlobStore) async throws(OCIError) -> ImportedLayout
+    {
         do {
             return try await NIOThreadPool.singleton.runIfActive { try importSync(from: path, into: blobs) }
         } catch let error as OCIError {
@@ -43,9 +44,13 @@ public enum OCIArchive {
                 let name = normalized(entry.path)
                 switch name {
                 case "index.json":
-                    indexBytes = try archive { () throws(ArchiveError) in try reader.readAllData(maxBytes: maxMetadataSize) }
+                    indexBytes = try archive { () throws(ArchiveError) in
+                        try reader.readAllData(maxBytes: maxMetadataSize)
+                    }
                 case "oci-layout":
-                    layoutBytes = try archive { () throws(ArchiveError) in try reader.readAllData(maxBytes: maxMetadataSize) }
+                    layoutBytes = try archive { () throws(ArchiveError) in
+                        try reader.readAllData(maxBytes: maxMetadataSize)
+                    }
                 default:
                     let parts = name.split(separator: "/")
                     guard parts.count == 3, parts[0] == "blobs", entry.type == .regular else { continue }
@@ -53,7 +58,8 @@ public enum OCIArchive {
                     do {
                         digest = try Digest("\(parts[1]):\(parts[2])")
                     } catch {
-                        throw OCIError(.invalidLayout, "invalid image layout: blob file \(name) is not named by a digest")
+                        throw OCIError(
+                            .invalidLayout, "invalid image layout: blob file \(name) is not named by a digest")
                     }
                     if let size = blobs.size(of: digest), size == entry.size { continue }
                     let writer = try blobs.ingest(expected: digest, expectedSize: entry.size)
@@ -76,7 +82,8 @@ public enum OCIArchive {
                 }
             }
             guard let layoutBytes else {
-                throw OCIError(.invalidLayout, "invalid image layout: no oci-layout file (is this an OCI image layout?)")
+                throw OCIError(
+                    .invalidLayout, "invalid image layout: no oci-layout file (is this an OCI image layout?)")
             }
             struct LayoutFile: Decodable { var imageLayoutVersion: String }
             guard let layout = try? JSONDecoder().decode(LayoutFile.self, from: Data(layoutBytes)),

@@ -1,9 +1,9 @@
-import Foundation
 import Crypto
+import Foundation
 public import SystemPackage
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Content-addressed blobs on disk: `ROOT/sha256/<hex>`, written once, never modified.
@@ -136,7 +136,8 @@ public final class BlobWriter {
         written += Int64(bytes.count)
         if let expectedSize, written > expectedSize {
             throw OCIError(
-                .sizeMismatch, "blob \(expected.map { "\($0)" } ?? "") is longer than its declared \(expectedSize) bytes")
+                .sizeMismatch,
+                "blob \(expected.map { "\($0)" } ?? "") is longer than its declared \(expectedSize) bytes")
         }
         hasher.update(bufferPointer: bytes)
         do {
@@ -163,7 +164,8 @@ public final class BlobWriter {
         do throws(OCIError) {
             if let expectedSize, written != expectedSize {
                 throw OCIError(
-                    .sizeMismatch, "blob \(expected.map { "\($0)" } ?? "\(digest)") is \(written) bytes, declared \(expectedSize)")
+                    .sizeMismatch,
+                    "blob \(expected.map { "\($0)" } ?? "\(digest)") is \(written) bytes, declared \(expectedSize)")
             }
             if let expected, expected != digest {
                 throw OCIError(.digestMismatch, "content does not match digest \(expected): it hashes to \(digest)")

@@ -3,7 +3,7 @@ public import SkiffArchive
 public import SystemPackage
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Unpacked layers: each layer blob is unpacked once into `ROOT/sha256/<hex>` and then
@@ -69,7 +69,8 @@ public actor SnapshotStore {
     private func unpack(_ layer: Descriptor, into destination: FilePath) async throws(OCIError) {
         guard let compression = MediaType.layerCompression(layer.mediaType) else {
             throw OCIError(
-                .unsupportedMediaType, "layer \(layer.digest) has media type \(layer.mediaType), which Skiff cannot unpack")
+                .unsupportedMediaType,
+                "layer \(layer.digest) has media type \(layer.mediaType), which Skiff cannot unpack")
         }
         guard blobs.contains(layer.digest) else {
             throw OCIError(.blobUnknown, "layer \(layer.digest) is not in the store")

@@ -36,7 +36,9 @@ public struct ImageLoader: Sendable {
             for blob in [manifest.config] + manifest.layers {
                 guard blobs.contains(blob.digest) else {
                     throw ImageError(
-                        .invalidArgument, "invalid image layout: manifest \(descriptor.digest) needs blob \(blob.digest), which is missing")
+                        .invalidArgument,
+                        "invalid image layout: manifest \(descriptor.digest) needs blob \(blob.digest), which is missing"
+                    )
                 }
             }
             var unpacked = 0
@@ -48,7 +50,8 @@ public struct ImageLoader: Sendable {
                     throw ImageError(.invalidArgument, error.message, cause: error)
                 }
             }
-            let summary = ImageSummary(name: finalName, digest: descriptor.digest.description, size: size, createdAt: Date())
+            let summary = ImageSummary(
+                name: finalName, digest: descriptor.digest.description, size: size, createdAt: Date())
             do {
                 try await store.putImage(summary)
             } catch {
@@ -70,7 +73,8 @@ public struct ImageLoader: Sendable {
             guard !candidates.isEmpty else {
                 throw ImageError(
                     .notFound,
-                    "no manifest named \"\(ref)\" in the layout; it has: \(names.isEmpty ? "no named manifests" : names.joined(separator: ", "))")
+                    "no manifest named \"\(ref)\" in the layout; it has: \(names.isEmpty ? "no named manifests" : names.joined(separator: ", "))"
+                )
             }
         } else {
             candidates = index.manifests
@@ -79,16 +83,21 @@ public struct ImageLoader: Sendable {
                     .invalidArgument,
                     candidates.isEmpty
                         ? "the layout's index.json lists no manifests"
-                        : "the layout holds \(candidates.count) manifests; choose one with DIR:REF: \(names.joined(separator: ", "))")
+                        : "the layout holds \(candidates.count) manifests; choose one with DIR:REF: \(names.joined(separator: ", "))"
+                )
             }
         }
         var descriptor = candidates[0]
         var manifestBytes = try read(descriptor.digest)
         if MediaType.isIndex(descriptor.mediaType) {
             let nested = try decode(Index.self, manifestBytes, what: "index \(descriptor.digest)")
-            guard let chosen = nested.manifests.first(where: { $0.platform?.os == "linux" && $0.platform?.architecture == Self.architecture })
+            guard
+                let chosen = nested.manifests.first(where: {
+                    $0.platform?.os == "linux" && $0.platform?.architecture == Self.architecture
+                })
             else {
-                throw ImageError(.invalidArgument, "index \(descriptor.digest) has no linux/\(Self.architecture) manifest")
+                throw ImageError(
+                    .invalidArgument, "index \(descriptor.digest) has no linux/\(Self.architecture) manifest")
             }
             var named = chosen
             named.annotations = descriptor.annotations
@@ -96,7 +105,8 @@ public struct ImageLoader: Sendable {
             manifestBytes = try read(chosen.digest)
         }
         guard MediaType.isManifest(descriptor.mediaType) else {
-            throw ImageError(.invalidArgument, "\(descriptor.digest) has media type \(descriptor.mediaType), not an image manifest")
+            throw ImageError(
+                .invalidArgument, "\(descriptor.digest) has media type \(descriptor.mediaType), not an image manifest")
         }
         return (descriptor, try decode(Manifest.self, manifestBytes, what: "manifest \(descriptor.digest)"))
     }
@@ -119,9 +129,9 @@ public struct ImageLoader: Sendable {
 
     static var architecture: String {
         #if arch(arm64)
-        "arm64"
+            "arm64"
         #else
-        "amd64"
+            "amd64"
         #endif
     }
 
@@ -143,7 +153,8 @@ public struct ImageLoader: Sendable {
         guard let refName, refName.contains(":") else {
             throw ImageError(
                 .invalidArgument,
-                "the manifest's ref name \(refName.map { "\"\($0)\"" } ?? "is missing and") is not NAME:TAG: name the image with --tag NAME:TAG")
+                "the manifest's ref name \(refName.map { "\"\($0)\"" } ?? "is missing and") is not NAME:TAG: name the image with --tag NAME:TAG"
+            )
         }
         return try localName(refName, what: "ref name")
     }

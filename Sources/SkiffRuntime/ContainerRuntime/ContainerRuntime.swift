@@ -52,7 +52,8 @@ extension ContainerRuntime {
         throw RuntimeError(.notFound, "this runtime cannot adopt instance \(instanceID)")
     }
 
-    public func exec(instanceID: String, command: [String], timeout: Duration) async throws(RuntimeError) -> ExecOutcome {
+    public func exec(instanceID: String, command: [String], timeout: Duration) async throws(RuntimeError) -> ExecOutcome
+    {
         throw RuntimeError(.runtime, "this runtime cannot run commands in instances")
     }
 

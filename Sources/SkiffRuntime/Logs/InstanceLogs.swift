@@ -140,7 +140,9 @@ struct InstanceLogs {
             unlink(temporary)
             throw RuntimeError(.io, "cannot rotate \(source): \(reason)")
         }
-        guard ftruncate(input, 0) == 0 else { throw RuntimeError(.io, "cannot truncate \(source): \(Errno.text(errno))") }
+        guard ftruncate(input, 0) == 0 else {
+            throw RuntimeError(.io, "cannot truncate \(source): \(Errno.text(errno))")
+        }
         return true
     }
 

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Reads the complete lines appended to one instance's log file since the last read, as
 /// `tail -f` does, across the rotations ``InstanceLogs`` makes (copy to `ID.log.1`, then
@@ -55,7 +55,8 @@ public struct LogFollower: Sendable {
             partial = text
             return ""
         }
-        return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { prefix + $0 + "\n" }.joined()
+        return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { prefix + $0 + "\n" }
+            .joined()
     }
 
     /// The lines of the last MiB before `end`.

@@ -1,6 +1,6 @@
-public import ServiceLifecycle
 import Foundation
 import Logging
+public import ServiceLifecycle
 import Synchronization
 
 /// A network namespace already attached to the bridge (CNI ADD done), waiting for an instance.
@@ -104,12 +104,14 @@ extension RuncRuntime {
                 containerID: network.name, netnsPath: NetworkNamespace.path(network.name),
                 previousResult: network.result.isEmpty ? nil : network.result)
         } catch {
-            logger.warning("cannot detach a pooled network namespace", metadata: ["name": "\(network.name)", "error": "\(error)"])
+            logger.warning(
+                "cannot detach a pooled network namespace", metadata: ["name": "\(network.name)", "error": "\(error)"])
         }
         do {
             try NetworkNamespace.delete(network.name)
         } catch {
-            logger.warning("cannot delete a pooled network namespace", metadata: ["name": "\(network.name)", "error": "\(error)"])
+            logger.warning(
+                "cannot delete a pooled network namespace", metadata: ["name": "\(network.name)", "error": "\(error)"])
         }
     }
 

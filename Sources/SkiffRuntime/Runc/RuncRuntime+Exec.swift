@@ -11,7 +11,8 @@ extension RuncRuntime {
     /// host where runc itself takes a second to set up does not fail a liveness probe and
     /// restart a healthy instance. Past the timeout the command is killed. runc's setup
     /// gets `execSetupBudget` on top, enforced by coreutils' `timeout`.
-    public func exec(instanceID: String, command: [String], timeout: Duration) async throws(RuntimeError) -> ExecOutcome {
+    public func exec(instanceID: String, command: [String], timeout: Duration) async throws(RuntimeError) -> ExecOutcome
+    {
         try Self.validate(instanceID: instanceID)
         guard !command.isEmpty else { throw RuntimeError(.invalidSpec, "exec needs a command") }
         let bundle = bundlePath(for: instanceID)
@@ -26,7 +27,9 @@ extension RuncRuntime {
             process["args"] = command
             process["terminal"] = false
             let data = try JSONSerialization.data(withJSONObject: process)
-            guard FileManager.default.createFile(atPath: processFile, contents: data, attributes: [.posixPermissions: 0o600])
+            guard
+                FileManager.default.createFile(
+                    atPath: processFile, contents: data, attributes: [.posixPermissions: 0o600])
             else { throw RuntimeError(.io, "cannot write \(processFile)") }
         } catch let error as RuntimeError {
             throw error

@@ -122,11 +122,13 @@ extension RuncRuntime {
         let pid = try await createContainer(
             containerID: containerID(for: spec.id), instanceID: spec.id, bundle: bundle, run: true)
         logger.trace(
-            "start phases", metadata: ["rootfs+config": "\(t1 - t0)", "run": "\(ContinuousClock.now - t1)", "network": "pooled"])
+            "start phases",
+            metadata: ["rootfs+config": "\(t1 - t0)", "run": "\(ContinuousClock.now - t1)", "network": "pooled"])
         if let process = ProcessIdentity.current(pid: pid) {
             processes.withLock { $0[spec.id] = process }
         }
-        return StartedInstance(id: spec.id, address: prepared.address, port: spec.port, pid: pid, logPath: logPath(for: spec.id))
+        return StartedInstance(
+            id: spec.id, address: prepared.address, port: spec.port, pid: pid, logPath: logPath(for: spec.id))
     }
 
     /// The file in a bundle naming the pooled network namespace the instance runs in.
@@ -201,7 +203,8 @@ extension RuncRuntime {
         let pidFile = "\(bundle)/init.pid"
         let arguments =
             runcGlobalArguments + [
-                "--log", runcLog, "--log-format", "json"] + (run ? ["run", "--detach"] : ["create"]) + [
+                "--log", runcLog, "--log-format", "json",
+            ] + (run ? ["run", "--detach"] : ["create"]) + [
                 "--bundle", bundle, "--pid-file", pidFile, containerID,
             ]
         let binary = configuration.runtimeBinary

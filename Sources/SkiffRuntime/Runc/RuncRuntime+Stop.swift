@@ -124,7 +124,9 @@ extension RuncRuntime {
     public func maintainLogs(live: Set<String>) async throws(RuntimeError) -> LogMaintenance {
         let (logs, policy) = (self.logs, configuration.logPolicy)
         // Copying a large log blocks: on a thread of its own, not one of Swift concurrency's few.
-        return try await onOwnThread { Result { () throws(RuntimeError) in try logs.maintain(live: live, policy: policy) } }.get()
+        return try await onOwnThread {
+            Result { () throws(RuntimeError) in try logs.maintain(live: live, policy: policy) }
+        }.get()
     }
 
     public func loggedInstances() async -> [String] { logs.instances() }

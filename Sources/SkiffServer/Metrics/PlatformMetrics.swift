@@ -60,14 +60,17 @@ final class PlatformMetrics: Sendable {
         let revision = request.revision ?? ""
         let (counter, latency, coldStart) = state.withLockedValue { state in
             let labels = [("service", service), ("revision", revision)]
-            let counter = Self.cached(&state.requests, RequestKey(service: service, revision: revision, code: request.status)) {
+            let counter = Self.cached(
+                &state.requests, RequestKey(service: service, revision: revision, code: request.status)
+            ) {
                 registry.makeCounter(
                     descriptor: Self.name("requests", "total", "Requests the gateway answered, by status code."),
                     labels: labels + [("code", String(request.status))])
             }
             let latency = Self.cached(&state.latency, RevisionKey(service: service, revision: revision)) {
                 registry.makeDurationHistogram(
-                    descriptor: Self.name("request_duration", "seconds", "Time from a request's head to the end of its response."),
+                    descriptor: Self.name(
+                        "request_duration", "seconds", "Time from a request's head to the end of its response."),
                     labels: labels, buckets: Self.latencyBuckets)
             }
             var coldStart: DurationHistogram?
@@ -92,7 +95,9 @@ final class PlatformMetrics: Sendable {
     }
 
     /// The metric made for `key` before, or a new one remembered under it.
-    private static func cached<Key: Hashable, Metric>(_ metrics: inout [Key: Metric], _ key: Key, make: () -> Metric) -> Metric {
+    private static func cached<Key: Hashable, Metric>(_ metrics: inout [Key: Metric], _ key: Key, make: () -> Metric)
+        -> Metric
+    {
         if let metric = metrics[key] { return metric }
         let metric = make()
         metrics[key] = metric

@@ -2,7 +2,7 @@ import Logging
 import ServiceLifecycle
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs a service only once the server this process replaces has exited: the controller

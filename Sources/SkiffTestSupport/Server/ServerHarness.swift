@@ -182,7 +182,8 @@ public final class ServerHarness: @unchecked Sendable {
         let result = try await skiff(arguments)
         guard result.status == 0 else {
             throw HarnessError(
-                "skiff \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)\nserver log:\n\(serverLog())")
+                "skiff \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)\nserver log:\n\(serverLog())"
+            )
         }
         return result.stdout
     }

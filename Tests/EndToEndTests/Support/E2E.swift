@@ -11,7 +11,9 @@ enum E2E {
         where !FileManager.default.isExecutableFile(atPath: tool) {
             return "\(tool) is missing"
         }
-        if !FileManager.default.isExecutableFile(atPath: ServerHarness.binary) { return "\(ServerHarness.binary) is not built" }
+        if !FileManager.default.isExecutableFile(atPath: ServerHarness.binary) {
+            return "\(ServerHarness.binary) is not built"
+        }
         return nil
     }
 

@@ -13,8 +13,10 @@ enum Fixtures {
 
     static var service: Service {
         Service(
-            name: "web", spec: spec, latestRevision: "web-00002", imageDigest: "sha256:" + String(repeating: "ab", count: 32),
-            url: "http://web.localhost:8080/", createdAt: now.addingTimeInterval(-7200), updatedAt: now.addingTimeInterval(-180),
+            name: "web", spec: spec, latestRevision: "web-00002",
+            imageDigest: "sha256:" + String(repeating: "ab", count: 32),
+            url: "http://web.localhost:8080/", createdAt: now.addingTimeInterval(-7200),
+            updatedAt: now.addingTimeInterval(-180),
             readyInstances: 2, latestReadyRevision: "web-00002")
     }
 
@@ -30,6 +32,8 @@ enum Fixtures {
     }
 
     static var image: ImageSummary {
-        ImageSummary(name: "hello:v1", digest: "sha256:" + String(repeating: "cd", count: 32), size: 12_900_000, createdAt: now.addingTimeInterval(-30))
+        ImageSummary(
+            name: "hello:v1", digest: "sha256:" + String(repeating: "cd", count: 32), size: 12_900_000,
+            createdAt: now.addingTimeInterval(-30))
     }
 }

@@ -41,7 +41,8 @@ final class StubAPIServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(Handler(route: route, record: { box.server?.record($0) }))
+                    try channel.pipeline.syncOperations.addHandler(
+                        Handler(route: route, record: { box.server?.record($0) }))
                 }
             }
         channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
@@ -104,7 +105,9 @@ final class StubAPIServer: Sendable {
                 var headers = HTTPHeaders()
                 headers.add(name: "Content-Type", value: reply.contentType)
                 headers.add(name: "Content-Length", value: String(reply.body.utf8.count))
-                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: reply.status, headers: headers))), promise: nil)
+                context.write(
+                    wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: reply.status, headers: headers))),
+                    promise: nil)
                 context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: reply.body)))), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             }

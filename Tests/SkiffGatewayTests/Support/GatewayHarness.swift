@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+
 @testable import SkiffGateway
 
 struct GatewayFixture: Sendable {

@@ -4,7 +4,9 @@ extension RoutingTable {
     /// Publishes `revision` with `backends` and sends every request for `service` to it, as the
     /// controller does: the revision first, then all of the service's routing keys in one step
     /// (so tag keys of `service` go unless named again).
-    func route(_ service: String, to revision: String, settings: RevisionSettings = RevisionSettings(), backends: [Backend]) {
+    func route(
+        _ service: String, to revision: String, settings: RevisionSettings = RevisionSettings(), backends: [Backend]
+    ) {
         self.setRevision(revision, settings: settings, backends: backends)
         self.setTraffic(service: service, routes: [service: all(revision)])
     }

@@ -1,8 +1,9 @@
-@testable import SkiffGateway
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+
+@testable import SkiffGateway
 
 /// A small HTTP/1.1 server standing in for a service instance. Behaviour by path:
 ///
@@ -139,7 +140,8 @@ final class TestBackend: Sendable {
                     headers.add(name: "content-length", value: "100")
                     try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)))
                     if head.method != .HEAD {
-                        try await outbound.write(.body(.byteBuffer(ByteBuffer(repeating: UInt8(ascii: "x"), count: 100))))
+                        try await outbound.write(
+                            .body(.byteBuffer(ByteBuffer(repeating: UInt8(ascii: "x"), count: 100))))
                     }
                     try await outbound.write(.end(nil))
                 case "/no-content":

@@ -13,17 +13,23 @@ struct TestResponse {
     /// A header of the echoed request, from the default backend behaviour.
     func echoed(_ name: String) -> String? {
         let prefix = name.lowercased() + ": "
-        return self.body.split(separator: "\n").first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+        return self.body.split(separator: "\n").first { $0.hasPrefix(prefix) }.map {
+            String($0.dropFirst(prefix.count))
+        }
     }
 
     func echoedAll(_ name: String) -> [String] {
         let prefix = name.lowercased() + ": "
-        return self.body.split(separator: "\n").filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+        return self.body.split(separator: "\n").filter { $0.hasPrefix(prefix) }.map {
+            String($0.dropFirst(prefix.count))
+        }
     }
 
     func echoedField(_ name: String) -> String? {
         let prefix = name + "="
-        return self.body.split(separator: "\n").first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+        return self.body.split(separator: "\n").first { $0.hasPrefix(prefix) }.map {
+            String($0.dropFirst(prefix.count))
+        }
     }
 }
 
@@ -137,7 +143,8 @@ struct RawConnection {
                 return result
             }
             guard let buffer = try await self.inbound.next() else {
-                throw TestFailure("connection closed before \(marker.debugDescription); got \(self.received.debugDescription)")
+                throw TestFailure(
+                    "connection closed before \(marker.debugDescription); got \(self.received.debugDescription)")
             }
             self.received += String(buffer: buffer)
         }

@@ -129,7 +129,9 @@ struct RuntimeFixture {
     /// What an instance leaves if not removed: runc container, mount, netns, cgroups, bundle, address.
     func remnants(of id: String) async -> [String] {
         var found: [String] = []
-        if await Host.run(["runc", "state", runtime.containerID(for: id)]).status == 0 { found.append("runc container") }
+        if await Host.run(["runc", "state", runtime.containerID(for: id)]).status == 0 {
+            found.append("runc container")
+        }
         let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
         if mounts.contains(runtime.bundlePath(for: id)) { found.append("overlay mount") }
         if Host.exists("/run/netns/\(runtime.networkNamespace(for: id))") { found.append("netns") }
