@@ -44,6 +44,12 @@ import Testing
         ListenerHandover(path: NSTemporaryDirectory() + "skiff-handover-\(UUID().uuidString)")
     }
 
+    /// Writes what a running server on 127.0.0.1:`port` would record.
+    static func record(_ handover: ListenerHandover, pid: Int32, descriptor: Int32, port: Int) throws {
+        let record = ListenerHandover.Record(pid: pid, descriptor: descriptor, host: "127.0.0.1", port: port)
+        try JSONEncoder().encode(record).write(to: URL(fileURLWithPath: handover.path))
+    }
+
     @Test func noRecordMeansNoPredecessor() throws {
         #expect(try Self.handover().takeOver(host: "127.0.0.1", port: 8080) == nil)
     }
@@ -55,8 +61,7 @@ import Testing
         gone.executableURL = URL(fileURLWithPath: "/bin/true")
         try gone.run()
         gone.waitUntilExit()
-        try Data(#"{"pid":\#(gone.processIdentifier),"descriptor":3,"host":"127.0.0.1","port":8080}"#.utf8)
-            .write(to: URL(fileURLWithPath: handover.path))
+        try Self.record(handover, pid: gone.processIdentifier, descriptor: 3, port: 8080)
         #expect(try handover.takeOver(host: "127.0.0.1", port: 8080) == nil)
     }
 
@@ -64,10 +69,8 @@ import Testing
         let listener = try Listener()
         let handover = Self.handover()
         defer { unlink(handover.path) }
-        try Data(
-            #"{"pid":\#(listener.process.processIdentifier),"descriptor":\#(listener.descriptor),"host":"127.0.0.1","port":\#(listener.port)}"#
-                .utf8
-        ).write(to: URL(fileURLWithPath: handover.path))
+        try Self.record(
+            handover, pid: listener.process.processIdentifier, descriptor: listener.descriptor, port: listener.port)
         let predecessor = try #require(try handover.takeOver(host: "127.0.0.1", port: listener.port))
         defer { close(predecessor.socket) }
         #expect(predecessor.pid == listener.process.processIdentifier)
@@ -78,10 +81,8 @@ import Testing
         let listener = try Listener()
         let handover = Self.handover()
         defer { unlink(handover.path) }
-        try Data(
-            #"{"pid":\#(listener.process.processIdentifier),"descriptor":\#(listener.descriptor),"host":"127.0.0.1","port":\#(listener.port)}"#
-                .utf8
-        ).write(to: URL(fileURLWithPath: handover.path))
+        try Self.record(
+            handover, pid: listener.process.processIdentifier, descriptor: listener.descriptor, port: listener.port)
         #expect(throws: ServerError.self) { try handover.takeOver(host: "127.0.0.1", port: listener.port + 1) }
     }
 
@@ -90,10 +91,7 @@ import Testing
         let listener = try Listener()
         let handover = Self.handover()
         defer { unlink(handover.path) }
-        try Data(
-            #"{"pid":\#(listener.process.processIdentifier),"descriptor":0,"host":"127.0.0.1","port":\#(listener.port)}"#
-                .utf8
-        ).write(to: URL(fileURLWithPath: handover.path))
+        try Self.record(handover, pid: listener.process.processIdentifier, descriptor: 0, port: listener.port)
         #expect(try handover.takeOver(host: "127.0.0.1", port: listener.port) == nil)
     }
 
