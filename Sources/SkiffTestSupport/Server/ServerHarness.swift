@@ -94,7 +94,9 @@ public final class ServerHarness: @unchecked Sendable {
     private func waitUntilAnswering(_ process: Process) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
-            if let response = try? await get("/v1/health"), response.status == .ok { return }
+            // Another test's server may hold the port (a bind failure ends ours): only an
+            // answer to this server's own token counts.
+            if let response = try? await get("/v1/services"), response.status == .ok, process.isRunning { return }
             guard process.isRunning else { throw HarnessError("server exited at start:\n\(serverLog())") }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -221,8 +223,20 @@ public final class ServerHarness: @unchecked Sendable {
         return HTTPResult(status: response.status, headers: response.headers, body: String(buffer: body))
     }
 
-    /// A TCP port on 127.0.0.1 that nothing listens on now.
+    /// Ports handed to a server of this test run: the kernel may offer a port again once
+    /// the probe socket closed, and two servers started side by side must not share one.
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    /// A TCP port on 127.0.0.1 that nothing listens on now and no other harness of this run got.
     public static func freePort() throws -> Int {
+        for _ in 0..<100 {
+            let port = try unusedPort()
+            if handedOut.withLock({ $0.insert(port).inserted }) { return port }
+        }
+        throw HarnessError("cannot find a free port not handed out already")
+    }
+
+    private static func unusedPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
