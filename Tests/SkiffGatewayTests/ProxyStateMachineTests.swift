@@ -359,21 +359,7 @@ struct ProxyStateMachineTests {
             Issue.record("the running request continues")
             return
         }
-        _ = machine.upstreamReady(reused: false)
-        guard
-            case .forwardResponseHead(_, clientKeepAlive: false) = machine.responseHead(
-                Self.okHead, framedForClient: true)
-        else {
-            Issue.record("expected connection: close announced")
-            return
-        }
-        guard
-            case .finishResponse(_, upstream: .pool, closeClient: true) = machine.responseEnd(
-                nil, upstreamKeepAlive: true)
-        else {
-            Issue.record("expected close after response")
-            return
-        }
+        expectServedWithConnectionClose(&machine)
     }
 
     @Test func quiescingClosesAfterRunningExchange() {
@@ -384,6 +370,12 @@ struct ProxyStateMachineTests {
             Issue.record("running exchange continues")
             return
         }
+        expectServedWithConnectionClose(&machine)
+    }
+
+    /// The running exchange's response announces `Connection: close`, and the connection
+    /// closes after it.
+    private func expectServedWithConnectionClose(_ machine: inout Machine) {
         _ = machine.upstreamReady(reused: false)
         guard
             case .forwardResponseHead(_, clientKeepAlive: false) = machine.responseHead(
