@@ -665,12 +665,15 @@ public actor Controller: ServiceLifecycle.Service {
         desired.keys.flatMap { name in activeRevisions(of: name).map { (name.rawValue, $0.revision.name) } }
     }
 
+    /// The revision named `revision` of any service, if it may run.
+    func runnable(_ revision: String) -> Runnable? {
+        desired.values.lazy.compactMap { $0.runnable(revision) }.first
+    }
+
     /// How long an instance of `revision` may idle before it is frozen; nil never freezes
     /// (revisions being retired, or `freezeAfter` 0).
     func freezeAfter(of revision: String) -> Duration? {
-        guard scalers[revision] != nil,
-            let runnable = desired.values.lazy.compactMap({ $0.runnable(revision) }).first
-        else { return nil }
+        guard scalers[revision] != nil, let runnable = runnable(revision) else { return nil }
         let span = runnable.revision.spec.scaling.freezeAfter.duration
         return span > .zero ? span : nil
     }

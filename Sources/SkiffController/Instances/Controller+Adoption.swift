@@ -50,7 +50,7 @@ extension Controller {
             launch(adopted: started)
         }
         for (revision, count) in adoptedPerRevision {
-            guard let runnable = desired.values.lazy.compactMap({ $0.runnable(revision) }).first else { continue }
+            guard let runnable = runnable(revision) else { continue }
             var scaler = scalers[revision] ?? RevisionScaler(spec: runnable.revision.spec.scaling, now: now)
             scaler.adopt(instances: count, at: now)
             scalers[revision] = scaler
