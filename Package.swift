@@ -16,6 +16,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // Already built for SwiftNIO; the activator's queue is its Deque, without NIO.
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -70,7 +72,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "SkiffAutoscaler", dependencies: ["SkiffModel"], swiftSettings: swiftSettings),
+        .target(name: "SkiffAutoscaler", dependencies: ["SkiffBalancing", "SkiffModel"], swiftSettings: swiftSettings),
+        // The balancer's pick and the activator's queue: shared by the gateway and `skiff simulate`.
+        .target(
+            name: "SkiffBalancing",
+            dependencies: [.product(name: "DequeModule", package: "swift-collections")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SkiffRegistry",
             dependencies: [
@@ -120,7 +128,7 @@ let package = Package(
         .target(
             name: "SkiffGateway",
             dependencies: [
-                "SkiffErrors",
+                "SkiffBalancing", "SkiffErrors",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -209,7 +217,7 @@ let package = Package(
         .testTarget(
             name: "SkiffGatewayTests",
             dependencies: [
-                "SkiffGateway",
+                "SkiffBalancing", "SkiffGateway",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -239,6 +247,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "SkiffAutoscalerTests", dependencies: ["SkiffAutoscaler"], swiftSettings: swiftSettings),
+        .testTarget(name: "SkiffBalancingTests", dependencies: ["SkiffBalancing"], swiftSettings: swiftSettings),
         .testTarget(name: "SkiffServerTests", dependencies: ["SkiffServer"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SkiffRegistryTests",

@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
+import SkiffBalancing
 import Testing
 
 @testable import SkiffGateway

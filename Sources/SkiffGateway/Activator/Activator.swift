@@ -1,12 +1,14 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import SkiffBalancing
 import Synchronization
 
 /// One revision's activator: requests take capacity on its instances through it, wait in its
 /// queue while there is none, and are handed an instance as one frees or arrives, or sent back
 /// to routing when their route moved.
 ///
-/// The decisions are ``ActivatorStateMachine``'s; this is its thin shell for the data plane.
+/// The decisions are `ActivatorStateMachine`'s (in SkiffBalancing, shared with `skiff simulate`);
+/// this is its thin shell for the data plane.
 /// A request with capacity available never takes the lock: ``admit(from:seed:key:waiter:)``
 /// picks on the request's routing snapshot with the instances' atomic counters, and only a
 /// request that found none queues under the lock. The queue length is mirrored in an atomic so
@@ -14,7 +16,7 @@ import Synchronization
 /// run on each waiter's own event loop, outside the lock, always asynchronously: a waiter has
 /// recorded its ticket before any hand-off for it arrives.
 final class Activator: Sendable {
-    typealias StateMachine = ActivatorStateMachine<NIOLoopBound<any ActivatorWaiter>>
+    typealias StateMachine = ActivatorStateMachine<NIOLoopBound<any ActivatorWaiter>, BackendSlot>
     typealias Refusal = StateMachine.Refusal
 
     /// How a request got on with a revision.
@@ -65,7 +67,7 @@ final class Activator: Sendable {
         from slots: [BackendSlot], seed: UInt64, key: String,
         waiter: @autoclosure () -> NIOLoopBound<any ActivatorWaiter>
     ) -> Admission {
-        if let slot = BackendSlot.acquireLeastLoaded(slots, limit: self.concurrency, seed: seed) {
+        if let slot = Balancer.acquireLeastLoaded(slots, limit: self.concurrency, seed: seed) {
             return .acquired(slot)
         }
         return self.enqueue(waiter(), key: key)
@@ -114,7 +116,7 @@ final class Activator: Sendable {
 
     /// The revision's ready instances changed; the queue is served from the new ones at once.
     func setSlots(_ slots: [BackendSlot]) {
-        self.deliver(self.update { $0.setSlots(slots) })
+        self.deliver(self.update { $0.setInstances(slots) })
     }
 
     /// `keys` stopped sending requests here: the requests they queued are routed again.
@@ -144,8 +146,8 @@ final class Activator: Sendable {
     private func deliver(_ handOffs: StateMachine.HandOffs) {
         for handOff in handOffs {
             handOff.waiter.eventLoop.execute {
-                if !handOff.waiter.value.activator(self, handedOver: handOff.slot, for: handOff.ticket) {
-                    handOff.slot?.release()
+                if !handOff.waiter.value.activator(self, handedOver: handOff.instance, for: handOff.ticket) {
+                    handOff.instance?.release()
                 }
             }
         }

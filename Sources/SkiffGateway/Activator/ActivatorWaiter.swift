@@ -1,3 +1,5 @@
+import SkiffBalancing
+
 /// A request waiting in an ``Activator``'s queue (in the gateway, the client connection's
 /// ``ProxyHandler``). It is told on its own event loop, where it was queued.
 protocol ActivatorWaiter: AnyObject {

@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import SkiffBalancing
 import Synchronization
 
 /// A backend as the data plane sees it: the address plus its live load counter.
@@ -9,7 +10,7 @@ import Synchronization
 /// counter is an atomic so that picking a backend and finishing a request never takes a lock.
 /// A slot outlives its removal from the table for as long as requests or pooled connections
 /// still reference it.
-final class BackendSlot: Sendable {
+final class BackendSlot: BalancedInstance, Sendable {
     let backend: Backend
     /// The revision it is an instance of (its name labels the load samples).
     let revision: RevisionRoute
@@ -67,46 +68,6 @@ final class BackendSlot: Sendable {
         if self.activator.hasWaiters {
             self.activator.capacityFreed()
         }
-    }
-
-    /// Takes one unit of capacity on the slot with the fewest in-flight requests under `limit`
-    /// (0: no limit) and returns it; nil when there is no slot, or all are at the limit. The
-    /// one balancer pick: requests use it on their routing snapshot, the activator on its
-    /// queue.
-    ///
-    /// Ties go to whichever the `seed`'s starting point meets first, so equal backends share
-    /// load without coordination. The scan is exact (not power-of-two-choices) because
-    /// services have few instances and a relaxed atomic load per backend costs nanoseconds.
-    @inline(__always)
-    static func acquireLeastLoaded(_ slots: [BackendSlot], limit: Int, seed: UInt64) -> BackendSlot? {
-        let count = slots.count
-        if limit == 0 && count == 1 {
-            // The common case, a single instance without a limit: nothing to compare.
-            let slot = slots[0]
-            slot.acquire()
-            return slot
-        }
-        guard count > 0 else { return nil }
-        // A few rounds: another loop may take the capacity between the scan and the exchange.
-        for _ in 0..<4 {
-            let start = Int(seed % UInt64(count))
-            var best: BackendSlot?
-            var bestLoad = Int.max
-            var index = start
-            for _ in 0..<count {
-                let candidate = slots[index]
-                let load = candidate.currentLoad
-                if load < bestLoad && !candidate.isRetired {
-                    best = candidate
-                    bestLoad = load
-                }
-                index += 1
-                if index == count { index = 0 }
-            }
-            guard let best, limit == 0 || bestLoad < limit else { return nil }
-            if best.tryAcquire(limit: limit) { return best }
-        }
-        return nil
     }
 
     var currentLoad: Int {

@@ -1,4 +1,5 @@
 import NIOCore
+import SkiffBalancing
 
 /// Everything the proxy keeps per event loop: the backend connection pool, a cached routing
 /// snapshot, and a cheap random source for tie-breaking. Confined to its loop, lock-free.
@@ -6,13 +7,13 @@ final class LoopContext {
     let pool: UpstreamPool
     let table: RoutingTable
     private var snapshot = RoutingTable.Snapshot(generation: -1, routes: [:])
-    private var randomState: UInt64
+    private var tieBreaker: TieBreaker
 
     init(table: RoutingTable, pool: UpstreamPool) {
         self.table = table
         self.pool = pool
         var generator = SystemRandomNumberGenerator()
-        self.randomState = generator.next() | 1
+        self.tieBreaker = TieBreaker(seed: generator.next() | 1)
     }
 
     /// The route for `key`, from the snapshot this loop holds; refreshed only when the
@@ -34,12 +35,9 @@ final class LoopContext {
         @inline(__always) get { self.pool.eventLoop.now }
     }
 
-    /// xorshift64*: plenty for breaking ties between backends.
+    /// A seed for the balancer's pick, to break ties between equally loaded backends.
     @inline(__always)
     func nextRandom() -> UInt64 {
-        self.randomState ^= self.randomState >> 12
-        self.randomState ^= self.randomState << 25
-        self.randomState ^= self.randomState >> 27
-        return self.randomState &* 2_685_821_657_736_338_717
+        self.tieBreaker.next()
     }
 }

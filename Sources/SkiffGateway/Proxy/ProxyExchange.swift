@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import SkiffBalancing
 
 /// One request/response exchange on a client connection, from its request head to the end of
 /// its response: what it was routed to, the capacity it holds or waits for, its deadlines, and

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import SkiffBalancing
 
 /// The client-side end of the proxy: routes each request, drives ``ProxyStateMachine`` and
 /// carries out its actions on the client and upstream channels.

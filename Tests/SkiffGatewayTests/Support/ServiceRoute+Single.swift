@@ -1,3 +1,5 @@
+import SkiffBalancing
+
 @testable import SkiffGateway
 
 extension ServiceRoute {
@@ -14,6 +16,6 @@ extension ServiceRoute {
 extension RevisionTarget {
     /// Takes capacity on the least-loaded instance, as a request's admission does first.
     func acquire(seed: UInt64) -> BackendSlot? {
-        BackendSlot.acquireLeastLoaded(slots, limit: revision.settings.concurrency, seed: seed)
+        Balancer.acquireLeastLoaded(slots, limit: revision.settings.concurrency, seed: seed)
     }
 }

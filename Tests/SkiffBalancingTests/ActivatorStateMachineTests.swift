@@ -1,22 +1,37 @@
-import Synchronization
+import SkiffBalancing
 import Testing
 
-@testable import SkiffGateway
+/// An instance as the balancer sees it, with a plain counter.
+final class CountedInstance: BalancedInstance {
+    let id: String
+    var currentLoad = 0
+    var isRetired = false
 
-/// The activator's decisions, event by event, on plain values: no loop, no socket, no clock.
-@Suite("ActivatorStateMachine")
-struct ActivatorStateMachineTests {
-    typealias Machine = ActivatorStateMachine<String>
-
-    let revision = RevisionRoute(name: "hello-00001", settings: RevisionSettings(), onDemand: nil)
-
-    func slot(_ id: String) -> BackendSlot {
-        BackendSlot(backend: Backend(id: id, host: "10.0.0.1", port: 1), revision: self.revision)
+    init(_ id: String) {
+        self.id = id
     }
 
-    /// `waiter→backend` (or `waiter→route again`) for each hand-off, in order.
+    func tryAcquire(limit: Int) -> Bool {
+        guard limit == 0 || self.currentLoad < limit else { return false }
+        self.acquire()
+        return true
+    }
+
+    func acquire() { self.currentLoad += 1 }
+    func release() { self.currentLoad -= 1 }
+}
+
+/// The balancer's pick and the activator's decisions, event by event, on plain values: no
+/// loop, no socket, no clock.
+@Suite("ActivatorStateMachine")
+struct ActivatorStateMachineTests {
+    typealias Machine = ActivatorStateMachine<String, CountedInstance>
+
+    func slot(_ id: String) -> CountedInstance { CountedInstance(id) }
+
+    /// `waiter→instance` (or `waiter→route again`) for each hand-off, in order.
     func handed(_ handOffs: Machine.HandOffs) -> [String] {
-        handOffs.map { "\($0.waiter)→\($0.slot?.backend.id ?? "route again")" }
+        handOffs.map { "\($0.waiter)→\($0.instance?.id ?? "route again")" }
     }
 
     /// Queues `waiter` and expects it to be accepted.
@@ -36,7 +51,7 @@ struct ActivatorStateMachineTests {
         a.acquire()
         c.acquire()
         for seed in 0..<UInt64(12) {
-            let picked = BackendSlot.acquireLeastLoaded([a, b, c], limit: 0, seed: seed)
+            let picked = Balancer.acquireLeastLoaded([a, b, c], limit: 0, seed: seed)
             #expect(picked === b)
             #expect(b.currentLoad == 1)
             picked?.release()
@@ -45,35 +60,35 @@ struct ActivatorStateMachineTests {
         // Equal loads: the seed spreads requests over both.
         let spread = Set(
             (0..<UInt64(10)).compactMap { seed -> String? in
-                let picked = BackendSlot.acquireLeastLoaded([a, c], limit: 0, seed: seed)
+                let picked = Balancer.acquireLeastLoaded([a, c], limit: 0, seed: seed)
                 picked?.release()
-                return picked?.backend.id
+                return picked?.id
             })
         #expect(spread == ["a", "c"])
-        #expect(BackendSlot.acquireLeastLoaded([], limit: 0, seed: 0) == nil)
+        #expect(Balancer.acquireLeastLoaded([CountedInstance](), limit: 0, seed: 0) == nil)
     }
 
     @Test func theConcurrencyLimitCapsEveryInstance() {
         let (a, b) = (self.slot("a"), self.slot("b"))
-        let taken = (0..<4).compactMap { seed in BackendSlot.acquireLeastLoaded([a, b], limit: 2, seed: UInt64(seed)) }
+        let taken = (0..<4).compactMap { seed in Balancer.acquireLeastLoaded([a, b], limit: 2, seed: UInt64(seed)) }
         #expect(taken.count == 4)
         #expect(a.currentLoad == 2 && b.currentLoad == 2)
-        #expect(BackendSlot.acquireLeastLoaded([a, b], limit: 2, seed: 0) == nil)
+        #expect(Balancer.acquireLeastLoaded([a, b], limit: 2, seed: 0) == nil)
         // A lone instance at its limit is full too (no shortcut past the limit).
-        #expect(BackendSlot.acquireLeastLoaded([a], limit: 2, seed: 0) == nil)
+        #expect(Balancer.acquireLeastLoaded([a], limit: 2, seed: 0) == nil)
         b.release()
-        #expect(BackendSlot.acquireLeastLoaded([a, b], limit: 2, seed: 0) === b)
+        #expect(Balancer.acquireLeastLoaded([a, b], limit: 2, seed: 0) === b)
     }
 
     @Test func drainingInstancesTakeNoNewRequests() {
         let (a, b) = (self.slot("a"), self.slot("b"))
-        a.retired.store(true, ordering: .relaxed)
+        a.isRetired = true
         b.acquire()
         b.acquire()
         // Busier, but the only one still routed.
-        #expect(BackendSlot.acquireLeastLoaded([a, b], limit: 0, seed: 0) === b)
-        #expect(BackendSlot.acquireLeastLoaded([a, b], limit: 4, seed: 0) === b)
-        #expect(BackendSlot.acquireLeastLoaded([a, b], limit: 4, seed: 0) == nil, "a draining instance is never full")
+        #expect(Balancer.acquireLeastLoaded([a, b], limit: 0, seed: 0) === b)
+        #expect(Balancer.acquireLeastLoaded([a, b], limit: 4, seed: 0) === b)
+        #expect(Balancer.acquireLeastLoaded([a, b], limit: 4, seed: 0) == nil, "a draining instance is never full")
         #expect(a.currentLoad == 0 && b.currentLoad == 4)
     }
 
@@ -87,7 +102,7 @@ struct ActivatorStateMachineTests {
         #expect(machine.waiting == 3)
 
         let a = self.slot("a")
-        #expect(self.handed(machine.setSlots([a])) == ["r1→a"])
+        #expect(self.handed(machine.setInstances([a])) == ["r1→a"])
         #expect(a.currentLoad == 1, "the hand-off carries capacity already taken")
         #expect(self.handed(machine.capacityFreed()).isEmpty, "a full instance serves no one")
 
@@ -105,10 +120,10 @@ struct ActivatorStateMachineTests {
         var machine = Machine(concurrency: 2, queueDepth: 10)
         for waiter in ["r1", "r2", "r3"] { self.enqueue(&machine, waiter) }
         let a = self.slot("a")
-        #expect(self.handed(machine.setSlots([a])) == ["r1→a", "r2→a"])
+        #expect(self.handed(machine.setInstances([a])) == ["r1→a", "r2→a"])
         #expect(machine.waiting == 1)
         let b = self.slot("b")
-        #expect(self.handed(machine.setSlots([a, b])) == ["r3→b"])
+        #expect(self.handed(machine.setInstances([a, b])) == ["r3→b"])
         #expect(a.currentLoad == 2 && b.currentLoad == 1)
     }
 
@@ -116,7 +131,7 @@ struct ActivatorStateMachineTests {
         var machine = Machine(concurrency: 0, queueDepth: 10)
         for waiter in ["r1", "r2", "r3"] { self.enqueue(&machine, waiter) }
         let a = self.slot("a")
-        #expect(self.handed(machine.setSlots([a])) == ["r1→a", "r2→a", "r3→a"])
+        #expect(self.handed(machine.setInstances([a])) == ["r1→a", "r2→a", "r3→a"])
         #expect(a.currentLoad == 3)
     }
 
@@ -125,9 +140,9 @@ struct ActivatorStateMachineTests {
     @Test func capacityFreedBetweenThePickAndTheQueueGoesToTheWaiter() {
         var machine = Machine(concurrency: 1, queueDepth: 10)
         let a = self.slot("a")
-        #expect(machine.setSlots([a]).isEmpty)
+        #expect(machine.setInstances([a]).isEmpty)
         a.acquire()
-        #expect(BackendSlot.acquireLeastLoaded([a], limit: 1, seed: 0) == nil)
+        #expect(Balancer.acquireLeastLoaded([a], limit: 1, seed: 0) == nil)
         a.release()  // the running request finishes; no one was queued yet
         self.enqueue(&machine, "r1")
         #expect(self.handed(machine.capacityFreed()) == ["r1→a"])
@@ -166,7 +181,7 @@ struct ActivatorStateMachineTests {
         #expect(left)
         #expect(!leftAgain, "left twice")
         let a = self.slot("a")
-        #expect(self.handed(machine.setSlots([a])) == ["r2→a"])
+        #expect(self.handed(machine.setInstances([a])) == ["r2→a"])
         // Already handed: the hand-off is on its way and the waiter must refuse it.
         let leftAfterHandOff = machine.leave(r2)
         #expect(!leftAfterHandOff)
@@ -184,7 +199,7 @@ struct ActivatorStateMachineTests {
         #expect(self.handed(machine.reroute(keys: ["hello"])) == ["r1→route again", "r3→route again"])
         #expect(machine.waiting == 2)
         let a = self.slot("a")
-        #expect(self.handed(machine.setSlots([a])) == ["r2→a"])
+        #expect(self.handed(machine.setInstances([a])) == ["r2→a"])
         a.release()
         #expect(self.handed(machine.capacityFreed()) == ["r4→a"])
     }
@@ -192,13 +207,13 @@ struct ActivatorStateMachineTests {
     @Test func aRemovedRevisionSendsEveryWaiterBackAndQueuesNoMore() {
         var machine = Machine(concurrency: 1, queueDepth: 10)
         let a = self.slot("a")
-        _ = machine.setSlots([a])
+        _ = machine.setInstances([a])
         a.acquire()
         self.enqueue(&machine, "r1")
         self.enqueue(&machine, "r2", key: "next---hello")
         #expect(self.handed(machine.remove()) == ["r1→route again", "r2→route again"])
         #expect(machine.waiting == 0)
-        #expect(machine.slots.isEmpty)
+        #expect(machine.instances.isEmpty)
         guard case .refused(.removed) = machine.enqueue("r3", key: "hello") else {
             Issue.record("a removed revision queued a request")
             return
@@ -211,16 +226,44 @@ struct ActivatorStateMachineTests {
     @Test func capacityOfAnInstanceThatLeftTheRevisionServesNobody() {
         var machine = Machine(concurrency: 1, queueDepth: 10)
         let (a, b) = (self.slot("a"), self.slot("b"))
-        _ = machine.setSlots([a, b])
+        _ = machine.setInstances([a, b])
         a.acquire()
         b.acquire()
         self.enqueue(&machine, "r1")
         // `a` is drained: it leaves the revision while its request still runs.
-        #expect(machine.setSlots([b]).isEmpty)
-        a.retired.store(true, ordering: .relaxed)
+        #expect(machine.setInstances([b]).isEmpty)
+        a.isRetired = true
         a.release()
         #expect(machine.capacityFreed().isEmpty)
         b.release()
         #expect(self.handed(machine.capacityFreed()) == ["r1→b"])
+    }
+}
+
+@Suite("TieBreaker")
+struct TieBreakerTests {
+    @Test func theSameSeedGivesTheSameSequenceAndZeroIsNotStuck() {
+        var first = TieBreaker(seed: 42)
+        var second = TieBreaker(seed: 42)
+        let a = (0..<8).map { _ in first.next() }
+        #expect(a == (0..<8).map { _ in second.next() })
+        var zero = TieBreaker(seed: 0)
+        let fromZero = (0..<8).map { _ in zero.next() }
+        #expect(Set(fromZero).count == 8)
+    }
+
+    @Test func seedsSpreadTiesOverEveryInstance() {
+        let instances = (0..<4).map { CountedInstance("i\($0)") }
+        var tieBreaker = TieBreaker(seed: 7)
+        var picked: [String: Int] = [:]
+        for _ in 0..<400 {
+            let instance = Balancer.acquireLeastLoaded(instances, limit: 0, seed: tieBreaker.next())
+            if let instance {
+                picked[instance.id, default: 0] += 1
+                instance.release()
+            }
+        }
+        #expect(picked.count == 4)
+        #expect(picked.values.allSatisfy { $0 > 50 })
     }
 }
