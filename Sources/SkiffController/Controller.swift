@@ -113,8 +113,8 @@ public actor Controller: ServiceLifecycle.Service {
     private var memoryLimited: Set<String> = []
     /// The scaling loop's state: per-second concurrency buckets and idle instances.
     var sampling = SamplingState()
-    /// Zero of the autoscalers' clock.
-    let epoch = ContinuousClock.now
+    /// The time every decision reads and every wait between polls sleeps on.
+    let clock: ControlClock
     let memory: MemoryGauge
     private var shuttingDown = false
     /// Whether the stored services were loaded and published (``restore()``).
@@ -132,15 +132,19 @@ public actor Controller: ServiceLifecycle.Service {
 
     let demands: AsyncStream<String>
 
-    /// - Parameter demands: revision names the gateway's activator reports when a request
-    ///   waits for capacity (``RoutingTable``'s `onDemand`); each wakes that revision at once.
+    /// - Parameters:
+    ///   - demands: revision names the gateway's activator reports when a request waits for
+    ///     capacity (``RoutingTable``'s `onDemand`); each wakes that revision at once.
+    ///   - clock: what the controller's decisions and polls read the time from; tests pass a
+    ///     manual clock to drive them tick by tick.
     public init(
         configuration: Configuration, store: Store, resolver: ImageResolver, runtime: any ContainerRuntime,
         routing: RoutingTable, probe: TCPReadinessProbe = TCPReadinessProbe(),
         demands: AsyncStream<String> = AsyncStream { $0.finish() }, memory: MemoryGauge = MemoryGauge(),
-        logger: Logger
+        clock: some Clock<Duration> = ContinuousClock(), logger: Logger
     ) {
         self.configuration = configuration
+        self.clock = ControlClock(clock)
         self.demands = demands
         self.memory = memory
         self.store = store
@@ -228,7 +232,7 @@ public actor Controller: ServiceLifecycle.Service {
 
     private nonisolated func resyncTicker() async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: configuration.resyncInterval)
+            try? await clock.sleep(for: configuration.resyncInterval)
             wakeupsContinuation.yield()
         }
     }
@@ -239,7 +243,7 @@ public actor Controller: ServiceLifecycle.Service {
     /// instances rotate when they grow too large, those of instances gone long enough go.
     private nonisolated func logLoop() async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: configuration.logMaintenanceInterval)
+            try? await clock.sleep(for: configuration.logMaintenanceInterval)
             guard !Task.isCancelled else { return }
             let live = await Set(supervised.keys)
             do {
@@ -420,9 +424,9 @@ public actor Controller: ServiceLifecycle.Service {
         rollouts[name] = nil
         reconcile()
         // Stopping drains in-flight requests for up to the drain timeout, then kills.
-        let deadline = ContinuousClock.now + configuration.drainTimeout + .seconds(20)
-        while supervised.values.contains(where: { $0.instance.service == name }), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
+        let deadline = clock.now + configuration.drainTimeout + .seconds(20)
+        while supervised.values.contains(where: { $0.instance.service == name }), clock.now < deadline {
+            try? await clock.sleep(until: min(clock.now + .milliseconds(50), deadline))
         }
     }
 
@@ -514,7 +518,7 @@ public actor Controller: ServiceLifecycle.Service {
     func reconcile() {
         reconcilePasses += 1
         if !shuttingDown {
-            let now = clock()
+            let now = clock.now
             let underPressure = memory.isUnderPressure(reserve: configuration.memoryReserve)
             var active = Set<String>()
             for name in desired.keys.sorted() {
@@ -584,9 +588,6 @@ public actor Controller: ServiceLifecycle.Service {
         for _ in 0..<actions.start { create(runnable) }
         for id in actions.stop { supervised[id]?.stopRequested = true }
     }
-
-    /// The deciders' time: an offset from the controller's start.
-    func clock(_ instant: ContinuousClock.Instant = .now) -> Duration { instant - epoch }
 
     /// Publishes every active revision (even at zero, so its requests queue for it) and every
     /// revision that still has instances, then the service's routing keys in one step: the

@@ -17,10 +17,10 @@ struct ProbeTracker: Sendable {
     private(set) var passing = true
     private(set) var failures = 0
     private(set) var successes = 0
-    /// When the next check is due, as an offset the caller defines.
-    var nextCheck: ContinuousClock.Instant
+    /// When the next check is due, on the controller's ``ControlClock``.
+    var nextCheck: Duration
 
-    init(probe: Probe, startingAt start: ContinuousClock.Instant) {
+    init(probe: Probe, startingAt start: Duration) {
         self.probe = probe
         self.nextCheck = start + .seconds(probe.initialDelaySeconds)
     }

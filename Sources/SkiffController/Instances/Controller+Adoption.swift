@@ -34,7 +34,7 @@ extension Controller {
             }, uniquingKeysWith: { first, _ in first })
         let verified = await verify(plan.candidates, ports: ports)
         var discard = plan.discard
-        let now = clock()
+        let now = clock.now
         var adoptedPerRevision: [String: Int] = [:]
         for candidate in plan.candidates {
             guard let started = verified[candidate.id] else {

@@ -21,7 +21,7 @@ extension Controller {
             guard let spec = await spec(for: id), let probes = await probes(for: id),
                 await entry(id)?.stopRequested == false
             else { break }
-            let launchedAt = ContinuousClock.now
+            let launchedAt = clock.now
             let outcome: RunOutcome
             if let started = adopted {
                 adopted = nil
@@ -42,7 +42,7 @@ extension Controller {
                 restartReason = message
             }
             guard let reason = restartReason else { break }
-            let delay = backoff.delay(afterRunning: ContinuousClock.now - launchedAt)
+            let delay = backoff.delay(afterRunning: clock.now - launchedAt)
             logger.warning("instance exited; restarting", metadata: ["reason": "\(reason)", "in": "\(delay)"])
             await update(id) {
                 $0.state = .failed
@@ -52,9 +52,10 @@ extension Controller {
             await recordEvent(id, .warning, "Restarted", "\(reason); restarting in \(DurationText.format(delay))")
             await requestReconcile()
             try? await runtime.stop(instanceID: id, grace: .zero)
-            let resumeAt = ContinuousClock.now + delay
-            while ContinuousClock.now < resumeAt, await entry(id)?.stopRequested == false {
-                try? await Task.sleep(for: .milliseconds(50))
+            // Polled rather than slept through, so a stop request meanwhile ends it at once.
+            let resumeAt = clock.now + delay
+            while clock.now < resumeAt, await entry(id)?.stopRequested == false {
+                try? await clock.sleep(until: min(clock.now + .milliseconds(50), resumeAt))
             }
         }
         if await entry(id)?.released == true {
@@ -95,7 +96,7 @@ extension Controller {
         let checker = HealthChecker(tcp: probe, runtime: runtime)
 
         // Startup: the configured probe, or a TCP connect to $PORT within 240 s.
-        let startedAt = ContinuousClock.now
+        let startedAt = clock.now
         let startup = probes.startup ?? .defaultStartup
         let startupDeadline = startedAt + (probes.startup?.startupBudget ?? configuration.readinessBudget)
         switch await probeUntilPassing(.startup, startup, id, started, checker, deadline: startupDeadline) {
@@ -105,7 +106,7 @@ extension Controller {
         }
         // Then readiness, when configured, within its own budget counted from here.
         if let readiness = probes.readiness {
-            let deadline = ContinuousClock.now + readiness.startupBudget
+            let deadline = clock.now + readiness.startupBudget
             switch await probeUntilPassing(.readiness, readiness, id, started, checker, deadline: deadline) {
             case .passed: break
             case .stopRequested: return .stopRequested
@@ -136,17 +137,17 @@ extension Controller {
     /// the budget, not the pace.
     private nonisolated func probeUntilPassing(
         _ kind: Probe.Kind, _ probe: Probe, _ id: String, _ started: StartedInstance, _ checker: HealthChecker,
-        deadline: ContinuousClock.Instant
+        deadline: Duration
     ) async -> FirstPass {
         guard let action = probe.action else { return .passed }
-        let probingSince = ContinuousClock.now
+        let probingSince = clock.now
         let firstCheck = probingSince + .seconds(probe.initialDelaySeconds)
         var interval: Duration = if case .exec = action { .milliseconds(100) } else { .milliseconds(1) }
         var attempts = 0
         var last = "not probed yet"
         while true {
             if await entry(id)?.stopRequested != false { return .stopRequested }
-            if ContinuousClock.now >= firstCheck {
+            if clock.now >= firstCheck {
                 attempts += 1
                 let outcome = await checker.check(
                     action, instanceID: id, host: started.address, port: started.port,
@@ -164,7 +165,7 @@ extension Controller {
                     RevisionFailure(reason: .crash, message: "the process exited before it became ready", logTail: tail)
                 )
             }
-            if ContinuousClock.now >= deadline {
+            if clock.now >= deadline {
                 let budget = DurationText.format(deadline - probingSince)
                 let message = "\(kind.rawValue) probe did not pass within \(budget) (\(attempts) attempts): \(last)"
                 await update(id) {
@@ -173,8 +174,9 @@ extension Controller {
                 try? await runtime.stop(instanceID: id, grace: .zero)
                 return .failed(RevisionFailure(reason: .probe, message: message))
             }
-            try? await Task.sleep(for: interval)
-            if ContinuousClock.now - probingSince > .milliseconds(250) {
+            // The last attempt comes at the deadline itself, not up to an interval after it.
+            try? await clock.sleep(until: min(clock.now + interval, deadline))
+            if clock.now - probingSince > .milliseconds(250) {
                 interval = min(interval * 2, max(interval, TCPReadinessProbe.interval))
             }
         }
@@ -186,7 +188,7 @@ extension Controller {
     private nonisolated func serve(_ id: String, started: StartedInstance, probes: Probes, checker: HealthChecker) async
         -> RunOutcome
     {
-        let now = ContinuousClock.now
+        let now = clock.now
         var readiness = probes.readiness.map {
             ProbeTracker(probe: $0, startingAt: now + .seconds(max(1, $0.periodSeconds)))
         }
@@ -200,7 +202,7 @@ extension Controller {
                 let tail = LogTail.read(started.logPath, lines: 3)
                 return .exited("process exited" + (tail.last.map { " (last line: \($0))" } ?? ""))
             }
-            let now = ContinuousClock.now
+            let now = clock.now
             if await entry(id)?.instance.state == .frozen {
                 // Checks come due again a period after the thaw, not at once.
                 if var tracker = readiness {
@@ -226,7 +228,7 @@ extension Controller {
                     }
                 }
             }
-            try? await Task.sleep(for: .milliseconds(50))
+            try? await clock.sleep(for: .milliseconds(50))
         }
     }
 
@@ -237,7 +239,7 @@ extension Controller {
         _ checker: HealthChecker
     ) async -> Bool {
         guard let action = tracker.probe.action else { return false }
-        tracker.nextCheck = ContinuousClock.now + tracker.period
+        tracker.nextCheck = clock.now + tracker.period
         let outcome = await checker.check(
             action, instanceID: id, host: started.address, port: started.port,
             timeout: .seconds(tracker.probe.timeoutSeconds))
@@ -290,11 +292,11 @@ extension Controller {
     /// timeout, then stops the container (SIGTERM, then SIGKILL) and removes everything.
     private nonisolated func drainAndStop(_ id: String, logger: Logger) async {
         await update(id) { $0.state = .stopping }
-        let deadline = ContinuousClock.now + configuration.drainTimeout
-        while routing.inFlight(backendID: id) > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        let deadline = clock.now + configuration.drainTimeout
+        while routing.inFlight(backendID: id) > 0, clock.now < deadline {
+            try? await clock.sleep(until: min(clock.now + .milliseconds(20), deadline))
         }
-        let remaining = max(deadline - ContinuousClock.now, .seconds(1))
+        let remaining = max(deadline - clock.now, .seconds(1))
         do {
             try await runtime.stop(instanceID: id, grace: remaining)
         } catch {

@@ -27,7 +27,7 @@ extension Controller {
     /// Takes up a rollout a previous server run left in the store: its next step comes a
     /// full interval after this start, and its answer counts continue where they were.
     func resumeRollout(_ name: ServiceName, _ status: RolloutStatus) {
-        rollouts[name] = RolloutMachine.resume(status, now: clock())
+        rollouts[name] = RolloutMachine.resume(status, now: clock.now)
     }
 
     /// Writes the rollouts that changed to the store.
@@ -44,13 +44,13 @@ extension Controller {
 
     /// Steps every active rollout: its machine judges the new revision's errors and probes on
     /// each sample (100 ms), and moves the next step of traffic when it is due.
-    func advanceRollouts(_ loads: [RevisionLoad], now: ContinuousClock.Instant) async {
+    func advanceRollouts(_ loads: [RevisionLoad], now: Duration) async {
         for name in rollouts.keys.sorted() {
             // Read afresh: performing an earlier service's actions awaited, and a deploy may
             // have started another rollout meanwhile.
             guard var machine = rollouts[name], machine.isActive else { continue }
             let observation = rolloutObservation(of: name, machine.status, loads)
-            let actions = machine.tick(now: clock(now), observation: observation)
+            let actions = machine.tick(now: now, observation: observation)
             rollouts[name] = machine
             await perform(actions, of: name)
         }

@@ -7,8 +7,8 @@ import SkiffRuntime
 /// What the scaling loop remembers between samples.
 struct SamplingState {
     /// Per instance: its served count when it was last seen busy, and since when it is idle.
-    var idle: [String: (served: Int, since: ContinuousClock.Instant)] = [:]
-    var lastTick: ContinuousClock.Instant?
+    var idle: [String: (served: Int, since: Duration)] = [:]
+    var lastTick: Duration?
 }
 
 extension Controller {
@@ -16,7 +16,7 @@ extension Controller {
     /// instances, and takes the scaling decisions every 2 s.
     nonisolated func scalingLoop() async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: RevisionScaler.sampleInterval)
+            try? await clock.sleep(for: RevisionScaler.sampleInterval)
             await sampleOnce()
         }
     }
@@ -30,7 +30,7 @@ extension Controller {
 
     func noteDemand(_ revision: String) {
         guard var scaler = scalers[revision] else { return }
-        let rose = scaler.demand(at: clock())
+        let rose = scaler.demand(at: clock.now)
         scalers[revision] = scaler
         if rose {
             logger.info("waking from zero", metadata: ["revision": "\(revision)"])
@@ -39,11 +39,10 @@ extension Controller {
     }
 
     func sampleOnce() async {
-        let now = ContinuousClock.now
-        let offset = clock(now)
+        let now = clock.now
         let loads = routing.sample()
         for load in loads where scalers[load.revision] != nil {
-            scalers[load.revision]?.record(concurrency: Double(load.concurrency), at: offset)
+            scalers[load.revision]?.record(concurrency: Double(load.concurrency), at: now)
         }
         await freezeIdleInstances(loads, now: now)
         await advanceRollouts(loads, now: now)
@@ -55,7 +54,7 @@ extension Controller {
                 guard var scaler = scalers[revision] else { continue }
                 let ready = servingInstances(of: revision)
                 let before = scaler.desired
-                let decision = scaler.tick(now: offset, readyInstances: ready)
+                let decision = scaler.tick(now: now, readyInstances: ready)
                 scalers[revision] = scaler
                 if decision.desired != before {
                     changed = true
@@ -83,7 +82,7 @@ extension Controller {
 
     /// Freezes instances of latest revisions that had nothing in flight for their
     /// `freezeAfter`, and notices instances the gateway thawed.
-    private func freezeIdleInstances(_ loads: [RevisionLoad], now: ContinuousClock.Instant) async {
+    private func freezeIdleInstances(_ loads: [RevisionLoad], now: Duration) async {
         var seen = Set<String>()
         for load in loads {
             let freezeAfter = freezeAfter(of: load.revision)
