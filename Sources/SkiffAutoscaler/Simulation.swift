@@ -1,3 +1,4 @@
+import SkiffBalancing
 public import SkiffModel
 
 /// One request of a trace: when it arrives and how long an instance takes to answer it.
@@ -13,22 +14,26 @@ public struct TraceRequest: Sendable, Hashable {
     }
 }
 
-/// Replays a request trace through ``RevisionScaler`` — the scaler the server runs — on a
-/// simulated clock, so scaling settings can be judged before traffic pays for them.
+/// Replays a request trace through the server's own decisions on a simulated clock, so
+/// scaling settings can be judged before traffic pays for them: the scaler
+/// (``RevisionScaler``) and the controller's ``RevisionReconciler`` from this module, the
+/// gateway's balancer pick and activator queue from SkiffBalancing. Nothing here restates
+/// one of their rules; what is modelled is only what those decisions act on.
 ///
 /// One revision is modelled the way the gateway and the controller treat it:
 ///
 /// - The revision is created at time zero and starts its initial instances; an instance
 ///   takes requests `coldStart` after it was started.
-/// - An instance serves at most `concurrency` requests at once (0: unlimited). A request
-///   goes to the ready instance with the fewest in flight (among idle ones, the one idle
-///   the shortest, which is the least likely to be frozen). When none can take it, it waits
-///   in a FIFO queue of `queueDepth` requests (full: 429), for at most the response-start
-///   timeout (then 504), and the activator wakes the scaler (``RevisionScaler/demand(at:)``).
+/// - A request goes where the gateway's `Balancer` sends it: the ready instance with the
+///   fewest in flight under `concurrency` (0: unlimited), ties broken by a seeded
+///   ``TieBreaker`` as each gateway loop breaks them. When none can take it, it waits in the
+///   activator's queue of `queueDepth` requests (full: 429), for at most the response-start
+///   timeout (then 504), and the activator wakes the scaler (``RevisionScaler/demand(at:)``);
+///   freed capacity and new instances serve the queue oldest first.
 /// - Every second the scaler records the revision's concurrency (in flight plus queued) and
-///   every ``RevisionScaler/tickInterval`` it decides; the instance count follows the
-///   decision. Surplus instances go not-ready before ready, then the least busy, newest
-///   first; a busy one takes no new requests and goes once its requests finish.
+///   every ``RevisionScaler/tickInterval`` it decides; the reconciler turns the decision
+///   into instances to start and stop. A stopped busy instance takes no new requests and
+///   goes once its requests finish.
 /// - An instance idle for `freezeAfter` is frozen; a request sent to it waits `thaw` first.
 ///   On a scale to zero the ready instances stay for `frozenRetention` (frozen by then, as
 ///   idle instances are) and still take requests; the next tick that wants instances keeps
@@ -38,9 +43,10 @@ public struct TraceRequest: Sendable, Hashable {
 /// records the exact time-weighted mean of each second instead, which is what those
 /// samples estimate, and which does not alias with a periodic trace.
 ///
-/// Deterministic: no clock, no randomness. Events run from a priority queue, so a trace of
-/// n requests takes O(n log n) time, plus a little per simulated second while instances
-/// exist (idle stretches without any are skipped).
+/// Deterministic: no clock, and the tie-breaker's seed is fixed. Events run from a priority
+/// queue, so a trace of n requests takes O(n log n) time plus a scan of the ready instances
+/// per request, and a little per simulated second while instances exist (idle stretches
+/// without any are skipped).
 public struct Simulation: Sendable {
     /// What is simulated besides the scaling settings.
     public struct Configuration: Sendable, Hashable {
@@ -143,7 +149,8 @@ public struct SimulationReport: Sendable, Hashable {
     public var requests = 0
     /// Requests that started on an instance (and finished: nothing is cut short).
     public var served = 0
-    /// Requests refused because the queue was full (the gateway's 429).
+    /// Requests refused at once: the queue was full (the gateway's 429), or the revision
+    /// has none (`queueDepth` 0: 503).
     public var rejected = 0
     /// Requests that waited in the queue longer than the response-start timeout (504).
     public var timedOut = 0
@@ -168,34 +175,48 @@ public struct SimulationReport: Sendable, Hashable {
 
 // MARK: - The run
 
+/// One simulated instance, as the balancer sees it (``BalancedInstance``) and as the
+/// simulation accounts for it.
+private final class SimulatedInstance: BalancedInstance {
+    enum State { case starting, ready, draining, removed }
+
+    let id: Int
+    let startedAt: Duration
+    var state = State.starting
+    var inFlight = 0
+    /// When it freezes (or froze) if it stays idle; nil while busy or when it never does.
+    var freezesAt: Duration?
+    /// The end of a thaw in progress: requests start no sooner.
+    var thawedAt: Duration = .zero
+    var frozenTime: Duration = .zero
+    /// Index in `live` until it is removed.
+    var liveIndex = 0
+
+    init(id: Int, startedAt: Duration) {
+        self.id = id
+        self.startedAt = startedAt
+    }
+
+    func isFrozen(at now: Duration) -> Bool {
+        state == .ready && inFlight == 0 && freezesAt.map { $0 <= now } ?? false
+    }
+
+    // MARK: BalancedInstance
+
+    var currentLoad: Int { inFlight }
+    /// Draining instances left the routing table, as in the gateway.
+    var isRetired: Bool { state != .ready }
+
+    func tryAcquire(limit: Int) -> Bool {
+        guard limit == 0 || inFlight < limit else { return false }
+        inFlight += 1
+        return true
+    }
+}
+
 /// The mutable state of one ``Simulation/run(_:)``.
 private struct SimulationRun {
-    struct Instance {
-        enum State { case starting, ready, draining, removed }
-
-        let startedAt: Duration
-        var state = State.starting
-        var inFlight = 0
-        /// When it last became idle; orders idle instances for dispatch.
-        var idleSince: Duration = .zero
-        /// When it freezes (or froze) if it stays idle; nil while busy or when it never does.
-        var freezesAt: Duration?
-        /// The end of a thaw in progress: requests start no sooner.
-        var thawedAt: Duration = .zero
-        var frozenTime: Duration = .zero
-        /// Index in `dispatchable` while the instance takes requests.
-        var heapIndex: Int?
-        /// Index in `live` until it is removed.
-        var liveIndex = 0
-
-        init(startedAt: Duration) {
-            self.startedAt = startedAt
-        }
-
-        func isFrozen(at now: Duration) -> Bool {
-            state == .ready && inFlight == 0 && freezesAt.map { $0 <= now } ?? false
-        }
-    }
+    typealias Instance = SimulatedInstance
 
     /// What happens at a time; at one instant, lower ranks go first: freed capacity and new
     /// instances serve the queue before new arrivals, and a request is timed out only once
@@ -229,17 +250,19 @@ private struct SimulationRun {
     let lastArrival: Duration
     var scaler: RevisionScaler
     var reconciler: RevisionReconciler
+    /// The gateway's queue for the revision; its waiters are indices into `trace`.
+    var activator: ActivatorStateMachine<Int, Instance>
+    /// Seeds of the balancer's pick for arriving requests, as each gateway loop draws them.
+    var tieBreaker = TieBreaker(seed: 1)
     var report = SimulationReport()
 
     var instances: [Instance] = []
     /// Ids of the instances not removed yet.
     var live: [Int] = []
-    /// Min-heap of the instances taking requests, least loaded first.
-    var dispatchable: [Int] = []
+    /// The instances taking requests, in the order they became ready: the routing table's.
+    var ready: [Instance] = []
     var events = MinHeap<Event>()
     var sequence = 0
-    /// Indices into `trace`, oldest first.
-    var queue = FIFO()
     var nextArrival = 0
     var inFlight = 0
     var delays: [Duration] = []
@@ -260,6 +283,8 @@ private struct SimulationRun {
         self.lastArrival = trace.last?.arrival ?? .zero
         self.scaler = RevisionScaler(spec: configuration.scaling, now: .zero)
         self.reconciler = RevisionReconciler(spec: configuration.scaling)
+        self.activator = ActivatorStateMachine(
+            concurrency: configuration.scaling.concurrency, queueDepth: configuration.scaling.queueDepth)
         report.requests = trace.count
     }
 
@@ -272,8 +297,8 @@ private struct SimulationRun {
                 other < time || other == time && otherStep < step
             }
             if earlier(nextTick, .tick) { (time, step) = (nextTick, .tick) }
-            if let first = queue.first, configuration.responseStartTimeout > .zero {
-                let deadline = trace[first].arrival + configuration.responseStartTimeout
+            if let oldest = activator.oldest, configuration.responseStartTimeout > .zero {
+                let deadline = trace[oldest.waiter].arrival + configuration.responseStartTimeout
                 if earlier(deadline, .timeout) { (time, step) = (deadline, .timeout) }
             }
             if nextArrival < trace.count, earlier(trace[nextArrival].arrival, .arrival) {
@@ -295,8 +320,7 @@ private struct SimulationRun {
             case .completion, .instanceReady, .retentionEnd: break
             case .arrival: arrive(now: time)
             case .timeout:
-                queue.removeFirst()
-                report.timedOut += 1
+                if let oldest = activator.oldest, activator.leave(oldest.ticket) { report.timedOut += 1 }
             case .second:
                 scaler.record(concurrency: area, at: time)
                 area = 0
@@ -310,63 +334,60 @@ private struct SimulationRun {
 
     // MARK: Requests
 
+    /// The gateway's admission: the balancer's pick on the ready instances, else the
+    /// activator's queue, which wakes the scaler.
     mutating func arrive(now: Duration) {
         let request = nextArrival
         nextArrival += 1
-        if let instance = Self.leastLoaded(dispatchable, instances, concurrency: scaling.concurrency) {
+        if let instance = Balancer.acquireLeastLoaded(ready, limit: scaling.concurrency, seed: tieBreaker.next()) {
             dispatch(request, to: instance, now: now, coldStart: false)
-        } else if queue.count < scaling.queueDepth {
-            queue.append(request)
+            return
+        }
+        switch activator.enqueue(request, key: "") {
+        case .queued:
             if scaler.demand(at: now) { reconcile(now: now) }
-        } else {
+        case .refused:
             report.rejected += 1
         }
     }
 
-    /// The instance a request goes to, if any can take one more.
-    static func leastLoaded(_ dispatchable: [Int], _ instances: [Instance], concurrency: Int) -> Int? {
-        guard let first = dispatchable.first else { return nil }
-        guard concurrency == 0 || instances[first].inFlight < concurrency else { return nil }
-        return first
-    }
-
-    mutating func dispatch(_ request: Int, to id: Int, now: Duration, coldStart: Bool) {
-        var start = max(now, instances[id].thawedAt)
-        if instances[id].inFlight == 0 {
-            if let freezesAt = instances[id].freezesAt, freezesAt <= now {
-                instances[id].frozenTime += now - freezesAt
+    /// Starts `request` on `instance`, whose capacity the balancer took for it.
+    mutating func dispatch(_ request: Int, to instance: Instance, now: Duration, coldStart: Bool) {
+        var start = max(now, instance.thawedAt)
+        if instance.inFlight == 1 {
+            if let freezesAt = instance.freezesAt, freezesAt <= now {
+                instance.frozenTime += now - freezesAt
                 start = now + configuration.thaw
-                instances[id].thawedAt = start
+                instance.thawedAt = start
                 report.thawStarts += 1
             }
-            instances[id].freezesAt = nil
+            instance.freezesAt = nil
         }
         if coldStart { report.coldStarts += 1 }
-        instances[id].inFlight += 1
         inFlight += 1
         report.served += 1
         delays.append(start - trace[request].arrival)
-        schedule(.completion, at: start + trace[request].duration, instance: id)
-        heapify(id)
+        schedule(.completion, at: start + trace[request].duration, instance: instance.id)
     }
 
-    /// Hands capacity to queued requests, oldest first.
-    mutating func serveQueue(now: Duration, started: Int? = nil) {
-        while queue.first != nil, let id = Self.leastLoaded(dispatchable, instances, concurrency: scaling.concurrency) {
-            dispatch(queue.removeFirst(), to: id, now: now, coldStart: id == started)
+    /// Requests the activator hands an instance, oldest first.
+    mutating func dispatch(_ handOffs: ActivatorStateMachine<Int, Instance>.HandOffs, now: Duration, started: Int?) {
+        for handOff in handOffs {
+            guard let instance = handOff.instance else { continue }
+            dispatch(handOff.waiter, to: instance, now: now, coldStart: instance.id == started)
         }
     }
 
     mutating func complete(on id: Int, now: Duration) {
+        let instance = instances[id]
         inFlight -= 1
-        instances[id].inFlight -= 1
-        switch instances[id].state {
+        instance.inFlight -= 1
+        switch instance.state {
         case .draining:
-            if instances[id].inFlight == 0 { remove(id, now: now) }
+            if instance.inFlight == 0 { remove(id, now: now) }
         case .ready:
-            if instances[id].inFlight == 0 { becomeIdle(id, now: now) }
-            heapify(id)
-            serveQueue(now: now)
+            if instance.inFlight == 0 { becomeIdle(id, now: now) }
+            if activator.waiting > 0 { dispatch(activator.capacityFreed(), now: now, started: nil) }
         case .starting, .removed:
             break
         }
@@ -376,7 +397,7 @@ private struct SimulationRun {
 
     mutating func start(now: Duration) {
         let id = instances.count
-        var instance = Instance(startedAt: now)
+        let instance = Instance(id: id, startedAt: now)
         instance.liveIndex = live.count
         instances.append(instance)
         live.append(id)
@@ -389,12 +410,11 @@ private struct SimulationRun {
         guard instances[id].state == .starting else { return }
         instances[id].state = .ready
         becomeIdle(id, now: now)
-        heapInsert(id)
-        serveQueue(now: now, started: id)
+        ready.append(instances[id])
+        dispatch(activator.setInstances(ready), now: now, started: id)
     }
 
     mutating func becomeIdle(_ id: Int, now: Duration) {
-        instances[id].idleSince = now
         let freezeAfter = scaling.freezeAfter.duration
         instances[id].freezesAt = freezeAfter > .zero ? now + freezeAfter : nil
     }
@@ -405,25 +425,31 @@ private struct SimulationRun {
             remove(id, now: now)
         } else {
             instances[id].state = .draining
-            heapRemove(id)
+            leaveRouting(id, now: now)
         }
     }
 
     mutating func remove(_ id: Int, now: Duration) {
-        var instance = instances[id]
+        let instance = instances[id]
         if instance.inFlight == 0, let freezesAt = instance.freezesAt, freezesAt < now, instance.state == .ready {
             instance.frozenTime += now - freezesAt
         }
         report.frozenTime += instance.frozenTime
         report.runningTime += (now - instance.startedAt) - instance.frozenTime
         instance.state = .removed
-        instances[id] = instance
-        heapRemove(id)
+        leaveRouting(id, now: now)
         let last = live.removeLast()
         if last != id {
             live[instance.liveIndex] = last
             instances[last].liveIndex = instance.liveIndex
         }
+    }
+
+    /// The instance leaves the routing table, as the controller's publication makes it.
+    mutating func leaveRouting(_ id: Int, now: Duration) {
+        guard let index = ready.firstIndex(where: { $0.id == id }) else { return }
+        ready.remove(at: index)
+        dispatch(activator.setInstances(ready), now: now, started: nil)
     }
 
     /// The revision's retention after a scale to zero is over: its instances go, unless a
@@ -488,11 +514,11 @@ private struct SimulationRun {
         report.timeline.append(
             SimulationReport.Tick(
                 time: now, desired: scaler.desired, ready: after.ready, starting: after.starting, frozen: after.frozen,
-                inFlight: inFlight, queued: queue.count, stableConcurrency: decision.stableConcurrency,
+                inFlight: inFlight, queued: activator.waiting, stableConcurrency: decision.stableConcurrency,
                 panicConcurrency: decision.panicConcurrency, inPanic: decision.inPanic))
 
         let quiet =
-            queue.isEmpty && inFlight == 0 && !decision.inPanic && decision.stableConcurrency == 0
+            activator.waiting == 0 && inFlight == 0 && !decision.inPanic && decision.stableConcurrency == 0
             && decision.panicConcurrency == 0 && after.starting == 0 && after.draining == 0 && after.retained == 0
         guard quiet else { return false }
         if nextArrival == trace.count {
@@ -534,7 +560,7 @@ private struct SimulationRun {
 
     mutating func accumulate(to now: Duration) {
         guard now > lastChange else { return }
-        let concurrency = inFlight + queue.count
+        let concurrency = inFlight + activator.waiting
         if concurrency > 0 {
             let (seconds, attoseconds) = (now - lastChange).components
             area += Double(concurrency) * (Double(seconds) + Double(attoseconds) / 1e18)
@@ -545,70 +571,6 @@ private struct SimulationRun {
     mutating func schedule(_ step: Step, at time: Duration, instance: Int) {
         sequence += 1
         events.insert(Event(time: time, step: step, instance: instance, sequence: sequence))
-    }
-
-    /// Dispatch order: fewer in flight first; among idle instances, the one idle the
-    /// shortest; then the oldest.
-    static func precedes(_ a: Int, _ b: Int, in instances: [Instance]) -> Bool {
-        let (load, other) = (instances[a].inFlight, instances[b].inFlight)
-        if load != other { return load < other }
-        if load == 0, instances[a].idleSince != instances[b].idleSince {
-            return instances[a].idleSince > instances[b].idleSince
-        }
-        return a < b
-    }
-
-    mutating func heapInsert(_ id: Int) {
-        instances[id].heapIndex = dispatchable.count
-        dispatchable.append(id)
-        siftUp(dispatchable.count - 1)
-    }
-
-    mutating func heapRemove(_ id: Int) {
-        guard let index = instances[id].heapIndex else { return }
-        instances[id].heapIndex = nil
-        let last = dispatchable.removeLast()
-        guard index < dispatchable.count else { return }
-        dispatchable[index] = last
-        instances[last].heapIndex = index
-        siftUp(index)
-        heapify(last)
-    }
-
-    /// Restores the heap order around `id` after its load changed.
-    mutating func heapify(_ id: Int) {
-        guard let index = instances[id].heapIndex else { return }
-        siftUp(index)
-        if let index = instances[id].heapIndex { siftDown(index) }
-    }
-
-    mutating func siftUp(_ start: Int) {
-        var index = start
-        while index > 0 {
-            let parent = (index - 1) / 2
-            guard Self.precedes(dispatchable[index], dispatchable[parent], in: instances) else { return }
-            swapInHeap(index, parent)
-            index = parent
-        }
-    }
-
-    mutating func siftDown(_ start: Int) {
-        var index = start
-        while true {
-            var best = index
-            for child in (2 * index + 1)...(2 * index + 2) where child < dispatchable.count {
-                if Self.precedes(dispatchable[child], dispatchable[best], in: instances) { best = child }
-            }
-            guard best != index else { return }
-            swapInHeap(index, best)
-            index = best
-        }
-    }
-
-    mutating func swapInHeap(_ i: Int, _ j: Int) {
-        dispatchable.swapAt(i, j)
-        instances[dispatchable[i]].heapIndex = i
-        instances[dispatchable[j]].heapIndex = j
     }
 }
 
@@ -647,34 +609,5 @@ private struct MinHeap<Element: Comparable> {
             index = child
         }
         return first
-    }
-}
-
-/// A FIFO of indices with O(1) removal at the front.
-private struct FIFO {
-    private var items: [Int] = []
-    private var head = 0
-
-    var count: Int { items.count - head }
-    var isEmpty: Bool { count == 0 }
-    var first: Int? { head < items.count ? items[head] : nil }
-
-    mutating func append(_ item: Int) {
-        items.append(item)
-    }
-
-    /// Requires a non-empty queue.
-    @discardableResult
-    mutating func removeFirst() -> Int {
-        let item = items[head]
-        head += 1
-        if head == items.count {
-            items.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head > 1024, head * 2 > items.count {
-            items.removeFirst(head)
-            head = 0
-        }
-        return item
     }
 }

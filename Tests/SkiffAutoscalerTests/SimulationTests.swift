@@ -160,9 +160,9 @@ import Testing
     }
 
     @Test func scaleDownRemovesTheIdleInstanceAndKeepsTheBusyOne() throws {
-        // Two initial instances. Two short requests at 0.5 s take one each; the second
-        // instance, idle the shortest, then takes a 100 s request at 1 s. At 2 s one instance
-        // is wanted: the idle first one goes although it is the older.
+        // Two initial instances. Two short requests at 0.5 s take one each; one of them then
+        // takes a 100 s request at 1 s. At 2 s one instance is wanted: the idle one goes,
+        // whichever of the two it is.
         let trace =
             [
                 TraceRequest(arrival: .milliseconds(500), duration: .milliseconds(100)),
@@ -200,21 +200,26 @@ import Testing
         #expect(report.instanceStarts == 4)
     }
 
-    @Test func anIdleInstanceUsedLastIsPreferredOverAFrozenOne() {
-        // Two instances kept, frozen 1 s after their last request. The first takes a request
-        // 0.5…2 s; the second, frozen by 1.9 s, thaws for one 1.9…4.001 s. At 4.5 s both are
-        // idle: the first frozen since 3 s, the second not until 5.001 s; no thaw.
-        let trace = [
-            TraceRequest(arrival: .milliseconds(500), duration: .milliseconds(1500)),
-            TraceRequest(arrival: .milliseconds(1900), duration: .milliseconds(2100)),
-            TraceRequest(arrival: .milliseconds(4500), duration: .milliseconds(100)),
+    @Test func aRequestGoesToTheLeastLoadedInstanceAndWaitsOnlyWhenAllAreFull() {
+        // Two instances kept, one request each at most. A 10 s request holds one; the short
+        // requests after it go to the other (the gateway's pick), never queueing behind it.
+        // Then two arrive together with both busy: the second waits for the first to end.
+        var trace = [TraceRequest(arrival: .milliseconds(500), duration: .seconds(10))]
+        trace += (2...9).map { TraceRequest(arrival: .milliseconds(500 * $0), duration: .milliseconds(200)) }
+        trace += [
+            TraceRequest(arrival: .seconds(7), duration: .milliseconds(300)),
+            TraceRequest(arrival: .seconds(7), duration: .milliseconds(300)),
         ]
         let report = Self.run(trace) {
             $0.minInstances = 2
             $0.initialInstances = 2
+            $0.concurrency = 1
+            $0.freezeAfter = .seconds(0)
         }
-        #expect(report.thawStarts == 1)
-        #expect(report.queueDelay.max == .milliseconds(1))
+        #expect(report.served == 11)
+        // Of 11, only the one that arrived with both instances busy waited.
+        #expect(report.queueDelay.max == .milliseconds(300))
+        #expect(report.queueDelay.p90 == .zero)
     }
 
     @Test func isDeterministicAndIgnoresTraceOrder() {
