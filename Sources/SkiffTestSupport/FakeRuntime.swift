@@ -7,8 +7,9 @@ import Synchronization
 ///
 /// A start succeeds unless ``State/startError`` is set: it is recorded, the instance counts
 /// as running, and it is reachable at `127.0.0.1` on the spec's port. A stop is recorded and
-/// the instance no longer runs. Freezing, exec and logs are the protocol's defaults for a
-/// runtime without them.
+/// the instance no longer runs; an instance exits when the test takes it out of
+/// ``State/running``. Logs are the protocol's defaults for a runtime without them, and so are
+/// exec and freezing unless the test sets ``State/execStatus`` or ``State/canFreeze``.
 ///
 /// ```swift
 /// let runtime = FakeRuntime(startError: RuntimeError(.runtime, "no instances in these tests"))
@@ -36,6 +37,14 @@ public final class FakeRuntime: ContainerRuntime {
         public var stops: [String] = []
         /// The `live` set of every ``FakeRuntime/maintainLogs(live:)`` pass, in order.
         public var logMaintenancePasses: [Set<String>] = []
+        /// The exit status of every command ``FakeRuntime/exec(instanceID:command:timeout:)``
+        /// runs (an exec probe passes on 0); nil throws, as a runtime that cannot run commands.
+        public var execStatus: Int32?
+        /// Whether ``FakeRuntime/freezeNow(instanceID:)`` succeeds; when false it throws, as a
+        /// runtime without a freezer.
+        public var canFreeze = false
+        /// Every instance id ``FakeRuntime/freezeNow(instanceID:)`` froze, in order.
+        public var freezes: [String] = []
 
         public init() {}
     }
@@ -87,6 +96,23 @@ public final class FakeRuntime: ContainerRuntime {
             throw RuntimeError(.notFound, "the fake runtime has no instance \(instanceID) to adopt")
         }
         return instance
+    }
+
+    public func exec(instanceID: String, command: [String], timeout: Duration) async throws(RuntimeError)
+        -> ExecOutcome
+    {
+        guard let status = box.withLock({ $0.execStatus }) else {
+            throw RuntimeError(.runtime, "the fake runtime runs no commands")
+        }
+        return .exited(status, output: "")
+    }
+
+    public func freezeNow(instanceID: String) throws(RuntimeError) {
+        let frozen = box.withLock { state in
+            if state.canFreeze { state.freezes.append(instanceID) }
+            return state.canFreeze
+        }
+        if !frozen { throw RuntimeError(.cgroup, "the fake runtime cannot freeze instances") }
     }
 
     public func maintainLogs(live: Set<String>) async throws(RuntimeError) -> LogMaintenance {
