@@ -41,8 +41,16 @@ public struct ArchiveError: SkiffError {
         public static let truncated = Code("truncated")
         /// A tar header is malformed (checksum, numeric field, pax record).
         public static let badHeader = Code("badHeader")
-        /// A count or total-size limit of ``UnpackLimits`` was exceeded.
+        /// A count limit of ``UnpackLimits`` was exceeded, or the layer's uncompressed size
+        /// crossed the per-layer limit ``UnpackLimits/maxTotalBytes``.
         public static let limitExceeded = Code("limitExceeded")
+        /// The layer would bring its image past the per-image limit ``UnpackLimits/maxImageBytes``.
+        public static let imageSizeExceeded = Code("imageSizeExceeded")
+        /// A gzip layer expanded past ``UnpackLimits/maxExpansionRatio`` times its compressed size.
+        public static let expansionRatioExceeded = Code("expansionRatioExceeded")
+        /// The snapshot filesystem is down to its free-space reserve
+        /// (``UnpackLimits/minFreeDiskFraction``): the server's disk, not the layer, is at fault.
+        public static let insufficientSpace = Code("insufficientSpace")
         /// The gzip stream is corrupt.
         public static let decompression = Code("decompression")
         /// A system call failed; `cause` holds the `Errno`.

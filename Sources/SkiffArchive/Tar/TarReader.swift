@@ -269,7 +269,7 @@ public final class TarReader {
             throw ArchiveError(
                 .limitExceeded,
                 "entry `\(name)` brings the layer's data to \(declaredBytes) bytes, "
-                    + "over the limit of \(limits.maxTotalBytes)")
+                    + "over the per-layer size limit of \(ByteCount.describe(limits.maxTotalBytes))")
         }
         entryCount += 1
         guard entryCount <= limits.maxEntries else {

@@ -17,6 +17,9 @@ public import SystemPackage
 /// symlinks, symlinks whose relative target climbs out of the root, hardlinks to anything
 /// but a regular file already unpacked, device nodes and FIFOs, malformed whiteouts,
 /// `proc`/`sys`/`dev` links, truncated or oversized archives (see ``UnpackLimits``).
+/// Decompression bombs stop at the first byte past the per-layer size, the image's remaining
+/// budget or the expansion ratio, and before the snapshot filesystem reaches its free-space
+/// reserve; the partial snapshot is removed like any other rejected layer's.
 /// OCI whiteouts become overlay whiteouts (0:0 character devices, `trusted.overlay.opaque`).
 /// Owners, modes (setuid/setgid/sticky included), mtimes and xattrs are preserved; this
 /// needs root (CAP_CHOWN, CAP_MKNOD, CAP_SYS_ADMIN for `trusted.*`).
@@ -36,19 +39,28 @@ public struct LayerUnpacker: Sendable {
 
     /// Unpacks the layer at `source` into `destination`, which must not exist (its parent
     /// must). Errors name the layer and the offending entry.
+    ///
+    /// - Parameters:
+    ///   - imageBytesRemaining: what the image's other layers left of
+    ///     ``UnpackLimits/maxImageBytes``; nil when the layer is unpacked for no image yet.
+    ///   - hasher: sees the whole uncompressed stream, for the layer's diff_id.
     @discardableResult
     public func unpack(
-        layerAt source: FilePath, compression: LayerCompression, into destination: FilePath
+        layerAt source: FilePath, compression: LayerCompression, into destination: FilePath,
+        imageBytesRemaining: Int64? = nil, hasher: (any LayerStreamHasher)? = nil
     ) throws(ArchiveError) -> UnpackStats {
         do {
-            return try unpackUnprefixed(layerAt: source, compression: compression, into: destination)
+            return try unpackUnprefixed(
+                layerAt: source, compression: compression, into: destination,
+                imageBytesRemaining: imageBytesRemaining, hasher: hasher)
         } catch {
             throw error.prefixed("layer \(source.string)")
         }
     }
 
     private func unpackUnprefixed(
-        layerAt source: FilePath, compression: LayerCompression, into destination: FilePath
+        layerAt source: FilePath, compression: LayerCompression, into destination: FilePath,
+        imageBytesRemaining: Int64?, hasher: (any LayerStreamHasher)?
     ) throws(ArchiveError) -> UnpackStats {
         var info = stat()
         if lstat(destination.string, &info) == 0 {
@@ -64,7 +76,9 @@ public struct LayerUnpacker: Sendable {
 
         let temporary = try makeTemporaryDirectory(next: destination)
         do {
-            let stats = try unpack(input, compression: compression, into: temporary)
+            let stats = try unpack(
+                input, compression: compression, into: temporary, imageBytesRemaining: imageBytesRemaining,
+                hasher: hasher)
             try Syscall.renameNoReplace(temporary, destination.string)
             return stats
         } catch {
@@ -74,7 +88,8 @@ public struct LayerUnpacker: Sendable {
     }
 
     private func unpack(
-        _ input: FileDescriptor, compression: LayerCompression, into directory: String
+        _ input: FileDescriptor, compression: LayerCompression, into directory: String, imageBytesRemaining: Int64?,
+        hasher: (any LayerStreamHasher)?
     ) throws(ArchiveError) -> UnpackStats {
         let root = open(directory, Syscall.directoryFlags)
         guard root >= 0 else { throw Syscall.failure("cannot open `\(directory)`") }
@@ -82,11 +97,20 @@ public struct LayerUnpacker: Sendable {
         guard fchmod(root, 0o755) == 0 else { throw Syscall.failure("cannot set mode of `\(directory)`") }
 
         let file = FileByteSource(descriptor: input)
-        let source: any TarByteSource
+        let decompressed: any TarByteSource
+        var compressedSize: Int64?
         switch try resolve(compression, input) {
-        case .gzip: source = try GzipByteSource(upstream: file, inputBufferSize: bufferSize)
-        case .none, .detect: source = file
+        case .gzip:
+            decompressed = try GzipByteSource(upstream: file, inputBufferSize: bufferSize)
+            var info = stat()
+            guard fstat(input.rawValue, &info) == 0 else { throw Syscall.failure("cannot stat the layer") }
+            compressedSize = Int64(info.st_size)
+        case .none, .detect:
+            decompressed = file
         }
+        let source = try MeteredByteSource(
+            upstream: decompressed, limits: limits, imageBytesRemaining: imageBytesRemaining,
+            compressedSize: compressedSize, filesystem: root, hasher: hasher)
         let reader = TarReader(source: source, limits: limits, bufferSize: bufferSize)
         let writer = SnapshotWriter(root: root, limits: limits)
         while let entry = try reader.next() {
@@ -94,7 +118,9 @@ public struct LayerUnpacker: Sendable {
         }
         try reader.drain()
         try writer.finish()
-        return writer.stats
+        var stats = writer.stats
+        stats.uncompressedBytes = source.count
+        return stats
     }
 
     private func resolve(_ compression: LayerCompression, _ input: FileDescriptor) throws(ArchiveError)
