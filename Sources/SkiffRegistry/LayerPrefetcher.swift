@@ -27,7 +27,7 @@ public final class LayerPrefetcher: Service, Sendable {
         await withGracefulShutdownHandler {
             for await layer in queue {
                 do {
-                    _ = try await snapshots.prepare(layer)
+                    try await snapshots.prepare(layer)
                 } catch {
                     // The deploy unpacks again and reports the failure where a user sees it.
                     logger.warning("cannot unpack pushed layer \(layer.digest): \(error)")

@@ -14,6 +14,9 @@ public struct ImageError: SkiffError {
         public static let invalidArgument = Code(raw: "invalid argument")
         /// The named image, manifest or blob is not there.
         public static let notFound = Code(raw: "not found")
+        /// The server's disk is down to the free-space reserve its layers may not cross: the
+        /// image may be fine, the server has no room for it now.
+        public static let insufficientStorage = Code(raw: "insufficient storage")
         /// The server failed at its own work, e.g. recording the image's name.
         public static let internalError = Code(raw: "internal error")
     }

@@ -41,15 +41,11 @@ public struct ImageLoader: Sendable {
                     )
                 }
             }
-            var unpacked = 0
-            for layer in manifest.layers {
-                size += layer.size
-                do {
-                    if try await snapshots.prepare(layer).unpacked { unpacked += 1 }
-                } catch {
-                    throw ImageError(.invalidArgument, error.message, cause: error)
-                }
-            }
+            size += manifest.layers.reduce(0) { $0 + $1.size }
+            let config = try decode(
+                ImageConfig.self, try read(manifest.config.digest), what: "config \(manifest.config.digest)")
+            let layers = try await ImageLayers(snapshots: snapshots).prepare(manifest, config: config, image: finalName)
+            let unpacked = layers.count { $0.unpacked }
             let summary = ImageSummary(
                 name: finalName, digest: descriptor.digest.description, size: size, createdAt: Date())
             do {

@@ -80,23 +80,21 @@ public struct ImageResolver: Sendable {
         return digest
     }
 
-    /// Reads the manifest and config of `digest` and makes sure every layer is unpacked.
+    /// Reads the manifest and config of `digest` and makes sure every layer is unpacked,
+    /// within the server's limits and equal to its diff_id (see ``ImageLayers``).
     public func resolve(_ digest: SkiffOCI.Digest, as text: String) async throws(ImageError) -> ResolvedImage {
+        let manifest: Manifest
+        let config: ImageConfig
         do {
-            let manifest = try JSONDecoder().decode(Manifest.self, from: Data(blobs.read(digest)))
+            manifest = try JSONDecoder().decode(Manifest.self, from: Data(blobs.read(digest)))
             guard manifest.mediaType == nil || MediaType.isManifest(manifest.mediaType) else {
                 throw ImageError(
                     .invalidArgument, "image \(text) is a \(manifest.mediaType ?? "?"), not an image manifest")
             }
-            let config = try JSONDecoder().decode(ImageConfig.self, from: Data(blobs.read(manifest.config.digest)))
+            config = try JSONDecoder().decode(ImageConfig.self, from: Data(blobs.read(manifest.config.digest)))
             guard config.os == "linux" else {
                 throw ImageError(.invalidArgument, "image \(text) is built for \(config.os), not linux")
             }
-            var paths: [String] = []
-            for layer in manifest.layers {
-                paths.append(try await snapshots.prepare(layer).path.string)
-            }
-            return ResolvedImage(manifestDigest: digest, manifest: manifest, config: config, layerPaths: paths)
         } catch let error as ImageError {
             throw error
         } catch let error as OCIError {
@@ -104,5 +102,8 @@ public struct ImageResolver: Sendable {
         } catch {
             throw ImageError(.invalidArgument, "image \(text) has an unreadable manifest or config: \(error)")
         }
+        let layers = try await ImageLayers(snapshots: snapshots).prepare(manifest, config: config, image: text)
+        return ResolvedImage(
+            manifestDigest: digest, manifest: manifest, config: config, layerPaths: layers.map(\.path.string))
     }
 }

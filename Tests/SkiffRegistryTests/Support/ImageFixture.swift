@@ -1,4 +1,5 @@
 import Foundation
+import SkiffArchive
 import SkiffOCI
 import SkiffRegistry
 import SkiffStore
@@ -14,11 +15,12 @@ struct ImageFixture {
     let blobs: BlobStore
     let snapshots: SnapshotStore
 
-    init() throws {
+    init(limits: UnpackLimits = UnpackLimits()) throws {
         temporary = try TemporaryDirectory()
         store = try Store(path: temporary.path + "/skiff.db")
         blobs = try BlobStore(root: FilePath(temporary.path + "/blobs"))
-        snapshots = try SnapshotStore(root: FilePath(temporary.path + "/snapshots"), blobs: blobs)
+        snapshots = try SnapshotStore(
+            root: FilePath(temporary.path + "/snapshots"), blobs: blobs, unpacker: LayerUnpacker(limits: limits))
     }
 
     var loader: ImageLoader { ImageLoader(store: store, blobs: blobs, snapshots: snapshots) }
@@ -34,12 +36,18 @@ struct ImageFixture {
     func remove() { temporary.remove() }
 
     /// Writes an oci-archive whose index names one manifest `refName`, over a config and one
-    /// layer holding `etc/greeting`; `withLayer: false` leaves the layer's blob out.
-    func archive(refName: String?, withLayer: Bool = true) throws -> (path: String, manifest: String, layer: String) {
+    /// layer holding `etc/greeting`; `withLayer: false` leaves the layer's blob out. The
+    /// config lists the layer's true diff_id unless `diffID` gives another.
+    func archive(refName: String?, withLayer: Bool = true, diffID: String? = nil, greeting: String = "loaded\n")
+        throws -> (path: String, manifest: String, layer: String)
+    {
         var layerTar = TarBuilder()
-        layerTar.file("etc/greeting", contents: "loaded\n")
-        let layer = try TarBuilder.gzip(layerTar.finish())
-        let config = Array(#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#.utf8)
+        layerTar.file("etc/greeting", contents: greeting)
+        let uncompressed = layerTar.finish()
+        let layer = try TarBuilder.gzip(uncompressed)
+        let listed = diffID ?? RegistryProtocolTests.digest(uncompressed)
+        let config = Array(
+            #"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["\#(listed)"]}}"#.utf8)
         let manifest = RegistryProtocolTests.manifest(
             config: RegistryProtocolTests.digest(config), configSize: config.count,
             layer: RegistryProtocolTests.digest(layer), layerSize: layer.count)
