@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 public import Hummingbird
 import NIOCore
+public import SkiffArchive
 import SkiffModel
 public import SkiffOCI
 public import SkiffStore
@@ -27,17 +28,24 @@ public struct Registry: Sendable {
     let auth: RegistryAuthenticator
     let uploads: UploadSessions
     let files = FileIO()
+    /// The largest blob a push may store (`skiff server --max-layer-size`): a layer cannot
+    /// unpack to more than that, and no compression makes a blob much larger than its content.
+    public let maxBlobSize: Int64
 
-    /// - Parameter grant: what a token grants (nil: unknown token).
+    /// - Parameters:
+    ///   - maxBlobSize: refused at push time, from the declared length or as bytes stream in.
+    ///   - grant: what a token grants (nil: unknown token).
     public init(
         store: Store, blobs: BlobStore, prefetcher: LayerPrefetcher?,
+        maxBlobSize: Int64 = UnpackLimits.defaultMaxLayerBytes,
         grant: @escaping @Sendable (String) async -> RegistryGrant?
     ) {
         self.store = store
         self.blobs = blobs
         self.prefetcher = prefetcher
+        self.maxBlobSize = maxBlobSize
         self.auth = RegistryAuthenticator(grant: grant)
-        self.uploads = UploadSessions(blobs: blobs)
+        self.uploads = UploadSessions(blobs: blobs, maxBlobSize: maxBlobSize)
     }
 
     /// Frees blobs nothing refers to any more (`skiff images gc`).
@@ -183,8 +191,9 @@ public struct Registry: Sendable {
         } else if let text = query["digest"] {
             // The single-request monolithic upload.
             let digest = try Self.digest(String(text))
-            try await receive(
-                request.body, into: digest, declaredLength: request.headers[.contentLength].flatMap { Int64($0) })
+            let declared = request.headers[.contentLength].flatMap { Int64($0) }
+            if let declared, declared > maxBlobSize { throw Self.blobTooLarge(declared: declared, limit: maxBlobSize) }
+            try await receive(request.body, into: digest, declaredLength: declared)
             return Self.blobCreated(repository, digest)
         }
         let id = try await uploads.start(repository: repository)
@@ -205,6 +214,16 @@ public struct Registry: Sendable {
                     "Content-Range \(contentRange) covers \(parsed.count) bytes but Content-Length is \(length)")
             }
             start = parsed.lowerBound
+            if parsed.upperBound >= maxBlobSize {
+                await uploads.cancel(id, repository: repository)
+                throw Self.blobTooLarge(declared: parsed.upperBound + 1, limit: maxBlobSize)
+            }
+        }
+        if let length = request.headers[.contentLength].flatMap({ Int64($0) }),
+            let offset = try? await uploads.offset(of: id, repository: repository), offset + length > maxBlobSize
+        {
+            await uploads.cancel(id, repository: repository)
+            throw Self.blobTooLarge(declared: offset + length, limit: maxBlobSize)
         }
         try await append(request.body, to: id, repository: repository, start: start)
         let offset = try await uploads.offset(of: id, repository: repository)
@@ -254,6 +273,10 @@ public struct Registry: Sendable {
         }
         do {
             for try await buffer in body {
+                guard writer.written + Int64(buffer.readableBytes) <= maxBlobSize else {
+                    writer.abort()
+                    throw Self.blobTooLarge(declared: nil, limit: maxBlobSize)
+                }
                 try buffer.withUnsafeReadableBytes { bytes throws(OCIError) in try writer.write(bytes) }
             }
             _ = try writer.commit()
@@ -264,6 +287,8 @@ public struct Registry: Sendable {
             case .sizeMismatch: throw RegistryError(.sizeInvalid, error.message)
             default: throw RegistryError(.blobUploadInvalid, error.message, status: .internalServerError)
             }
+        } catch let error as RegistryError {
+            throw error
         } catch {
             writer.abort()
             throw RegistryError(.blobUploadInvalid, "upload interrupted: \(error)")
@@ -471,6 +496,17 @@ public struct Registry: Sendable {
     static let ociSubject = HTTPField.Name("OCI-Subject")!
     static let ociFiltersApplied = HTTPField.Name("OCI-Filters-Applied")!
     static let link = HTTPField.Name("Link")!
+
+    /// SIZE_INVALID with 413, as this registry answers an oversized manifest: the spec names
+    /// no code for a blob over a registry's limit, and 413 tells clients not to retry as is.
+    static func blobTooLarge(declared: Int64?, limit: Int64) -> RegistryError {
+        let size = declared.map { "of \($0) bytes " } ?? ""
+        return RegistryError(
+            .sizeInvalid,
+            "blob \(size)is larger than this registry's per-blob limit of \(limit) bytes "
+                + "(skiff server --max-layer-size); the upload was discarded",
+            status: .contentTooLarge)
+    }
 
     static func digest(_ text: String) throws(RegistryError) -> Digest {
         do {

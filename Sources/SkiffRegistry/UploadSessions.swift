@@ -22,10 +22,12 @@ actor UploadSessions {
     }
 
     private let blobs: BlobStore
+    private let maxBlobSize: Int64
     private var sessions: [String: Session] = [:]
 
-    init(blobs: BlobStore) {
+    init(blobs: BlobStore, maxBlobSize: Int64) {
         self.blobs = blobs
+        self.maxBlobSize = maxBlobSize
     }
 
     /// An upload untouched this long is abandoned: its session and temporary file go.
@@ -51,6 +53,8 @@ actor UploadSessions {
     }
 
     /// Appends a chunk that must start at `start` (when the client said where it starts).
+    /// A chunk that takes the upload past the per-blob limit ends the upload: the session
+    /// and everything written so far are discarded.
     func append(_ buffer: ByteBuffer, to id: String, repository: String, start: Int64?) throws(RegistryError) {
         let session = try session(id, repository)
         session.lastActivity = Date()
@@ -60,6 +64,10 @@ actor UploadSessions {
             error.headers[.range] = Self.rangeHeader(session.writer.written)
             error.headers[.location] = "/v2/\(repository)/blobs/uploads/\(id)"
             throw error
+        }
+        guard session.writer.written + Int64(buffer.readableBytes) <= maxBlobSize else {
+            cancel(id, repository: repository)
+            throw Registry.blobTooLarge(declared: nil, limit: maxBlobSize)
         }
         do {
             try buffer.withUnsafeReadableBytes { bytes throws(OCIError) in try session.writer.write(bytes) }
