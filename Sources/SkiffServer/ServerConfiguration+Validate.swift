@@ -44,7 +44,25 @@ extension ServerConfiguration {
         guard Self.logLevels.contains(logLevel) else {
             throw invalid(.logLevel, "\"\(logLevel)\"", "use one of \(Self.logLevels.joined(separator: ", "))")
         }
+        guard maxLayerSize >= Self.minimumLayerSize else {
+            throw invalid(
+                .maxLayerSize, String(maxLayerSize), "expected at least 1 MiB (\(Self.minimumLayerSize) bytes)")
+        }
+        guard maxImageSize >= maxLayerSize else {
+            throw invalid(
+                .maxImageSize, String(maxImageSize), "must be at least the per-layer limit of \(maxLayerSize) bytes")
+        }
+        guard maxExpansionRatio >= 2 else {
+            throw invalid(
+                .maxExpansionRatio, String(maxExpansionRatio), "expected at least 2; gzip layers expand 2-5 times")
+        }
+        guard (0...90).contains(diskReservePercent) else {
+            throw invalid(.diskReserve, "\(diskReservePercent)", "expected a percentage from 0 to 90")
+        }
     }
+
+    /// A layer limit below 1 MiB would refuse even the smallest base images.
+    public static let minimumLayerSize: Int64 = 1 << 20
 
     /// Dot-separated labels of letters, digits and inner hyphens, 63 bytes each, 253 in all.
     static func isDNSName(_ name: String) -> Bool {
@@ -79,6 +97,7 @@ public struct ServerConfigurationError: SkiffError, Hashable {
     public enum Setting: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
         case dataDir, httpAddress, apiAddress, domain, runtimeBinary, bridgeName, subnet, gatewayThreads
         case instanceLogRetention, logLevel
+        case maxLayerSize, maxImageSize, maxExpansionRatio, diskReserve
 
         /// The configuration's name for the setting.
         public var description: String { rawValue }

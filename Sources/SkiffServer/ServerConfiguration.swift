@@ -1,3 +1,4 @@
+public import SkiffArchive
 import SkiffRuntime
 
 /// Everything `skiff server` can be told, with the embedded defaults a single machine needs.
@@ -31,6 +32,25 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// Whether SIGTERM leaves ready instances running for the next server process to adopt
     /// (as containerd's and Docker's live restore do); SIGINT always stops them.
     public var keepInstancesOnShutdown: Bool = true
+    /// Most uncompressed bytes one image layer may unpack to; also the largest blob the
+    /// registry accepts in a push. A layer past it stops at once and leaves no snapshot.
+    public var maxLayerSize: Int64 = UnpackLimits.defaultMaxLayerBytes
+    /// Most uncompressed bytes all layers of one image may unpack to together.
+    public var maxImageSize: Int64 = UnpackLimits.defaultMaxImageBytes
+    /// Most uncompressed bytes per compressed byte of a gzip layer, applied once a layer has
+    /// unpacked more than ``UnpackLimits/expansionRatioFloor`` (64 MiB): ordinary layers
+    /// expand 2-5 times, decompression bombs hundreds of times.
+    public var maxExpansionRatio: Int64 = 100
+    /// Percent of the snapshot filesystem that unpacking layers always leaves free, checked
+    /// as it writes; 0 turns the check off.
+    public var diskReservePercent: Double = 10
+
+    /// The bounds every layer unpack meets, from the settings above.
+    public var unpackLimits: UnpackLimits {
+        UnpackLimits(
+            maxTotalBytes: maxLayerSize, maxImageBytes: maxImageSize, maxExpansionRatio: maxExpansionRatio,
+            minFreeDiskFraction: diskReservePercent / 100)
+    }
 
     public init() {}
 }

@@ -1,3 +1,4 @@
+import SkiffArchive
 import SkiffServer
 import Testing
 
@@ -48,6 +49,10 @@ import Testing
         (.gatewayThreads, "invalid gatewayThreads 0: expected 1 to 256"),
         (.instanceLogRetention, "invalid instanceLogRetention -1.0 seconds: must not be negative"),
         (.logLevel, "invalid logLevel \"loud\": use one of trace, debug, info, notice, warning, error, critical"),
+        (.maxLayerSize, "invalid maxLayerSize 1024: expected at least 1 MiB (1048576 bytes)"),
+        (.maxImageSize, "invalid maxImageSize 1073741824: must be at least the per-layer limit of 4294967296 bytes"),
+        (.maxExpansionRatio, "invalid maxExpansionRatio 1: expected at least 2; gzip layers expand 2-5 times"),
+        (.diskReserve, "invalid diskReserve 95.0: expected a percentage from 0 to 90"),
     ])
     func anInvalidSettingIsRefusedByName(setting: Setting, message: String) throws {
         let error = try #require(
@@ -64,6 +69,10 @@ import Testing
                 case .gatewayThreads: configuration.gatewayThreads = 0
                 case .instanceLogRetention: configuration.instanceLogRetention = .seconds(-1)
                 case .logLevel: configuration.logLevel = "loud"
+                case .maxLayerSize: configuration.maxLayerSize = 1024
+                case .maxImageSize: configuration.maxImageSize = 1 << 30
+                case .maxExpansionRatio: configuration.maxExpansionRatio = 1
+                case .diskReserve: configuration.diskReservePercent = 95
                 }
             })
         #expect(error.setting == setting)
@@ -80,6 +89,29 @@ import Testing
     @Test(arguments: ["10.88.0.0/7", "10.88.0.0/31", "10.88.0/16", "10.88.0.256/16", "a.b.c.d/16", "10.88.0.0/x"])
     func subnetsMustBeIPv4CIDRsThatLeaveRoomForInstances(subnet: String) {
         #expect(Self.refusal { $0.subnet = subnet }?.setting == .subnet)
+    }
+
+    @Test func theLayerLimitsDefaultToSizesRealImagesFitIn() {
+        let limits = ServerConfiguration().unpackLimits
+        #expect(limits.maxTotalBytes == 4 << 30)
+        #expect(limits.maxImageBytes == 8 << 30)
+        #expect(limits.maxExpansionRatio == 100)
+        #expect(limits.expansionRatioFloor == 64 << 20)
+        #expect(limits.minFreeDiskFraction == 0.10)
+    }
+
+    @Test func theLayerLimitsReachTheUnpacker() throws {
+        var configuration = ServerConfiguration()
+        configuration.maxLayerSize = 64 << 20
+        configuration.maxImageSize = 64 << 20
+        configuration.maxExpansionRatio = 20
+        configuration.diskReservePercent = 0
+        try configuration.validate()
+        let limits = configuration.unpackLimits
+        #expect(limits.maxTotalBytes == 64 << 20)
+        #expect(limits.maxImageBytes == 64 << 20)
+        #expect(limits.maxExpansionRatio == 20)
+        #expect(limits.minFreeDiskFraction == 0)
     }
 
     @Test func theSameHostOnAnotherPortIsNoConflict() throws {

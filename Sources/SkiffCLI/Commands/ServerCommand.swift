@@ -23,8 +23,16 @@ struct ServerCommand: AsyncParsableCommand {
             while the old one runs: it takes over the gateway's listening socket, asks the old \
             one to stop, and adopts its instances once it has left.
 
+            Anyone who can push or load images can make the server unpack them. A layer is \
+            refused, and leaves nothing on disk, once it unpacks past --max-layer-size, takes \
+            its image past --max-image-size, expands more than --max-expansion-ratio times its \
+            compressed size (a decompression bomb), or would eat into the --disk-reserve kept \
+            free; the deploy or push that needed it fails and names the limit. Every layer must \
+            also hash to the diff_id its image's config lists.
+
               skiff server
               skiff server --data-dir /srv/skiff --http 0.0.0.0:8080 --domain apps.example.com
+              skiff server --max-layer-size 2Gi --max-image-size 4Gi --disk-reserve 15
             """
     )
 
@@ -83,6 +91,33 @@ struct ServerCommand: AsyncParsableCommand {
         ))
     var keepInstancesOnShutdown: Bool?
 
+    @Option(
+        help: ArgumentHelp(
+            "Most bytes one image layer may unpack to, and the largest blob a push may upload (default: 4Gi).",
+            discussion: "Sizes take Ki, Mi, Gi or Ti (or k, M, G, T). A layer past the limit stops at once.",
+            valueName: "size"))
+    var maxLayerSize: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Most bytes all layers of one image may unpack to together; at least --max-layer-size (default: 8Gi).",
+            valueName: "size"))
+    var maxImageSize: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Most times a gzip layer may expand its compressed size, once past 64Mi unpacked (default: 100).",
+            discussion: "Ordinary layers expand 2-5 times; a gzip of zeros, about 1000 times.",
+            valueName: "n"))
+    var maxExpansionRatio: Int64?
+
+    @Option(
+        help: ArgumentHelp(
+            "Percent of the data directory's filesystem that unpacking layers always leaves free (default: 10).",
+            discussion: "Checked as layers are written, not only before; 0 turns the check off.",
+            valueName: "percent"))
+    var diskReserve: String?
+
     func validate() throws {
         do {
             _ = try serverConfiguration(environment: [:])
@@ -137,6 +172,17 @@ struct ServerCommand: AsyncParsableCommand {
             configuration.instanceLogRetention = retention
         }
         if let logLevel { configuration.logLevel = logLevel }
+        if let maxLayerSize { configuration.maxLayerSize = try Self.size(maxLayerSize, option: "--max-layer-size") }
+        if let maxImageSize { configuration.maxImageSize = try Self.size(maxImageSize, option: "--max-image-size") }
+        if let maxExpansionRatio { configuration.maxExpansionRatio = maxExpansionRatio }
+        if let diskReserve {
+            let number = diskReserve.hasSuffix("%") ? String(diskReserve.dropLast()) : diskReserve
+            guard let percent = Double(number), percent.isFinite else {
+                throw CLIError(
+                    .invalidInput, "invalid --disk-reserve \"\(diskReserve)\": expected a percentage, e.g. 10 or 10%")
+            }
+            configuration.diskReservePercent = percent
+        }
         do {
             try configuration.validate()
         } catch {
@@ -145,6 +191,14 @@ struct ServerCommand: AsyncParsableCommand {
         // DNS names are case-insensitive; services are served at the lowercase one.
         configuration.domain = configuration.domain.lowercased()
         return configuration
+    }
+
+    /// A byte size as `MemoryQuantity` spells it: 512Mi, 4Gi, 2G.
+    static func size(_ text: String, option: String) throws(CLIError) -> Int64 {
+        guard let size = try? MemoryQuantity(text) else {
+            throw CLIError(.invalidInput, "invalid \(option) \"\(text)\": expected a size, e.g. 512Mi, 4Gi or 2G")
+        }
+        return size.bytes
     }
 
     /// The flag that sets each setting, to name it in errors.
@@ -160,6 +214,10 @@ struct ServerCommand: AsyncParsableCommand {
         case .gatewayThreads: "--gateway-threads"
         case .instanceLogRetention: "--instance-log-retention"
         case .logLevel: "--log-level"
+        case .maxLayerSize: "--max-layer-size"
+        case .maxImageSize: "--max-image-size"
+        case .maxExpansionRatio: "--max-expansion-ratio"
+        case .diskReserve: "--disk-reserve"
         }
     }
 }
