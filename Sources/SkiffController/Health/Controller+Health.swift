@@ -11,14 +11,14 @@ extension Controller {
 
     func probes(for id: String) -> Probes? {
         guard let entry = entry(id) else { return nil }
-        return desired[entry.instance.service]?.runnable(entry.instance.revision)?.revision.spec.probes
+        return catalog[entry.instance.service]?.runnable(entry.instance.revision)?.revision.spec.probes
     }
 
     /// An instance gave up before it was ever ready. Returns true when that failed its
     /// revision (it never was ready, and this was the last straw): the revision then runs
     /// nothing, and traffic stays on the revisions that serve.
     func instanceNeverReady(_ id: String, _ failure: RevisionFailure) async -> Bool {
-        guard let instance = entry(id)?.instance, let wanted = desired[instance.service],
+        guard let instance = entry(id)?.instance, let wanted = catalog[instance.service],
             let runnable = wanted.runnable(instance.revision)
         else { return false }
         let revision = runnable.revision
@@ -34,7 +34,7 @@ extension Controller {
             $0.state = .failed
             $0.message = failure.message
         }
-        setFailure(failure, of: revision.name, service: instance.service)
+        catalog.setFailure(failure, of: revision.name, service: instance.service)
         logger.warning(
             "revision failed",
             metadata: [
@@ -53,16 +53,6 @@ extension Controller {
         }
         reconcile()
         return true
-    }
-
-    private func setFailure(_ failure: RevisionFailure, of revision: String, service: ServiceName) {
-        guard var wanted = desired[service] else { return }
-        if wanted.revision.name == revision {
-            wanted.revision.failure = failure
-        } else {
-            wanted.others[revision]?.revision.failure = failure
-        }
-        desired[service] = wanted
     }
 
     /// Records an event about an instance, under its service and revision.

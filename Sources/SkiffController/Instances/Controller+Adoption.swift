@@ -24,13 +24,13 @@ extension Controller {
         } catch {
             logger.error("cannot list leftover containers: \(error)")
         }
-        let active = Set(activeRevisions.map(\.revision))
+        let active = Set(catalog.activeRevisions.map(\.revision))
         let plan = RecoveryPlan(stored: stored, leftovers: leftovers, activeRevisions: active)
         guard !plan.candidates.isEmpty || !plan.discard.isEmpty else { return [] }
 
         let ports = Dictionary(
             plan.candidates.compactMap { instance in
-                desired[instance.service]?.runnable(instance.revision).map { (instance.id, $0.revision.spec.port) }
+                catalog[instance.service]?.runnable(instance.revision).map { (instance.id, $0.revision.spec.port) }
             }, uniquingKeysWith: { first, _ in first })
         let verified = await verify(plan.candidates, ports: ports)
         var discard = plan.discard
@@ -50,10 +50,8 @@ extension Controller {
             launch(adopted: started)
         }
         for (revision, count) in adoptedPerRevision {
-            guard let runnable = runnable(revision) else { continue }
-            var scaler = scalers[revision] ?? RevisionScaler(spec: runnable.revision.spec.scaling, now: now)
-            scaler.adopt(instances: count, at: now)
-            scalers[revision] = scaler
+            guard let runnable = catalog.runnable(revision) else { continue }
+            scaling.adopt(revision, spec: runnable.revision.spec.scaling, instances: count, at: now)
         }
         publishRoutes()
         logger.notice(

@@ -65,18 +65,18 @@ extension Controller {
 
     private func summary(of revision: Revision) -> RevisionSummary {
         let instances = supervisedInstances.filter { $0.instance.revision == revision.name && !$0.stopRequested }
-        let routes = resolvedTraffic(of: revision.service).filter { $0.revision == revision.name }
+        let routes = catalog.resolvedTraffic(of: revision.service).filter { $0.revision == revision.name }
         return RevisionSummary(
             name: revision.name, service: revision.service, image: revision.spec.image,
             imageDigest: revision.imageDigest, createdAt: revision.createdAt,
             trafficPercent: routes.reduce(0) { $0 + $1.percent }, tags: routes.compactMap(\.tag),
             ready: hasBeenReady(revision), instances: instances.count, spec: revision.spec,
-            failure: revision.failure ?? desired[revision.service]?.runnable(revision.name)?.revision.failure)
+            failure: revision.failure ?? catalog[revision.service]?.runnable(revision.name)?.revision.failure)
     }
 
     /// It reached its initial instances once, now or before a restart.
     func hasBeenReady(_ revision: Revision) -> Bool {
-        revision.readyAt != nil || readyRevision(of: revision.service) == revision.name
+        revision.readyAt != nil || catalog.latestReady[revision.service] == revision.name
             || supervisedInstances.contains { $0.instance.revision == revision.name && $0.instance.state.isServing }
     }
 }

@@ -15,7 +15,7 @@ extension Controller {
     func setTraffic(of name: ServiceName, to traffic: [TrafficTarget], byRollout: Bool) async throws(ControllerError)
         -> SkiffModel.Service
     {
-        guard let wanted = desired[name] else { throw ControllerError(.notFound, "service \"\(name)\" not found") }
+        guard let wanted = catalog[name] else { throw ControllerError(.notFound, "service \"\(name)\" not found") }
         do {
             try traffic.validate(service: name)
         } catch {
@@ -38,11 +38,11 @@ extension Controller {
         } catch {
             throw ControllerError(storeError: error, "cannot store the traffic of \(name)")
         }
-        guard desired[name] != nil else {
+        guard catalog[name] != nil else {
             throw ControllerError(.notFound, "service \"\(name)\" was deleted meanwhile")
         }
-        desired[name]?.row.traffic = row.traffic
-        desired[name]?.others = others
+        catalog[name]?.row.traffic = row.traffic
+        catalog[name]?.others = others
         if !byRollout { cancelRollout(name, because: "the traffic was changed by hand") }
         logger.info("traffic changed", metadata: ["service": "\(name)", "traffic": "\(Self.describe(traffic))"])
         recordEvent(service: name, .normal, "TrafficChanged", Self.describe(traffic))
@@ -55,7 +55,7 @@ extension Controller {
     public func rollback(_ name: ServiceName, to revision: String? = nil) async throws(ControllerError)
         -> SkiffModel.Service
     {
-        guard let wanted = desired[name] else { throw ControllerError(.notFound, "service \"\(name)\" not found") }
+        guard let wanted = catalog[name] else { throw ControllerError(.notFound, "service \"\(name)\" not found") }
         let history: [Revision]
         do {
             history = try await store.revisions(service: name)
@@ -72,7 +72,8 @@ extension Controller {
             }
             target = named
         } else {
-            let current = resolvedTraffic(of: name).max { $0.percent < $1.percent }?.revision ?? wanted.revision.name
+            let current =
+                catalog.resolvedTraffic(of: name).max { $0.percent < $1.percent }?.revision ?? wanted.revision.name
             guard let position = history.firstIndex(where: { $0.name == current }),
                 let previous = history[..<position].last(where: hasBeenReady)
             else {

@@ -33,7 +33,7 @@ extension Controller {
     /// Writes the rollouts that changed to the store.
     func recordRollouts() async {
         while let name = rolloutsToRecord.popFirst() {
-            guard desired[name] != nil else { continue }
+            guard catalog[name] != nil else { continue }
             do {
                 try await store.setRollout(rollouts[name]?.status, of: name)
             } catch {
@@ -62,12 +62,12 @@ extension Controller {
     private func rolloutObservation(
         of name: ServiceName, _ status: RolloutStatus, _ loads: [RevisionLoad]
     ) -> RolloutMachine.Observation {
-        let wanted = desired[name]
+        let wanted = catalog[name]
         let load = loads.first { $0.revision == status.to }
         let instances = supervisedInstances.filter { $0.instance.revision == status.to && !$0.stopRequested }
         return RolloutMachine.Observation(
             latestRevision: wanted?.revision.name, latestFailure: wanted?.revision.failure,
-            latestReady: latestReady[name], traffic: wanted?.row.traffic ?? [],
+            latestReady: catalog.latestReady[name], traffic: wanted?.row.traffic ?? [],
             counters: load.map { RolloutMachine.Counters(responses: $0.responses, serverErrors: $0.serverErrors) },
             instances: instances.map(\.instance).sorted { $0.id < $1.id })
     }
@@ -96,7 +96,7 @@ extension Controller {
                 performNow([action], of: name)
                 continue
             }
-            guard desired[name] != nil else { return }
+            guard catalog[name] != nil else { return }
             do {
                 _ = try await setTraffic(of: name, to: traffic, byRollout: true)
             } catch {

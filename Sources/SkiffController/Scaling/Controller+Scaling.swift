@@ -29,10 +29,7 @@ extension Controller {
     }
 
     func noteDemand(_ revision: String) {
-        guard var scaler = scalers[revision] else { return }
-        let rose = scaler.demand(at: clock.now)
-        scalers[revision] = scaler
-        if rose {
+        if scaling.demand(revision, at: clock.now) {
             logger.info("waking from zero", metadata: ["revision": "\(revision)"])
             reconcile()
         }
@@ -41,8 +38,8 @@ extension Controller {
     func sampleOnce() async {
         let now = clock.now
         let loads = routing.sample()
-        for load in loads where scalers[load.revision] != nil {
-            scalers[load.revision]?.record(concurrency: Double(load.concurrency), at: now)
+        for load in loads {
+            scaling.record(concurrency: Double(load.concurrency), of: load.revision, at: now)
         }
         await freezeIdleInstances(loads, now: now)
         await advanceRollouts(loads, now: now)
@@ -50,12 +47,11 @@ extension Controller {
         var changed = false
         if sampling.lastTick.map({ now - $0 >= RevisionScaler.tickInterval }) ?? true {
             sampling.lastTick = now
-            for revision in scalers.keys.sorted() {
-                guard var scaler = scalers[revision] else { continue }
-                let ready = servingInstances(of: revision)
-                let before = scaler.desired
-                let decision = scaler.tick(now: now, readyInstances: ready)
-                scalers[revision] = scaler
+            for revision in scaling.names {
+                guard
+                    let (before, decision) = scaling.tick(
+                        revision, now: now, readyInstances: servingInstances(of: revision))
+                else { continue }
                 if decision.desired != before {
                     changed = true
                     logger.info(
@@ -136,8 +132,8 @@ extension Controller {
     /// The autoscaler's view of every active revision, for metrics.
     public func scalingStatus() -> [RevisionScalingStatus] {
         let queued = Dictionary(routing.sample().map { ($0.revision, $0.queued) }, uniquingKeysWith: +)
-        return activeRevisions.compactMap { service, revision -> RevisionScalingStatus? in
-            guard let scaler = scalers[revision] else { return nil }
+        return catalog.activeRevisions.compactMap { service, revision -> RevisionScalingStatus? in
+            guard let scaler = scaling.scaler(of: revision) else { return nil }
             let instances = supervisedInstances.filter { $0.instance.revision == revision && !$0.stopRequested }
             let decision = scaler.lastDecision
             return RevisionScalingStatus(

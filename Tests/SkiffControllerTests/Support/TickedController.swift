@@ -82,7 +82,7 @@ struct TickedController {
     }
 
     /// An image without layers: the fake runtime runs nothing from it.
-    private static func loadEmptyImage(into blobs: BlobStore) throws -> String {
+    static func loadEmptyImage(into blobs: BlobStore) throws -> String {
         let config = ImageConfig(config: nil, rootfs: ImageConfig.RootFS(diffIDs: []))
         let configBytes = try JSONEncoder().encode(config)
         let configDigest = try blobs.put(Array(configBytes))
