@@ -80,14 +80,19 @@ extension Controller {
     /// Writes readiness noted by reconcile passes to the store, so `latest` traffic and
     /// rollbacks survive a restart.
     func recordReadiness() async {
-        for revision in catalog.takeReadinessToRecord() {
-            do {
-                if let row = try await store.markReady(revision), catalog[row.name] != nil {
-                    catalog[row.name]?.row.latestReadyRevision = row.latestReadyRevision
+        // Until none is left: passes during the writes may note more.
+        var noted = catalog.takeReadinessToRecord()
+        while !noted.isEmpty {
+            for revision in noted {
+                do {
+                    if let row = try await store.markReady(revision), catalog[row.name] != nil {
+                        catalog[row.name]?.row.latestReadyRevision = row.latestReadyRevision
+                    }
+                } catch {
+                    logger.error("cannot record that revision \(revision) is ready: \(error)")
                 }
-            } catch {
-                logger.error("cannot record that revision \(revision) is ready: \(error)")
             }
+            noted = catalog.takeReadinessToRecord()
         }
     }
 }
