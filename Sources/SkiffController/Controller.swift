@@ -48,6 +48,15 @@ public actor Controller: ServiceLifecycle.Service {
         public init() {}
     }
 
+    enum Phase: Sendable {
+        /// The stored services are not loaded yet.
+        case starting
+        /// The stored services were loaded and published (``restore()``).
+        case running
+        /// Instances are being stopped or let go of; nothing new is deployed.
+        case shuttingDown
+    }
+
     let configuration: Configuration
     let store: Store
     let resolver: ImageResolver
@@ -70,14 +79,10 @@ public actor Controller: ServiceLifecycle.Service {
     /// What happened to each service lately.
     var events = EventLog()
     /// The latest gradual rollout of each service that had one.
-    var rollouts: [ServiceName: RolloutProgress] = [:]
-    /// Services whose rollout changed since it was last written to the store.
-    var rolloutsToRecord: Set<ServiceName> = []
+    var rollouts = ServiceRollouts()
     /// The scaling loop's state: per-second concurrency buckets and idle instances.
     var sampling = SamplingState()
-    /// Whether the stored services were loaded and published (``restore()``).
-    var restored = false
-    private(set) var isShuttingDown = false
+    var phase = Phase.starting
     private let shutdown: ShutdownRequest
     /// Instances left running at the last shutdown, for the next server process to adopt.
     public private(set) var releasedInstances = 0
@@ -146,7 +151,7 @@ public actor Controller: ServiceLifecycle.Service {
     /// Stops every instance, or, when instances are kept, lets go of the serving ones (they
     /// keep running, and their records stay for the next process) and stops the rest.
     private func beginShutdown() {
-        isShuttingDown = true
+        phase = .shuttingDown
         let keep = !shutdown.stopsAllInstances
         for (id, entry) in supervised {
             supervised[id]?.stopRequested = true
@@ -172,11 +177,11 @@ public actor Controller: ServiceLifecycle.Service {
             group.addTask { await self.resyncTicker() }
             reconcile()
             for await _ in wakeups.messages {
-                if !isShuttingDown, shutdown.isRequested { beginShutdown() }
+                if phase != .shuttingDown, shutdown.isRequested { beginShutdown() }
                 reconcile()
                 await recordReadiness()
                 await recordRollouts()
-                if isShuttingDown && supervised.isEmpty { break }
+                if phase == .shuttingDown && supervised.isEmpty { break }
             }
             launches.close()
             group.cancelAll()
@@ -205,7 +210,7 @@ public actor Controller: ServiceLifecycle.Service {
     /// previous ready revision until the new one is ready, so it keeps running until then.
     func reconcile() {
         reconcilePasses += 1
-        if !isShuttingDown {
+        if phase != .shuttingDown {
             let now = clock.now
             let underPressure = memory.isUnderPressure(reserve: configuration.memoryReserve)
             var active = Set<String>()

@@ -4,10 +4,6 @@ import SkiffGateway
 import SkiffModel
 import SkiffStore
 
-/// A service's gradual rollout: the controller keeps one per service that had one, and
-/// performs what it decides.
-typealias RolloutProgress = RolloutMachine
-
 extension Controller {
     /// Starts moving traffic from `base` (where `from` is the latest ready revision) to `to`
     /// by the policy's steps, once `to` is ready.
@@ -32,7 +28,7 @@ extension Controller {
 
     /// Writes the rollouts that changed to the store.
     func recordRollouts() async {
-        while let name = rolloutsToRecord.popFirst() {
+        while let name = rollouts.takeChanged() {
             guard catalog[name] != nil else { continue }
             do {
                 try await store.setRollout(rollouts[name]?.status, of: name)
@@ -45,7 +41,7 @@ extension Controller {
     /// Steps every active rollout: its machine judges the new revision's errors and probes on
     /// each sample (100 ms), and moves the next step of traffic when it is due.
     func advanceRollouts(_ loads: [RevisionLoad], now: Duration) async {
-        for name in rollouts.keys.sorted() {
+        for name in rollouts.names {
             // Read afresh: performing an earlier service's actions awaited, and a deploy may
             // have started another rollout meanwhile.
             guard var machine = rollouts[name], machine.isActive else { continue }
@@ -76,7 +72,7 @@ extension Controller {
     private func performNow(_ actions: [RolloutMachine.Action], of name: ServiceName) {
         for action in actions {
             switch action {
-            case .persist: rolloutsToRecord.insert(name)
+            case .persist: rollouts.noteChanged(name)
             case .record(let event):
                 recordEvent(service: name, revision: event.revision, event.kind, event.reason, event.message)
             case .finished: logger.info("rollout finished", metadata: ["service": "\(name)"])

@@ -10,8 +10,8 @@ extension Controller {
     /// activator holds them) from the first moment, instead of answering 404. Idempotent;
     /// the server calls it before it starts listening.
     public func restore() async {
-        guard !restored else { return }
-        restored = true
+        guard phase == .starting else { return }
+        phase = .running
         let services: [(record: ServiceRow, revision: Revision)]
         do {
             services = try await store.services()

@@ -12,7 +12,7 @@ extension Controller {
     public func deploy(
         name: ServiceName, spec: ServiceSpec, options: DeployOptions = DeployOptions()
     ) async throws(ControllerError) -> (service: SkiffModel.Service, created: Bool) {
-        guard !isShuttingDown else { throw ControllerError(.unavailable, "the server is shutting down") }
+        guard phase != .shuttingDown else { throw ControllerError(.unavailable, "the server is shutting down") }
         do {
             try spec.validate()
             try options.validate(service: name)
