@@ -244,6 +244,8 @@ let package = Package(
                 "SkiffTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                // TickedController runs a controller under a ServiceGroup.
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "SkiffAutoscalerTests", dependencies: ["SkiffAutoscaler"], swiftSettings: swiftSettings),
