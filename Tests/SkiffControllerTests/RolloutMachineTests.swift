@@ -387,7 +387,7 @@ import Testing
         #expect(after.traffic == [.revision(Self.old, 100)])
     }
 
-    @Test func aResumedRolloutCountsFromTheFirstSampleItSees() {
+    @Test func aResumedRolloutCountsEveryAnswerOfTheNewProcess() {
         var status = RolloutStatus(from: Self.old, to: Self.new, policy: Self.policy, base: [.revision(Self.old, 100)])
         status.state = .progressing
         status.percent = 30
@@ -399,10 +399,12 @@ import Testing
         // No counters yet: the stored counts stand.
         _ = rollout.tick(.milliseconds(100))
         #expect(rollout.machine.status.responses == 18)
-        rollout.answered(3, errors: 3)
+        // The new gateway answered once before the controller's first sample: it counts too.
+        rollout.answered(1, errors: 0)
         _ = rollout.tick(.milliseconds(200))
-        #expect(rollout.machine.status.responses == 18, "the first counters seen are the baseline")
-        rollout.answered(5, errors: 5)
+        #expect(rollout.machine.status.responses == 19)
+        #expect(rollout.machine.status.state == .progressing)
+        rollout.answered(2, errors: 2)
         _ = rollout.tick(.milliseconds(300))
         #expect(rollout.machine.status.responses == 20)
         #expect(rollout.machine.status.serverErrors == 2)

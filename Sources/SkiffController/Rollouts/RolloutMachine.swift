@@ -80,8 +80,8 @@ struct RolloutMachine: Sendable, Equatable {
     private(set) var status: RolloutStatus
     /// When the next step is due, once the first one was taken.
     private var nextStepAt: Duration?
-    /// The gateway's counters for the new revision when it first took traffic (or, after a
-    /// restart, the counters minus what the stored status had counted).
+    /// The gateway's counters for the new revision when it first took traffic; after a
+    /// restart, zero minus what the stored status had counted.
     private var baseline: Counters?
 
     private init(status: RolloutStatus, nextStepAt: Duration? = nil, baseline: Counters? = nil) {
@@ -106,10 +106,13 @@ struct RolloutMachine: Sendable, Equatable {
     }
 
     /// Takes up a rollout a previous server run stored: its next step comes a full interval
-    /// after `now`, and its answer counts continue where they were.
+    /// after `now`, and its answer counts continue where they were. The new process' gateway
+    /// counts from zero, so every answer it counts adds to the stored ones, including those
+    /// before the controller's first sample.
     static func resume(_ status: RolloutStatus, now: Duration) -> RolloutMachine {
         RolloutMachine(
-            status: status, nextStepAt: status.state == .progressing ? now + status.policy.interval.duration : nil)
+            status: status, nextStepAt: status.state == .progressing ? now + status.policy.interval.duration : nil,
+            baseline: Counters(responses: -status.responses, serverErrors: -status.serverErrors))
     }
 
     /// Ends an active rollout where it stands: the traffic stays as it is. Does nothing to
@@ -165,12 +168,7 @@ struct RolloutMachine: Sendable, Equatable {
     /// Brings the status' answer counts up to the gateway's.
     private mutating func count(_ counters: Counters?) {
         guard let counters else { return }
-        // Resumed after a restart: the gateway's counts start again from zero.
-        let baseline =
-            baseline
-            ?? Counters(
-                responses: counters.responses - status.responses,
-                serverErrors: counters.serverErrors - status.serverErrors)
+        let baseline = baseline ?? counters
         self.baseline = baseline
         status.responses = counters.responses - baseline.responses
         status.serverErrors = counters.serverErrors - baseline.serverErrors
