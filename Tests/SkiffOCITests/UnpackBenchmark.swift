@@ -64,10 +64,8 @@ struct UnpackBenchmark {
             for way in Way.allCases {
                 let median = Self.median(seconds[way] ?? [])
                 medians[way] = median
-                print(
-                    String(
-                        format: "  %-26@ median %8.1f ms  %8.1f MiB/s", way.rawValue as NSString, median * 1000,
-                        mib / median))
+                let label = way.rawValue.padding(toLength: 26, withPad: " ", startingAt: 0)
+                print("  " + label + String(format: " median %8.1f ms  %8.1f MiB/s", median * 1000, mib / median))
             }
             if let hash = medians[.skiffHash], let noHash = medians[.skiffNoHash], let tar = medians[.tar] {
                 print(
