@@ -195,10 +195,11 @@ struct ServerCommand: AsyncParsableCommand {
 
     /// A byte size as `MemoryQuantity` spells it: 512Mi, 4Gi, 2G.
     static func size(_ text: String, option: String) throws(CLIError) -> Int64 {
-        guard let size = try? MemoryQuantity(text) else {
-            throw CLIError(.invalidInput, "invalid \(option) \"\(text)\": expected a size, e.g. 512Mi, 4Gi or 2G")
+        do {
+            return try MemoryQuantity.bytes(in: text, field: option)
+        } catch {
+            throw CLIError(.invalidInput, error.message)
         }
-        return size.bytes
     }
 
     /// The flag that sets each setting, to name it in errors.

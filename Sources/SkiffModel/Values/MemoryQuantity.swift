@@ -1,4 +1,4 @@
-/// An amount of memory written as Kubernetes quantities are: `128Mi`, `1Gi`, `512M`, `1e9`, `1048576`.
+/// An amount of memory written as Kubernetes quantities are: `128Mi`, `1Gi`, `512M`, `1048576`.
 ///
 /// Kept as bytes; printed back in the largest binary unit that divides it exactly, so
 /// `128Mi` round-trips as `128Mi`.
@@ -11,14 +11,24 @@ public struct MemoryQuantity: Hashable, Sendable, Codable, CustomStringConvertib
     public init(bytes: Int64) { self.bytes = bytes }
 
     public init(_ string: String) throws(ModelError) {
+        self.bytes = try Self.bytes(in: string, field: "memory")
+        guard bytes >= Self.minimum.bytes else {
+            throw ModelError(
+                .invalidQuantity, field: "memory", "invalid memory \"\(string)\": must be at least 4Mi")
+        }
+    }
+
+    /// The bytes a quantity names (`512Mi`, `4Gi`, `2G`, `1048576`), with no lower bound
+    /// beyond one byte: for sizes that are not memory limits.
+    public static func bytes(in string: String, field: String) throws(ModelError) -> Int64 {
         let suffixes: [(String, Int64)] = [
             ("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30), ("Ti", 1 << 40),
             ("k", 1_000), ("K", 1_000), ("M", 1_000_000), ("G", 1_000_000_000), ("T", 1_000_000_000_000),
         ]
         func fail(_ why: String) -> ModelError {
             ModelError(
-                .invalidQuantity, field: "memory",
-                "invalid memory \"\(string)\": \(why) (examples: 128Mi, 1Gi, 512M)")
+                .invalidQuantity, field: field,
+                "invalid \(field) \"\(string)\": \(why) (examples: 128Mi, 1Gi, 512M)")
         }
         var number = Substring(string)
         var multiplier: Int64 = 1
@@ -32,8 +42,7 @@ public struct MemoryQuantity: Hashable, Sendable, Codable, CustomStringConvertib
         else { throw fail("expected a number with an optional unit suffix") }
         let bytes = (value * Double(multiplier)).rounded(.up)
         guard bytes >= 1, bytes < Double(Int64.max / 2) else { throw fail("out of range") }
-        self.bytes = Int64(bytes)
-        guard self.bytes >= Self.minimum.bytes else { throw fail("must be at least 4Mi") }
+        return Int64(bytes)
     }
 
     public var description: String {
