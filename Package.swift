@@ -58,7 +58,7 @@ let package = Package(
             name: "SkiffServer",
             dependencies: [
                 "SkiffAPI", "SkiffController", "SkiffGateway", "SkiffRegistry", "SkiffRuntime", "SkiffStore",
-                "SkiffOCI",
+                "SkiffOCI", "SkiffArchive",
                 "SkiffErrors",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "SkiffRegistry",
             dependencies: [
-                "SkiffErrors", "SkiffModel", "SkiffOCI", "SkiffStore",
+                "SkiffArchive", "SkiffErrors", "SkiffModel", "SkiffOCI", "SkiffStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import SkiffAPI
+import SkiffArchive
 import SkiffController
 import SkiffGateway
 import SkiffOCI
@@ -48,7 +49,8 @@ public struct Server: Sendable {
         let store = try Store(path: layout.database)
         let blobs = try BlobStore(root: FilePath(layout.blobs))
         blobs.removeAbandonedWrites()
-        let snapshots = try SnapshotStore(root: FilePath(layout.snapshots), blobs: blobs)
+        let snapshots = try SnapshotStore(
+            root: FilePath(layout.snapshots), blobs: blobs, unpacker: LayerUnpacker(limits: config.unpackLimits))
         if let token = try await AdminToken.bootstrap(store: store, tokenFile: layout.adminToken) {
             logger.notice("created the admin token in \(layout.adminToken)")
             if config.writeClientConfig {
@@ -117,7 +119,8 @@ public struct Server: Sendable {
             routing: routing, demands: demands, logger: logger)
 
         let prefetcher = LayerPrefetcher(snapshots: snapshots, logger: logger)
-        let registry = Registry(store: store, blobs: blobs, prefetcher: prefetcher) { token in
+        let registry = Registry(store: store, blobs: blobs, prefetcher: prefetcher, maxBlobSize: config.maxLayerSize) {
+            token in
             await RegistryGrant.granted(to: token, by: store)
         }
         let api = ControlPlaneAPI(

@@ -76,4 +76,25 @@ import Testing
             #expect(services.contains("keep") && !services.contains("bomb"))
         }
     }
+
+    /// The limits are the server's own settings: with 1 MiB per layer and per image, the
+    /// registry refuses the bomb's 1 MiB blob as it is pushed, and a load (which takes blobs
+    /// of any size) stops unpacking it at 1 MiB.
+    @Test(.enabled(if: E2E.enabled)) func theServersFlagsSetTheLimits() async throws {
+        let limits = ["--max-layer-size", "1Mi", "--max-image-size", "1Mi"]
+        try await E2E.withServer(arguments: limits, loadingSample: false) { server in
+            let registry = "127.0.0.1:\(server.apiPort)"
+            let layout = server.dataDir + "/bomb"
+            try Self.writeBomb(into: layout)
+
+            let pushed = try await server.skiff(["push", layout + ":v1", "\(registry)/team/bomb:v1"])
+            #expect(pushed.status != 0, "a blob over --max-layer-size was accepted")
+            #expect(pushed.stderr.contains("SIZE_INVALID") || pushed.stderr.contains("413"), "\(pushed.stderr)")
+
+            let load = try await server.skiff(["images", "load", layout + ":v1", "--tag", "bomb:v2"])
+            #expect(load.status != 0)
+            #expect(load.stderr.contains("image bomb:v2"), "\(load.stderr)")
+            #expect(load.stderr.contains("1048576") || load.stderr.contains("1 MiB"), "\(load.stderr)")
+        }
+    }
 }

@@ -27,7 +27,11 @@ public final class ServerHarness: @unchecked Sendable {
         ProcessInfo.processInfo.environment["SKIFF_BINARY"] ?? packageRoot + "/.build/debug/skiff"
     }
 
-    public init() throws {
+    /// Options added to every `skiff server` this harness starts.
+    public let extraArguments: [String]
+
+    public init(arguments: [String] = []) throws {
+        extraArguments = arguments
         let id = String(UInt32.random(in: 0..<UInt32.max), radix: 16)
         dataDir = NSTemporaryDirectory() + "skiff-e2e-\(id)"
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
@@ -74,10 +78,11 @@ public final class ServerHarness: @unchecked Sendable {
     private func launch() throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = [
-            "server", "--data-dir", dataDir, "--http", "127.0.0.1:\(httpPort)", "--api", "127.0.0.1:\(apiPort)",
-            "--bridge", bridge, "--subnet", subnet, "--log-level", "debug",
-        ]
+        process.arguments =
+            [
+                "server", "--data-dir", dataDir, "--http", "127.0.0.1:\(httpPort)", "--api", "127.0.0.1:\(apiPort)",
+                "--bridge", bridge, "--subnet", subnet, "--log-level", "debug",
+            ] + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_CONFIG_HOME"] = dataDir + "/client-config"
         process.environment = environment

@@ -34,14 +34,19 @@ enum E2E {
         guard result.status == 0 else { throw HarnessError("images/hello/build.sh failed: \(result.stderr)") }
     }
 
-    /// A started server with the sample image loaded as `hello:v1`; torn down by `body`'s end,
-    /// failing the test if anything leaked.
-    static func withServer(_ body: (ServerHarness) async throws -> Void) async throws {
-        let server = try ServerHarness()
+    /// A started server (`skiff server` with `arguments` added) with the sample image loaded
+    /// as `hello:v1` unless `loadingSample` is false; torn down by `body`'s end, failing the
+    /// test if anything leaked.
+    static func withServer(
+        arguments: [String] = [], loadingSample: Bool = true, _ body: (ServerHarness) async throws -> Void
+    ) async throws {
+        let server = try ServerHarness(arguments: arguments)
         do {
             try await server.start()
-            try await buildSampleImage(into: server.dataDir + "/sample")
-            _ = try await server.skiffOK(["images", "load", server.dataDir + "/sample:v1", "--tag", "hello:v1"])
+            if loadingSample {
+                try await buildSampleImage(into: server.dataDir + "/sample")
+                _ = try await server.skiffOK(["images", "load", server.dataDir + "/sample:v1", "--tag", "hello:v1"])
+            }
             try await body(server)
         } catch {
             let log = server.serverLog()
