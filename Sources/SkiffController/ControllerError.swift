@@ -12,6 +12,8 @@ public struct ControllerError: SkiffError {
         public static let invalidArgument = Code(raw: "invalid_argument")
         public static let conflict = Code(raw: "conflict")
         public static let unavailable = Code(raw: "unavailable")
+        /// The data directory reached its free-space reserve: the operator must make room.
+        public static let insufficientStorage = Code(raw: "insufficient_storage")
         public static let internalError = Code(raw: "internal")
     }
 
@@ -43,6 +45,7 @@ public struct ControllerError: SkiffError {
         switch error.code {
         case .notFound: code = .notFound
         case .invalidArgument: code = .invalidArgument
+        case .insufficientStorage: code = .insufficientStorage
         default: code = .internalError
         }
         self.init(code, error.message, cause: error.cause)

@@ -22,4 +22,15 @@ import Testing
         #expect(error.status == .notFound)
         #expect("\(error)" == "image hello:v1 not found")
     }
+
+    /// The disk reserve is the operator's to fix, not a server fault: 507, from the image
+    /// loader directly (images load) and from the controller (deploy).
+    @Test func aFullDataDirectoryIs507WhicheverWayTheImageCame() {
+        let full = ImageError(.insufficientStorage, "image big:v1: the data directory is down to its 10% reserve")
+        for error in [APIError(full), APIError(ControllerError(.insufficientStorage, full.message))] {
+            #expect(error.status.code == 507)
+            #expect(error.code == "insufficient_storage")
+            #expect(error.message == full.message)
+        }
+    }
 }

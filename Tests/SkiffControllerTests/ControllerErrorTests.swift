@@ -30,6 +30,11 @@ import Testing
         #expect("\(error)" == "cannot pull ghcr.io/team/app:v1: no tag v1")
     }
 
+    @Test func aFullDataDirectoryStaysInsufficientStorageNotAnInternalError() {
+        let error = ControllerError(imageError: ImageError(.insufficientStorage, "image big:v1: disk reserve reached"))
+        #expect(error.code == .insufficientStorage)
+    }
+
     /// What a pull-through answers for a tag it does not have; the image error quotes it.
     private struct PullFailure: Error, CustomStringConvertible {
         var description: String { "no tag v1" }

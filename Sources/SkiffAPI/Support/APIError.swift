@@ -41,6 +41,8 @@ public struct APIError: HTTPResponseError, SkiffError {
         case .invalidArgument: self.init(.badRequest, code: "invalid_argument", error.message, cause: error)
         case .conflict: self.init(.conflict, code: "conflict", error.message, cause: error)
         case .unavailable: self.init(.serviceUnavailable, code: "unavailable", error.message, cause: error)
+        case .insufficientStorage:
+            self.init(Self.insufficientStorage, code: "insufficient_storage", error.message, cause: error)
         default: self.init(.internalServerError, code: "internal", error.message, cause: error)
         }
     }
@@ -51,9 +53,14 @@ public struct APIError: HTTPResponseError, SkiffError {
         switch error.code {
         case .notFound: self.init(.notFound, code: "not_found", error.message, cause: error)
         case .invalidArgument: self.init(.badRequest, code: "invalid_argument", error.message, cause: error)
+        case .insufficientStorage:
+            self.init(Self.insufficientStorage, code: "insufficient_storage", error.message, cause: error)
         default: self.init(.internalServerError, code: "internal", error.message, cause: error)
         }
     }
+
+    /// 507: the server cannot store what the request needs until its operator makes room.
+    static let insufficientStorage = HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var response = JSONResponse.make(APIErrorBody(code: code, message: message), status: status)
