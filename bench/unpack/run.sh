@@ -9,14 +9,14 @@
 #
 # The unpacker runs inside a release build of the tests (Tests/SkiffOCITests/UnpackBenchmark.swift),
 # so build that first, in a scratch path of its own:
-#   swift build -c release --build-tests -Xswiftc -enable-testing --scratch-path /work/build-release
-#   bench/unpack/run.sh                       # SCRATCH=/work/build-release TRIES=5 BIG_MIB=1024
+#   swift build -c release --build-tests -Xswiftc -enable-testing --scratch-path .build/bench-tests
+#   bench/unpack/run.sh                       # SCRATCH=.build/bench-tests TRIES=5 BIG_MIB=1024
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 for tool in umoci tar gzip python3 nginx swift; do
     command -v $tool >/dev/null || { echo "bench/unpack needs $tool" >&2; exit 1; }
 done
-SCRATCH=${SCRATCH:-/work/build-release}
+SCRATCH=${SCRATCH:-.build/bench-tests}
 TRIES=${TRIES:-5}
 BIG_MIB=${BIG_MIB:-1024}
 [ -x "$SCRATCH/release/skiffPackageTests.xctest" ] || {
