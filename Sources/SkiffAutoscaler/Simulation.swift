@@ -250,7 +250,8 @@ private struct SimulationRun {
     let lastArrival: Duration
     var scaler: RevisionScaler
     var reconciler: RevisionReconciler
-    /// The gateway's queue for the revision; its waiters are indices into `trace`.
+    /// The gateway's queue for the revision and the ready instances it serves (the routing
+    /// table's, in the order they became ready); its waiters are indices into `trace`.
     var activator: ActivatorStateMachine<Int, Instance>
     /// Seeds of the balancer's pick for arriving requests, as each gateway loop draws them.
     var tieBreaker = TieBreaker(seed: 1)
@@ -259,8 +260,6 @@ private struct SimulationRun {
     var instances: [Instance] = []
     /// Ids of the instances not removed yet.
     var live: [Int] = []
-    /// The instances taking requests, in the order they became ready: the routing table's.
-    var ready: [Instance] = []
     var events = MinHeap<Event>()
     var sequence = 0
     var nextArrival = 0
@@ -339,7 +338,9 @@ private struct SimulationRun {
     mutating func arrive(now: Duration) {
         let request = nextArrival
         nextArrival += 1
-        if let instance = Balancer.acquireLeastLoaded(ready, limit: scaling.concurrency, seed: tieBreaker.next()) {
+        if let instance = Balancer.acquireLeastLoaded(
+            activator.instances, limit: scaling.concurrency, seed: tieBreaker.next())
+        {
             dispatch(request, to: instance, now: now, coldStart: false)
             return
         }
@@ -354,6 +355,7 @@ private struct SimulationRun {
     /// Starts `request` on `instance`, whose capacity the balancer took for it.
     mutating func dispatch(_ request: Int, to instance: Instance, now: Duration, coldStart: Bool) {
         var start = max(now, instance.thawedAt)
+        // Its first request since it was idle (the pick already counted this one).
         if instance.inFlight == 1 {
             if let freezesAt = instance.freezesAt, freezesAt <= now {
                 instance.frozenTime += now - freezesAt
@@ -410,8 +412,7 @@ private struct SimulationRun {
         guard instances[id].state == .starting else { return }
         instances[id].state = .ready
         becomeIdle(id, now: now)
-        ready.append(instances[id])
-        dispatch(activator.setInstances(ready), now: now, started: id)
+        dispatch(activator.setInstances(activator.instances + [instances[id]]), now: now, started: id)
     }
 
     mutating func becomeIdle(_ id: Int, now: Duration) {
@@ -447,9 +448,8 @@ private struct SimulationRun {
 
     /// The instance leaves the routing table, as the controller's publication makes it.
     mutating func leaveRouting(_ id: Int, now: Duration) {
-        guard let index = ready.firstIndex(where: { $0.id == id }) else { return }
-        ready.remove(at: index)
-        dispatch(activator.setInstances(ready), now: now, started: nil)
+        guard activator.instances.contains(where: { $0.id == id }) else { return }
+        dispatch(activator.setInstances(activator.instances.filter { $0.id != id }), now: now, started: nil)
     }
 
     /// The revision's retention after a scale to zero is over: its instances go, unless a
