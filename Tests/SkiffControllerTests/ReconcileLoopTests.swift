@@ -1,13 +1,8 @@
-import Foundation
 import Logging
 import SkiffController
 import SkiffGateway
-import SkiffOCI
-import SkiffRegistry
 import SkiffRuntime
-import SkiffStore
 import SkiffTestSupport
-import SystemPackage
 import Testing
 
 @Suite struct ReconcileLoopTests {
@@ -22,19 +17,14 @@ import Testing
         logMaintenanceInterval: Duration = .seconds(30),
         _ body: @Sendable (Controller) async throws -> Void
     ) async throws {
-        let temporary = try TemporaryDirectory()
-        defer { temporary.remove() }
-        let directory = temporary.path
-        let store = try Store(path: directory + "/skiff.db")
-        let blobs = try BlobStore(root: FilePath(directory + "/blobs"))
-        let snapshots = try SnapshotStore(root: FilePath(directory + "/snapshots"), blobs: blobs)
+        let state = try StoredState()
+        defer { state.remove() }
         var configuration = Controller.Configuration()
         configuration.resyncInterval = resyncInterval
         configuration.logMaintenanceInterval = logMaintenanceInterval
         let controller = Controller(
-            configuration: configuration, store: store,
-            resolver: ImageResolver(store: store, blobs: blobs, snapshots: snapshots),
-            runtime: runtime, routing: RoutingTable(), logger: Logger(label: "test"))
+            configuration: configuration, store: state.store, resolver: state.resolver, runtime: runtime,
+            routing: RoutingTable(), logger: Logger(label: "test"))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await controller.run() }
             defer { group.cancelAll() }

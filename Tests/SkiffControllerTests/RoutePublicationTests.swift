@@ -16,7 +16,7 @@ import Testing
     }
 
     @Test func eachChangeIsPublishedOnceAndOnlyServingInstancesAreBackends() async throws {
-        let fixture = try CatalogFixture()
+        let fixture = try StoredState()
         defer { fixture.remove() }
         var catalog = ServiceCatalog(domain: "example.test", gatewayPort: 8080)
         catalog[Self.web] = try await fixture.deploy(Self.web, fixture.spec(concurrency: 2))
@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func aDeletedServiceHasItsRevisionsRemoved() async throws {
-        let fixture = try CatalogFixture()
+        let fixture = try StoredState()
         defer { fixture.remove() }
         var catalog = ServiceCatalog(domain: "example.test", gatewayPort: 8080)
         catalog[Self.web] = try await fixture.deploy(Self.web, fixture.spec())

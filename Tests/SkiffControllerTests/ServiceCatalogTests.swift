@@ -8,8 +8,8 @@ import Testing
 @Suite struct ServiceCatalogTests {
     static let web: ServiceName = "web"
 
-    private func withFixture(_ body: (CatalogFixture, inout ServiceCatalog) async throws -> Void) async throws {
-        let fixture = try CatalogFixture()
+    private func withFixture(_ body: (StoredState, inout ServiceCatalog) async throws -> Void) async throws {
+        let fixture = try StoredState()
         defer { fixture.remove() }
         var catalog = ServiceCatalog(domain: "example.test", gatewayPort: 8080)
         try await body(fixture, &catalog)

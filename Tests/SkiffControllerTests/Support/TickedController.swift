@@ -1,16 +1,11 @@
-import Foundation
 import Logging
 import ServiceLifecycle
 import SkiffController
 import SkiffGateway
 import SkiffModel
-import SkiffOCI
-import SkiffRegistry
 import SkiffRuntime
-import SkiffStore
 import SkiffTestSupport
 import Synchronization
-import SystemPackage
 import Testing
 
 /// A real ``Controller`` over a ``FakeRuntime`` and a ``ManualClock``, with one image loaded:
@@ -34,23 +29,17 @@ struct TickedController {
     static func run(
         runtime: FakeRuntime, _ body: @Sendable (TickedController) async throws -> Void
     ) async throws {
-        let temporary = try TemporaryDirectory()
-        defer { temporary.remove() }
-        let directory = temporary.path
-        let store = try Store(path: directory + "/skiff.db")
-        let blobs = try BlobStore(root: FilePath(directory + "/blobs"))
-        let snapshots = try SnapshotStore(root: FilePath(directory + "/snapshots"), blobs: blobs)
-        let image = try loadEmptyImage(into: blobs)
+        let state = try StoredState()
+        defer { state.remove() }
         var configuration = Controller.Configuration()
         configuration.logMaintenanceInterval = .seconds(3600)
         let clock = ManualClock()
         let routing = RoutingTable()
         let controller = Controller(
-            configuration: configuration, store: store,
-            resolver: ImageResolver(store: store, blobs: blobs, snapshots: snapshots), runtime: runtime,
+            configuration: configuration, store: state.store, resolver: state.resolver, runtime: runtime,
             routing: routing, memory: MemoryGauge(read: { nil }), clock: clock, logger: Logger(label: "test"))
         let rig = TickedController(
-            controller: controller, runtime: runtime, clock: clock, routing: routing, image: image)
+            controller: controller, runtime: runtime, clock: clock, routing: routing, image: state.image)
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(services: [controller], logger: Logger(label: "test")))
         let stopped = Mutex(false)
@@ -79,19 +68,6 @@ struct TickedController {
         }
         try await running.value
         try outcome.get()
-    }
-
-    /// An image without layers: the fake runtime runs nothing from it.
-    static func loadEmptyImage(into blobs: BlobStore) throws -> String {
-        let config = ImageConfig(config: nil, rootfs: ImageConfig.RootFS(diffIDs: []))
-        let configBytes = try JSONEncoder().encode(config)
-        let configDigest = try blobs.put(Array(configBytes))
-        let manifest = Manifest(
-            config: Descriptor(
-                mediaType: MediaType.imageConfig, digest: configDigest, size: Int64(configBytes.count)),
-            layers: [])
-        let manifestDigest = try blobs.put(Array(try JSONEncoder().encode(manifest)))
-        return "app@\(manifestDigest)"
     }
 
     /// Returns once the controller is quiet: every loop and every supervisor waits on the

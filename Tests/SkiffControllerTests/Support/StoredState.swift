@@ -9,9 +9,10 @@ import Testing
 
 @testable import SkiffController
 
-/// Catalog entries made as the controller makes them: revisions deployed to a real store,
-/// their image (one without layers) resolved from a real blob store.
-struct CatalogFixture {
+/// The controller's state on disk, in a temporary directory: a real store, blob store and
+/// image resolver, with one image without layers (`image`) to deploy. Tests build controllers
+/// on it, and catalog entries as the controller makes them.
+struct StoredState {
     let temporary: TemporaryDirectory
     let store: Store
     let resolver: ImageResolver
@@ -23,7 +24,20 @@ struct CatalogFixture {
         let blobs = try BlobStore(root: FilePath(temporary.path + "/blobs"))
         let snapshots = try SnapshotStore(root: FilePath(temporary.path + "/snapshots"), blobs: blobs)
         resolver = ImageResolver(store: store, blobs: blobs, snapshots: snapshots)
-        image = try TickedController.loadEmptyImage(into: blobs)
+        image = try Self.loadEmptyImage(into: blobs)
+    }
+
+    /// An image with no layers: runs nowhere, resolves at once.
+    private static func loadEmptyImage(into blobs: BlobStore) throws -> String {
+        let config = ImageConfig(config: nil, rootfs: ImageConfig.RootFS(diffIDs: []))
+        let configBytes = try JSONEncoder().encode(config)
+        let configDigest = try blobs.put(Array(configBytes))
+        let manifest = Manifest(
+            config: Descriptor(
+                mediaType: MediaType.imageConfig, digest: configDigest, size: Int64(configBytes.count)),
+            layers: [])
+        let manifestDigest = try blobs.put(Array(try JSONEncoder().encode(manifest)))
+        return "app@\(manifestDigest)"
     }
 
     func remove() { temporary.remove() }
