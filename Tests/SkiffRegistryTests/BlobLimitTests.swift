@@ -81,10 +81,7 @@ import Testing
     @Test func aChunkedUploadCrossingTheLimitIsDiscarded() async throws {
         try await withRegistry { fixture in
             let client = fixture.client
-            var location = ""
-            try await client.execute(
-                uri: "/v2/team/app/blobs/uploads/", method: .post, headers: RegistryProtocolTests.headers()
-            ) { location = $0.headers[.location] ?? "" }
+            let location = try await RegistryProtocolTests.startUpload(client)
             try await client.execute(
                 uri: location, method: .patch, headers: RegistryProtocolTests.headers(),
                 body: ByteBuffer(bytes: [UInt8](repeating: 2, count: 600))
@@ -104,10 +101,7 @@ import Testing
     @Test func aChunkWhoseRangeEndsPastTheLimitIsRefused() async throws {
         try await withRegistry { fixture in
             let client = fixture.client
-            var location = ""
-            try await client.execute(
-                uri: "/v2/team/app/blobs/uploads/", method: .post, headers: RegistryProtocolTests.headers()
-            ) { location = $0.headers[.location] ?? "" }
+            let location = try await RegistryProtocolTests.startUpload(client)
             try await client.execute(
                 uri: location, method: .patch,
                 headers: RegistryProtocolTests.headers(RegistryProtocolTests.writer, [.contentRange: "0-4095"]),

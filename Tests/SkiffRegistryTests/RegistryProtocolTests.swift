@@ -75,6 +75,18 @@ import Testing
         return digest
     }
 
+    /// Opens an upload session and returns its location, for chunks to be sent to.
+    static func startUpload(to repository: String = "team/app", _ client: any TestClientProtocol) async throws
+        -> String
+    {
+        var location = ""
+        try await client.execute(uri: "/v2/\(repository)/blobs/uploads/", method: .post, headers: headers()) {
+            #expect($0.status == .accepted)
+            location = $0.headers[.location] ?? ""
+        }
+        return location
+    }
+
     /// An image manifest over a pushed config and layer; returns its bytes.
     static func manifest(
         config: String, configSize: Int, layer: String, layerSize: Int, subject: String? = nil,
@@ -244,9 +256,7 @@ import Testing
             #expect(fixture.blobs.contains(try Digest(Self.digest(whole))))
 
             // Chunked: two PATCHes, an out-of-order one refused, status, then PUT.
-            try await client.execute(uri: "/v2/team/app/blobs/uploads/", method: .post, headers: Self.headers()) {
-                location = $0.headers[.location] ?? ""
-            }
+            location = try await Self.startUpload(client)
             try await client.execute(
                 uri: location, method: .patch, headers: Self.headers(Self.writer, [.contentRange: "0-4"]),
                 body: ByteBuffer(string: "hello")
@@ -289,9 +299,7 @@ import Testing
             }
 
             // Cancel.
-            try await client.execute(uri: "/v2/team/app/blobs/uploads/", method: .post, headers: Self.headers()) {
-                location = $0.headers[.location] ?? ""
-            }
+            location = try await Self.startUpload(client)
             try await client.execute(uri: location, method: .delete, headers: Self.headers()) {
                 #expect($0.status == .noContent)
             }
