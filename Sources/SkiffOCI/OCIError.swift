@@ -14,15 +14,12 @@ public struct OCIError: SkiffError {
         public static let invalidManifest = Code(raw: "invalid manifest")
         public static let invalidLayout = Code(raw: "invalid image layout")
         public static let manifestNotFound = Code(raw: "manifest not found")
-        public static let ambiguousManifest = Code(raw: "ambiguous manifest")
         public static let unsupportedMediaType = Code(raw: "unsupported media type")
         public static let invalidLayer = Code(raw: "invalid layer")
         /// A layer or image crosses a size or expansion-ratio limit of the server.
         public static let limitExceeded = Code(raw: "limit exceeded")
         /// The server's snapshot filesystem is down to its free-space reserve.
         public static let insufficientSpace = Code(raw: "insufficient space")
-        /// An uncompressed layer does not hash to the diff_id its image's config lists.
-        public static let diffIDMismatch = Code(raw: "diff_id mismatch")
         public static let io = Code(raw: "I/O error")
     }
 
