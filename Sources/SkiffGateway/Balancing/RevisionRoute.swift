@@ -13,17 +13,29 @@ public struct RevisionSettings: Sendable, Hashable {
     public var requestTimeout: Duration?
     /// Longest gap between bytes once forwarded; nil is none.
     public var idleTimeout: Duration?
+    /// What the gateway speaks to the revision's instances.
+    public var upstreamProtocol: UpstreamProtocol
 
     public init(
         concurrency: Int = 0, queueDepth: Int = 0, responseStartTimeout: Duration? = nil,
-        requestTimeout: Duration? = nil, idleTimeout: Duration? = nil
+        requestTimeout: Duration? = nil, idleTimeout: Duration? = nil, upstreamProtocol: UpstreamProtocol = .http1
     ) {
         self.concurrency = concurrency
         self.queueDepth = queueDepth
         self.responseStartTimeout = responseStartTimeout
         self.requestTimeout = requestTimeout
         self.idleTimeout = idleTimeout
+        self.upstreamProtocol = upstreamProtocol
     }
+}
+
+/// The protocol an instance's port speaks, as Knative names it on `ports[].name`.
+public enum UpstreamProtocol: String, Sendable, Hashable, CaseIterable {
+    /// HTTP/1.1 with keep-alive (and upgrades, such as WebSockets).
+    case http1
+    /// HTTP/2 over cleartext with prior knowledge: many streams on one pooled connection,
+    /// trailers included (gRPC).
+    case h2c
 }
 
 /// One revision in the data plane: its settings, its answer counts and its ``Activator``.
