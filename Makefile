@@ -10,8 +10,9 @@ SAMPLE_DIR ?= .build/images/hello
 # System tools Skiff runs (runc, CNI plugins, iptables) and the ones tests use to build
 # images offline (umoci, skopeo, busybox-static). Installed only when missing.
 APT_PACKAGES := runc containernetworking-plugins iptables iproute2 umoci skopeo busybox-static \
-	libsqlite3-dev file curl wrk docker-registry podman python3-cryptography prometheus python3-yaml python3-jsonschema
-BENCH_PACKAGES := nginx-light hyperfine
+	libsqlite3-dev file curl wrk docker-registry podman python3-cryptography prometheus python3-yaml python3-jsonschema \
+	python3-websockets python3-grpcio python3-h2 nghttp2-client
+BENCH_PACKAGES := nginx-light hyperfine haproxy caddy
 
 .PHONY: all deps build run stop lint test bench clean sample-image
 
