@@ -13,7 +13,7 @@ struct ProxyHeadersTests {
     }
 
     @Test func addsForwardingHeaders() {
-        let upstream = ProxyHeaders.upstreamRequestHead(
+        let upstream = upstreamHead(
             from: self.head([("Host", "hello.localhost")]),
             host: "hello.localhost",
             client: self.client
@@ -29,7 +29,7 @@ struct ProxyHeadersTests {
     }
 
     @Test func appendsToExistingForwardingChains() {
-        let upstream = ProxyHeaders.upstreamRequestHead(
+        let upstream = upstreamHead(
             from: self.head([
                 ("Host", "hello.localhost:8080"), ("X-Forwarded-For", "10.1.1.1"), ("x-forwarded-for", "10.2.2.2"),
                 ("Forwarded", "for=10.1.1.1"), ("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "evil"),
@@ -45,7 +45,7 @@ struct ProxyHeadersTests {
     }
 
     @Test func aConnectionListedForwardingHeaderIsDroppedNotJoinedEmpty() {
-        let upstream = ProxyHeaders.upstreamRequestHead(
+        let upstream = upstreamHead(
             from: self.head([
                 ("Host", "hello.localhost"), ("Connection", "X-Forwarded-For, Forwarded"),
                 ("X-Forwarded-For", "10.9.9.9"), ("Forwarded", "for=10.9.9.9"),
@@ -68,7 +68,7 @@ struct ProxyHeadersTests {
     }
 
     @Test func stripsHopByHopAndConnectionListedHeaders() {
-        let upstream = ProxyHeaders.upstreamRequestHead(
+        let upstream = upstreamHead(
             from: self.head([
                 ("Host", "h.localhost"), ("Connection", "Keep-Alive, X-Private ,x-other"), ("X-Private", "1"),
                 ("X-Other", "2"), ("Keep-Alive", "300"), ("Proxy-Connection", "keep-alive"), ("TE", "trailers"),
@@ -90,13 +90,13 @@ struct ProxyHeadersTests {
     }
 
     @Test func reframesChunkedBodies() {
-        let chunked = ProxyHeaders.upstreamRequestHead(
+        let chunked = upstreamHead(
             from: self.head([("Host", "h.localhost"), ("Transfer-Encoding", "gzip, chunked")]),
             host: "h.localhost",
             client: self.client
         )
         #expect(chunked.headers["transfer-encoding"] == ["chunked"])
-        let http10 = ProxyHeaders.upstreamRequestHead(
+        let http10 = upstreamHead(
             from: self.head([("Host", "h.localhost")], version: .http1_0),
             host: "h.localhost",
             client: self.client
@@ -143,4 +143,11 @@ struct ProxyHeadersTests {
         let head = HTTPResponseHead(version: .http1_1, status: status, headers: HTTPHeaders(headers))
         #expect(ProxyHeaders.isFramedForClient(head, requestMethod: method, clientVersion: version) == framed)
     }
+}
+
+/// The rewritten head alone, for the tests that look only at it.
+private func upstreamHead(
+    from head: HTTPRequestHead, host: String, client: ClientAddress, forwardedElement: String? = nil
+) -> HTTPRequestHead {
+    ProxyHeaders.upstreamRequestHead(from: head, host: host, client: client, forwardedElement: forwardedElement).head
 }

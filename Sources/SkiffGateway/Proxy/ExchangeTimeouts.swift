@@ -56,6 +56,17 @@ struct ExchangeTimeouts {
         }
     }
 
+    /// Shortens the whole-request limit to `limit` (a gRPC call's own deadline), if shorter.
+    mutating func limitRequest(to limit: TimeAmount, at now: @autoclosure () -> NIODeadline) {
+        if let current = self.requestLimit, current <= limit { return }
+        self.requestLimit = limit
+        if !self.isActive {
+            self.isActive = true
+            self.startedAt = now()
+            self.lastActivity = self.startedAt
+        }
+    }
+
     mutating func responseStarted() {
         self.responseHasStarted = true
     }

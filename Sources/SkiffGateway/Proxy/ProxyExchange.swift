@@ -32,6 +32,8 @@ struct ProxyExchange {
     var timeouts = ExchangeTimeouts()
     /// The status sent to the client; 0 until a response head.
     var responseStatus = 0
+    /// A gRPC call: the gateway's own answers to it carry a grpc-status.
+    var isGRPC = false
 
     init(version: HTTPVersion = .http1_1, method: HTTPMethod = .GET, startedAt: NIODeadline? = nil) {
         self.requestVersion = version

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import SkiffBalancing
 
 /// The client-side end of the proxy: routes each request, drives ``ProxyStateMachine`` and
@@ -19,6 +20,10 @@ final class ProxyHandler: ChannelDuplexHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let loop: LoopContext
+    /// Serves one HTTP/2 stream (one request) rather than an HTTP/1.1 connection.
+    private let isHTTP2Stream: Bool
+    /// An HTTP/2 request head, held until the next part tells whether a body follows.
+    private var heldHead: HTTPRequestHead?
     private let domain: String
     private let observer: GatewayObserver?
     private let logger: Logger
@@ -46,8 +51,9 @@ final class ProxyHandler: ChannelDuplexHandler {
     private var pipelined = CircularBuffer<HTTPServerRequestPart>()
     private var isReplaying = false
 
-    init(loop: LoopContext, domain: String, observer: GatewayObserver?, logger: Logger) {
+    init(loop: LoopContext, domain: String, observer: GatewayObserver?, logger: Logger, isHTTP2Stream: Bool = false) {
         self.loop = loop
+        self.isHTTP2Stream = isHTTP2Stream
         self.domain = domain
         self.observer = observer
         self.logger = logger
@@ -71,6 +77,20 @@ final class ProxyHandler: ChannelDuplexHandler {
             withOutboundHeaderValidation: false
         )
         try pipeline.addHandler(ProxyHandler(loop: loop, domain: domain, observer: observer, logger: logger))
+    }
+
+    /// Installs the HTTP/2-to-HTTP/1 codec and a proxy handler on one HTTP/2 stream: each
+    /// stream is a request, routed, queued and counted like one on an HTTP/1.1 connection.
+    static func configureStream(
+        _ pipeline: ChannelPipeline.SynchronousOperations,
+        loop: LoopContext,
+        domain: String,
+        observer: GatewayObserver?,
+        logger: Logger
+    ) throws {
+        try pipeline.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+        try pipeline.addHandler(
+            ProxyHandler(loop: loop, domain: domain, observer: observer, logger: logger, isHTTP2Stream: true))
     }
 
     var isClientWritable: Bool {
@@ -121,16 +141,34 @@ final class ProxyHandler: ChannelDuplexHandler {
     private func process(_ part: HTTPServerRequestPart) {
         switch part {
         case .head(let head):
-            self.receivedHead(head)
+            if self.isHTTP2Stream {
+                // HTTP/2 carries no framing headers: whether a body follows shows only with the
+                // next frame (or its absence in this read).
+                self.heldHead = head
+                return
+            }
+            self.receivedHead(head, bodyFollows: nil)
         case .body(let buffer):
+            if let head = self.heldHead {
+                self.heldHead = nil
+                self.receivedHead(head, bodyFollows: true)
+            }
             self.noteActivity()
             self.run(self.stateMachine.requestBody(buffer))
         case .end(let trailers):
+            if let head = self.heldHead {
+                self.heldHead = nil
+                self.receivedHead(head, bodyFollows: false)
+            }
             self.run(self.stateMachine.requestEnd(trailers))
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        if let head = self.heldHead {
+            self.heldHead = nil
+            self.receivedHead(head, bodyFollows: true)
+        }
         if self.upstreamNeedsFlush {
             self.upstreamNeedsFlush = false
             self.exchange.upstream?.flush()
@@ -204,23 +242,26 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     // MARK: Requests
 
-    private func receivedHead(_ head: HTTPRequestHead) {
+    /// - Parameter bodyFollows: for an HTTP/2 stream, whether DATA follows the head; nil for
+    ///   HTTP/1, whose framing headers say.
+    private func receivedHead(_ head: HTTPRequestHead, bodyFollows: Bool?) {
         // A closing connection proxies nothing more: a request routed now would hold capacity
         // that no exchange gives back.
         guard !self.stateMachine.isClosed else { return }
         // One clock read per request, and only for the observer: it serves the timeouts too.
         self.exchange = ProxyExchange(
             version: head.version, method: head.method, startedAt: self.observer != nil ? self.loop.now : nil)
-        let disposition = self.route(head)
+        if bodyFollows != nil, GRPC.isRequest(head.headers) { self.exchange.isGRPC = true }
+        let disposition = self.route(head, bodyFollows: bodyFollows ?? false)
         let action = self.stateMachine.requestHead(
             disposition,
-            clientKeepAlive: head.isKeepAlive,
-            hasBody: Self.hasBody(head.headers)
+            clientKeepAlive: bodyFollows != nil || head.isKeepAlive,
+            hasBody: bodyFollows ?? Self.hasBody(head.headers)
         )
         self.run(action)
     }
 
-    private func route(_ head: HTTPRequestHead) -> ProxyStateMachine.Disposition {
+    private func route(_ head: HTTPRequestHead, bodyFollows: Bool) -> ProxyStateMachine.Disposition {
         guard let host = head.headers.first(name: "host"), !host.isEmpty else {
             return .reject(.badRequest, "missing Host header\n")
         }
@@ -242,18 +283,30 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
         let target = service.choose(random: self.loop.nextRandom)
         let startedAt = self.exchange.startedAt
-        self.exchange.timeouts.start(target.revision.settings, at: startedAt ?? self.loop.now)
+        let settings = target.revision.settings
+        self.exchange.timeouts.start(settings, at: startedAt ?? self.loop.now)
+        if self.exchange.isGRPC, let deadline = GRPC.timeout(head.headers) {
+            self.exchange.timeouts.limitRequest(to: deadline, at: startedAt ?? self.loop.now)
+        }
         if let refusal = self.admit(to: target, key: hostRoute.key) {
             let (status, message) = Self.response(to: refusal, key: hostRoute.key)
             return .reject(status, message)
         }
         self.armTimer()
-        let upstreamHead = ProxyHeaders.upstreamRequestHead(
-            from: head, host: host, client: self.client, forwardedElement: self.lastForwardedElement)
+        var options = ProxyHeaders.UpstreamOptions()
+        switch settings.upstreamProtocol {
+        case .http1:
+            options.mayUpgrade = !self.isHTTP2Stream && head.version == .http1_1
+            options.chunkUnframedBody = self.isHTTP2Stream && bodyFollows
+        case .h2c:
+            options.keepTrailersTE = true
+        }
+        let (upstreamHead, upgrade) = ProxyHeaders.upstreamRequestHead(
+            from: head, host: host, client: self.client, forwardedElement: self.lastForwardedElement, options: options)
         let sendContinue =
             head.version.minor >= 1 && head.headers["expect"].contains { $0.equalsIgnoringASCIICase("100-continue") }
         let retryable = head.method == .GET || head.method == .HEAD || head.method == .OPTIONS
-        return .forward(upstreamHead, sendContinue: sendContinue, retryable: retryable)
+        return .forward(upstreamHead, sendContinue: sendContinue, retryable: retryable, upgrade: upgrade)
     }
 
     /// Takes capacity on an instance of `target`'s revision, or queues the request for one:
@@ -387,6 +440,15 @@ final class ProxyHandler: ChannelDuplexHandler {
         case .forwardResponseBody(let buffer):
             context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
 
+        case .forwardSwitchingHead(let head):
+            self.exchange.timeouts.responseStarted()
+            self.exchange.responseStatus = Int(head.status.code)
+            let clientHead = ProxyHeaders.switchingHead(from: head, version: self.exchange.requestVersion)
+            context.write(self.wrapOutboundOut(.head(clientHead)), promise: nil)
+
+        case .startTunnel:
+            self.startTunnel(context: context)
+
         case .finishResponse(let trailers, let disposition, let closeClient):
             // Let go of the exchange before writing the end: the server pipeline may hand us
             // the next pipelined request from inside that write.
@@ -451,6 +513,13 @@ final class ProxyHandler: ChannelDuplexHandler {
             self.run(self.stateMachine.upstreamFailed())
             return
         }
+        if slot.revision.settings.upstreamProtocol == .h2c {
+            // A new stream on the loop's connection to the instance (opened if need be).
+            self.loop.pool.openStream(to: slot).assumeIsolated().whenComplete { result in
+                self.connectCompleted(result, slot: slot)
+            }
+            return
+        }
         if !fresh, let upstream = self.loop.pool.take(for: slot) {
             self.attach(upstream)
             self.run(self.stateMachine.upstreamReady(reused: true))
@@ -485,6 +554,30 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
     }
 
+    /// The instance switched protocols: from here on, the two connections' bytes are spliced.
+    /// The exchange stays open (its capacity held, its timeouts running) until either side
+    /// closes.
+    private func startTunnel(context: ChannelHandlerContext) {
+        guard let upstream = self.exchange.upstream else {
+            self.run(self.stateMachine.upstreamClosed())
+            return
+        }
+        let ends = TunnelHandler.pair { [weak self] in self?.noteActivity() }
+        do {
+            let pipeline = context.pipeline.syncOperations
+            try pipeline.addHandler(ends.client, position: .before(self))
+            _ = pipeline.removeHandler(try pipeline.handler(type: HTTPResponseEncoder.self))
+            _ = pipeline.removeHandler(try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self))
+            try upstream.spliceTunnel(ends.upstream)
+        } catch {
+            self.logger.debug("cannot switch protocols", metadata: ["error": "\(error)"])
+            self.run(self.stateMachine.upstreamClosed())
+            return
+        }
+        context.flush()
+        upstream.resumeReading()
+    }
+
     private func attach(_ upstream: UpstreamHandler) {
         upstream.attach(to: self)
         self.exchange.upstream = upstream
@@ -513,6 +606,14 @@ final class ProxyHandler: ChannelDuplexHandler {
         closeClient: Bool,
         context: ChannelHandlerContext
     ) {
+        if self.exchange.isGRPC {
+            // A gRPC client reads the outcome from grpc-status, not the HTTP status.
+            let head = HTTPResponseHead(
+                version: self.exchange.requestVersion, status: .ok, headers: GRPC.trailersOnly(for: status, message))
+            context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+            self.writeEnd(nil, closeClient: closeClient, context: context)
+            return
+        }
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
         headers.add(name: "content-length", value: String(message.utf8.count))

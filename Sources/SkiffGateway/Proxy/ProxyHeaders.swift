@@ -4,7 +4,19 @@ import NIOHTTP1
 /// Header rewriting between client and backend: hop-by-hop stripping, forwarding headers,
 /// and message framing for the other side.
 enum ProxyHeaders {
-    /// The request head to send upstream.
+    /// What the upstream side changes in a forwarded request beyond the usual rewrite.
+    struct UpstreamOptions {
+        /// The request may switch protocols on this hop (HTTP/1.1 to an HTTP/1.1 instance):
+        /// `Upgrade` and `Connection: upgrade` pass through.
+        var mayUpgrade = false
+        /// The client's body arrives without HTTP/1 framing (an HTTP/2 stream) and the instance
+        /// speaks HTTP/1.1: without a `content-length`, send it chunked.
+        var chunkUnframedBody = false
+        /// The instance speaks HTTP/2: `te: trailers` (which gRPC requires) passes through.
+        var keepTrailersTE = false
+    }
+
+    /// The request head to send upstream, and whether it asks to switch protocols.
     ///
     /// Always HTTP/1.1 so the backend connection can be kept alive. `Expect` is dropped
     /// because the proxy answers `100-continue` itself. Framing is set explicitly
@@ -13,19 +25,36 @@ enum ProxyHeaders {
         from clientHead: HTTPRequestHead,
         host: String,
         client: ClientAddress,
-        forwardedElement: String? = nil
-    ) -> HTTPRequestHead {
+        forwardedElement: String? = nil,
+        options: UpstreamOptions = UpstreamOptions()
+    ) -> (head: HTTPRequestHead, upgrade: Bool) {
         var headers = clientHead.headers
         // One scan tells which rewrites apply; most requests carry none of these headers.
         var seen = SeenRequestHeaders()
         for (name, _) in headers { seen.note(name) }
 
+        var upgrade = false
         if seen.hopByHop || seen.expect {
             let chunkedBody = !seen.contentLength && seen.transferEncoding
+            // Read before the strip: what the client asked to switch to, and whether it
+            // accepts trailers.
+            let switchTo = options.mayUpgrade ? self.requestedUpgrade(headers) : nil
+            let trailersTE = options.keepTrailersTE && headers["te"].contains { $0.contains("trailers") }
             self.removeHopByHop(from: &headers, extra: "expect")
             if chunkedBody {
                 headers.add(name: "transfer-encoding", value: "chunked")
             }
+            if let switchTo {
+                headers.add(name: "connection", value: "upgrade")
+                headers.add(name: "upgrade", value: switchTo)
+                upgrade = true
+            }
+            if trailersTE {
+                headers.add(name: "te", value: "trailers")
+            }
+        }
+        if options.chunkUnframedBody, !seen.contentLength, !seen.transferEncoding {
+            headers.add(name: "transfer-encoding", value: "chunked")
         }
         // (A `Connection` header may have named one of these, so look again before joining.)
         if seen.xForwardedFor, case let existing = headers["x-forwarded-for"], !existing.isEmpty {
@@ -45,7 +74,31 @@ enum ProxyHeaders {
         } else {
             headers.add(name: "forwarded", value: element)
         }
-        return HTTPRequestHead(version: .http1_1, method: clientHead.method, uri: clientHead.uri, headers: headers)
+        return (
+            HTTPRequestHead(version: .http1_1, method: clientHead.method, uri: clientHead.uri, headers: headers),
+            upgrade
+        )
+    }
+
+    /// The protocols an HTTP/1.1 request asks to switch to: its `Upgrade` value when
+    /// `Connection` names `upgrade` too (as llhttp, which then stops parsing the connection).
+    static func requestedUpgrade(_ headers: HTTPHeaders) -> String? {
+        guard let protocols = headers.first(name: "upgrade"), !protocols.isEmpty else { return nil }
+        let asks = headers["connection"].contains { value in
+            value.split(separator: ",").contains { $0.trimmingASCIISpaces().lowercased() == "upgrade" }
+        }
+        return asks ? protocols : nil
+    }
+
+    /// The `101 Switching Protocols` head for the client: the instance's headers without the
+    /// other hop-by-hop ones, announcing the protocol it switched to.
+    static func switchingHead(from upstreamHead: HTTPResponseHead, version: HTTPVersion) -> HTTPResponseHead {
+        var headers = upstreamHead.headers
+        let switchedTo = headers.first(name: "upgrade")
+        self.removeHopByHop(from: &headers, extra: nil)
+        headers.add(name: "connection", value: "upgrade")
+        if let switchedTo { headers.add(name: "upgrade", value: switchedTo) }
+        return HTTPResponseHead(version: version, status: .switchingProtocols, headers: headers)
     }
 
     /// This hop's `Forwarded` element (RFC 7239); the same for every request a connection

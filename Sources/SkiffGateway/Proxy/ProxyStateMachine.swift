@@ -15,7 +15,15 @@ import NIOHTTP1
 ///   │                      │ upstreamFailed              │ upstreamClosed before response
 ///   │ head(reject)         ▼                             ▼
 ///   └───────────────▶ local response ─▶ draining (rest of request body) ─▶ idle / closing
+///
+/// forwarding (upgrade request) ─101 head─▶ switching ─responseEnd─▶ tunnel ─either side closes─▶ closed
 /// ```
+///
+/// An upgrade request (`Connection: upgrade` with `Upgrade`, such as a WebSocket handshake)
+/// is routed and counted like any request; if the instance answers 101 the connection becomes
+/// a byte tunnel that holds its instance's capacity until either side closes or a timeout
+/// fires. Any other answer is forwarded unchanged and the client connection closes after it,
+/// because its HTTP framing ended with the upgrade request.
 struct ProxyStateMachine {
     /// What the handler decided after routing a request head.
     enum Disposition {
@@ -24,7 +32,8 @@ struct ProxyStateMachine {
         /// - sendContinue: the client asked `Expect: 100-continue`; the proxy answers it itself.
         /// - retryable: the request has no body and an idempotent method, so it may be sent
         ///   again on a fresh connection if a pooled one turns out to be dead.
-        case forward(HTTPRequestHead, sendContinue: Bool, retryable: Bool)
+        /// - upgrade: the request asks to switch protocols (a WebSocket handshake).
+        case forward(HTTPRequestHead, sendContinue: Bool, retryable: Bool, upgrade: Bool = false)
         /// Answer locally (400, 404, 503).
         case reject(HTTPResponseStatus, String)
     }
@@ -50,6 +59,12 @@ struct ProxyStateMachine {
         case sendLocalResponse(HTTPResponseStatus, String, closeClient: Bool)
         /// Forward the response head; `clientKeepAlive` says which `Connection` to announce.
         case forwardResponseHead(HTTPResponseHead, clientKeepAlive: Bool)
+        /// Forward a `101 Switching Protocols` head, with its `Upgrade` and `Connection`.
+        case forwardSwitchingHead(HTTPResponseHead)
+        /// The switch is complete on both sides: splice the two connections' bytes. The
+        /// exchange keeps its capacity until ``clientClosed()``, ``upstreamClosed()`` or a
+        /// timeout aborts it.
+        case startTunnel
         case forwardResponseBody(ByteBuffer)
         /// Forward the response end. The exchange is over: put the upstream back or close it,
         /// release the in-flight count, then close the client connection if `closeClient`.
@@ -79,6 +94,7 @@ struct ProxyStateMachine {
         var end: RequestEnd?
         var clientKeepAlive: Bool
         var retryable: Bool
+        var upgrade: Bool
     }
 
     private struct Exchange {
@@ -88,6 +104,7 @@ struct ProxyStateMachine {
         /// Kept only while a resend is allowed: no body, idempotent, sent on a reused
         /// connection, no response byte yet, not retried yet.
         var retryHead: HTTPRequestHead?
+        var upgrade: Bool
     }
 
     private enum State {
@@ -96,6 +113,10 @@ struct ProxyStateMachine {
         case forwarding(Exchange)
         /// A response was completed before the request body: swallow the rest of it.
         case draining(closeAfter: Bool)
+        /// The instance answered 101; its end completes the switch.
+        case switching
+        /// Bytes flow both ways, outside HTTP, until either side closes.
+        case tunnel
         /// The connection is closing or closed; everything is ignored.
         case closed
     }
@@ -126,21 +147,24 @@ struct ProxyStateMachine {
     // MARK: Client events
 
     mutating func requestHead(_ disposition: Disposition, clientKeepAlive: Bool, hasBody: Bool) -> Action {
-        let clientKeepAlive = clientKeepAlive && !self.quiescing
+        var clientKeepAlive = clientKeepAlive && !self.quiescing
         guard case .idle = self.state else {
             if case .closed = self.state { return .none }
             self.state = .closed
             return .closeClient
         }
         switch disposition {
-        case .forward(let head, let sendContinue, let retryable):
+        case .forward(let head, let sendContinue, let retryable, let upgrade):
+            // The client's HTTP framing ends with an upgrade request, whatever the answer.
+            if upgrade { clientKeepAlive = false }
             self.state = .connecting(
                 Pending(
                     head: head,
                     body: CircularBuffer(initialCapacity: 4),
                     end: nil,
                     clientKeepAlive: clientKeepAlive,
-                    retryable: retryable && !hasBody
+                    retryable: retryable && !hasBody,
+                    upgrade: upgrade
                 )
             )
             return .acquireUpstream(fresh: false, sendContinue: sendContinue)
@@ -163,7 +187,7 @@ struct ProxyStateMachine {
         case .forwarding(let exchange):
             guard !exchange.requestEnded else { return .none }
             return .forwardRequestBody(buffer)
-        case .draining, .closed:
+        case .draining, .closed, .switching, .tunnel:
             return .none
         case .idle:
             self.state = .closed
@@ -189,7 +213,7 @@ struct ProxyStateMachine {
             }
             self.state = .idle
             return .none
-        case .closed:
+        case .closed, .switching, .tunnel:
             return .none
         case .idle:
             self.state = .closed
@@ -200,7 +224,7 @@ struct ProxyStateMachine {
     /// The client connection closed or failed.
     mutating func clientClosed() -> Action {
         switch self.state {
-        case .connecting, .forwarding:
+        case .connecting, .forwarding, .switching, .tunnel:
             self.state = .closed
             return .abort
         case .idle, .draining, .closed:
@@ -221,7 +245,8 @@ struct ProxyStateMachine {
         case .draining:
             self.state = .draining(closeAfter: true)
             return .none
-        case .connecting, .forwarding, .closed:
+        case .connecting, .forwarding, .closed, .switching, .tunnel:
+            // A tunnel runs until it ends or the gateway's grace period closes it.
             return .none
         }
     }
@@ -244,6 +269,9 @@ struct ProxyStateMachine {
             self.state = .closed
             return exchange.responseStarted
                 ? .abort : .sendLocalResponse(.badRequest, "malformed HTTP request\n", closeClient: true)
+        case .switching, .tunnel:
+            self.state = .closed
+            return .abort
         case .closed:
             return .none
         }
@@ -261,7 +289,8 @@ struct ProxyStateMachine {
                 requestEnded: pending.end != nil,
                 responseStarted: false,
                 clientKeepAlive: pending.clientKeepAlive,
-                retryHead: retryHead
+                retryHead: retryHead,
+                upgrade: pending.upgrade
             )
         )
         return .sendRequest(pending.head, body: pending.body, end: pending.end)
@@ -293,6 +322,9 @@ struct ProxyStateMachine {
             // too, since the rest of its request has nowhere to go.
             self.state = .closed
             return .sendLocalResponse(.gatewayTimeout, message, closeClient: true)
+        case .switching, .tunnel:
+            self.state = .closed
+            return .abort
         case .idle, .draining, .closed:
             return .none
         }
@@ -306,6 +338,16 @@ struct ProxyStateMachine {
         }
         exchange.responseStarted = true
         exchange.retryHead = nil
+        if head.status == .switchingProtocols {
+            // Only a requested switch, after the whole request: anything else leaves the
+            // connection's framing unknown.
+            guard exchange.upgrade, exchange.requestEnded else {
+                self.state = .closed
+                return .abort
+            }
+            self.state = .switching
+            return .forwardSwitchingHead(head)
+        }
         exchange.clientKeepAlive = exchange.clientKeepAlive && framedForClient && !self.quiescing
         self.state = .forwarding(exchange)
         return .forwardResponseHead(head, clientKeepAlive: exchange.clientKeepAlive)
@@ -320,6 +362,10 @@ struct ProxyStateMachine {
 
     /// The response ended; `upstreamKeepAlive` says whether the backend allows reuse.
     mutating func responseEnd(_ trailers: HTTPHeaders?, upstreamKeepAlive: Bool) -> Action {
+        if case .switching = self.state {
+            self.state = .tunnel
+            return .startTunnel
+        }
         guard case .forwarding(let exchange) = self.state, exchange.responseStarted else {
             return self.protocolViolation()
         }
@@ -336,6 +382,13 @@ struct ProxyStateMachine {
 
     /// The upstream connection closed or failed while attached to this exchange.
     mutating func upstreamClosed() -> Action {
+        switch self.state {
+        case .switching, .tunnel:
+            self.state = .closed
+            return .abort
+        default:
+            break
+        }
         guard case .forwarding(var exchange) = self.state else { return .none }
         if exchange.responseStarted {
             self.state = .closed
@@ -349,7 +402,8 @@ struct ProxyStateMachine {
                     body: CircularBuffer(),
                     end: exchange.requestEnded ? RequestEnd(trailers: nil) : nil,
                     clientKeepAlive: exchange.clientKeepAlive,
-                    retryable: false
+                    retryable: false,
+                    upgrade: exchange.upgrade
                 )
             )
             return .retry
@@ -372,7 +426,7 @@ struct ProxyStateMachine {
         switch self.state {
         case .closed:
             return .none
-        case .forwarding:
+        case .forwarding, .switching, .tunnel:
             self.state = .closed
             return .abort
         case .idle, .connecting, .draining:

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
 
 /// Opens a backend connection on a given event loop, with the HTTP client handlers and an
@@ -8,14 +9,27 @@ import NIOPosix
 /// The default connects over TCP; tests substitute in-memory channels.
 struct UpstreamConnector: Sendable {
     let connect: @Sendable (BackendSlot, any EventLoop) -> EventLoopFuture<any Channel>
+    /// An HTTP/2 (h2c) connection with its stream multiplexer, for instances that speak it.
+    let connectHTTP2: @Sendable (BackendSlot, any EventLoop) -> EventLoopFuture<any Channel>
 
-    init(connect: @escaping @Sendable (BackendSlot, any EventLoop) -> EventLoopFuture<any Channel>) {
+    init(
+        connect: @escaping @Sendable (BackendSlot, any EventLoop) -> EventLoopFuture<any Channel>,
+        connectHTTP2: (@Sendable (BackendSlot, any EventLoop) -> EventLoopFuture<any Channel>)? = nil
+    ) {
         self.connect = connect
+        self.connectHTTP2 =
+            connectHTTP2 ?? { _, eventLoop in
+                eventLoop.makeFailedFuture(
+                    GatewayError(code: .invalidBackend, message: "this connector does not speak HTTP/2"))
+            }
     }
 
     /// TCP with `TCP_NODELAY`, bounded by `connectTimeout`.
     static func tcp(connectTimeout: TimeAmount) -> UpstreamConnector {
-        UpstreamConnector { slot, eventLoop in
+        @Sendable func connect(
+            _ slot: BackendSlot, _ eventLoop: any EventLoop,
+            configure: @escaping @Sendable (ChannelPipeline.SynchronousOperations) throws -> Void
+        ) -> EventLoopFuture<any Channel> {
             guard let address = slot.address else {
                 return eventLoop.makeFailedFuture(
                     GatewayError(
@@ -29,11 +43,38 @@ struct UpstreamConnector: Sendable {
                 .connectTimeout(connectTimeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try Self.configure(channel.pipeline.syncOperations, for: slot)
-                    }
+                    channel.eventLoop.makeCompletedFuture { try configure(channel.pipeline.syncOperations) }
                 }
                 .connect(to: address)
+        }
+        return UpstreamConnector(
+            connect: { slot, eventLoop in
+                connect(slot, eventLoop) { try Self.configure($0, for: slot) }
+            },
+            connectHTTP2: { slot, eventLoop in
+                connect(slot, eventLoop) { try Self.configureHTTP2($0) }
+            }
+        )
+    }
+
+    /// The client side of HTTP/2 with prior knowledge; each request opens a stream on it
+    /// (``streamInitializer(for:)``). An instance has no business opening streams itself.
+    static func configureHTTP2(_ pipeline: ChannelPipeline.SynchronousOperations) throws {
+        _ = try pipeline.configureHTTP2Pipeline(
+            mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()
+        ) { stream in
+            stream.close()
+        }
+    }
+
+    /// Installs the HTTP/1-to-HTTP/2 codec and an ``UpstreamHandler`` on a new stream.
+    static func streamInitializer(for slot: BackendSlot) -> NIOChannelInitializer {
+        { stream in
+            stream.eventLoop.makeCompletedFuture {
+                let pipeline = stream.pipeline.syncOperations
+                try pipeline.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .http))
+                try pipeline.addHandler(UpstreamHandler(slot: slot, isStream: true))
+            }
         }
     }
 
@@ -46,7 +87,8 @@ struct UpstreamConnector: Sendable {
         try pipeline.addHandler(HTTPRequestEncoder(configuration: encoderConfiguration))
         try pipeline.addHandler(
             ByteToMessageHandler(
-                HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop))
+                // After a 101, bytes the instance sent behind it belong to the new protocol.
+                HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .drop))
         )
         try pipeline.addHandler(UpstreamHandler(slot: slot))
     }

@@ -12,6 +12,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
     typealias OutboundOut = HTTPClientRequestPart
 
     let slot: BackendSlot
+    /// An HTTP/2 stream carries one exchange; an HTTP/1.1 connection may carry many.
+    let isStream: Bool
     /// Set while an exchange uses this connection; cleared by the proxy when it lets go.
     var proxy: ProxyHandler?
     /// Set while the connection sits idle in a pool.
@@ -21,8 +23,9 @@ final class UpstreamHandler: ChannelDuplexHandler {
     private var readPending = false
     private var responseKeepAlive = true
 
-    init(slot: BackendSlot) {
+    init(slot: BackendSlot, isStream: Bool = false) {
         self.slot = slot
+        self.isStream = isStream
     }
 
     var isActive: Bool {
@@ -36,7 +39,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// The connection may carry another request: the last response allowed keep-alive and
     /// the backend has not closed it.
     var isReusable: Bool {
-        self.responseKeepAlive && self.isActive
+        !self.isStream && self.responseKeepAlive && self.isActive
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -123,5 +126,15 @@ final class UpstreamHandler: ChannelDuplexHandler {
         self.proxy = nil
         self.pool = nil
         self.context?.close(promise: nil)
+    }
+
+    /// Replaces this connection's HTTP codec with `tunnel`, after a `101 Switching Protocols`
+    /// whose end was just read. Bytes the instance sent after the 101 go to the tunnel.
+    func spliceTunnel(_ tunnel: TunnelHandler) throws {
+        guard let context = self.context else { throw ChannelError.ioOnClosedChannel }
+        let pipeline = context.pipeline.syncOperations
+        try pipeline.addHandler(tunnel, position: .before(self))
+        _ = pipeline.removeHandler(try pipeline.handler(type: HTTPRequestEncoder.self))
+        _ = pipeline.removeHandler(try pipeline.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self))
     }
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP2
 
 /// Idle keep-alive connections to backends, for one event loop.
 ///
@@ -10,6 +11,9 @@ final class UpstreamPool {
     let maxIdlePerBackend: Int
     private let connector: UpstreamConnector
     private var idle: [ObjectIdentifier: [UpstreamHandler]] = [:]
+    /// One HTTP/2 connection per h2c instance, shared by every request of this loop to it,
+    /// each on its own stream; set from the moment it is being connected.
+    private var http2: [ObjectIdentifier: EventLoopFuture<any Channel>] = [:]
     private var isClosed = false
 
     init(eventLoop: any EventLoop, maxIdlePerBackend: Int, connector: UpstreamConnector) {
@@ -62,6 +66,40 @@ final class UpstreamPool {
         self.connector.connect(slot, self.eventLoop)
     }
 
+    /// A new stream to `slot` on this loop's HTTP/2 connection to it, connecting first if
+    /// there is none (or it closed). The stream's channel carries an ``UpstreamHandler``.
+    func openStream(to slot: BackendSlot) -> EventLoopFuture<any Channel> {
+        let key = ObjectIdentifier(slot)
+        let connection: EventLoopFuture<any Channel>
+        if let existing = self.http2[key] {
+            connection = existing
+        } else {
+            connection = self.connector.connectHTTP2(slot, self.eventLoop)
+            if !self.isClosed && !slot.isRetired {
+                self.http2[key] = connection
+                connection.assumeIsolated().whenComplete { result in
+                    switch result {
+                    case .success(let channel):
+                        channel.closeFuture.assumeIsolated().whenComplete { _ in self.forget(key, connection) }
+                    case .failure:
+                        self.forget(key, connection)
+                    }
+                }
+            }
+        }
+        return connection.assumeIsolated().flatMapThrowing { channel in
+            try channel.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self).syncMultiplexer()
+        }.flatMap { multiplexer in
+            multiplexer.createStreamChannel(UpstreamConnector.streamInitializer(for: slot))
+        }.nonisolated()
+    }
+
+    private func forget(_ key: ObjectIdentifier, _ connection: EventLoopFuture<any Channel>) {
+        if let current = self.http2[key], current === connection {
+            self.http2.removeValue(forKey: key)
+        }
+    }
+
     /// Number of idle connections (all backends).
     var idleCount: Int {
         self.idle.values.reduce(0) { $0 + $1.count }
@@ -73,5 +111,10 @@ final class UpstreamPool {
         let all = self.idle.values.flatMap { $0 }
         self.idle.removeAll()
         for upstream in all { upstream.close() }
+        let connections = self.http2.values
+        self.http2.removeAll()
+        for connection in connections {
+            connection.whenSuccess { $0.close(promise: nil) }
+        }
     }
 }

@@ -2,11 +2,16 @@ public import Logging
 import NIOConcurrencyHelpers
 public import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 public import NIOPosix
 public import ServiceLifecycle
 
-/// The data plane: an HTTP/1.1 reverse proxy that routes `NAME.DOMAIN` to the backends the
+/// The data plane: an HTTP reverse proxy that routes `NAME.DOMAIN` to the backends the
 /// ``RoutingTable`` lists, as a swift-service-lifecycle `Service`.
+///
+/// Clients speak HTTP/1.1 (with upgrades such as WebSockets) or HTTP/2 with prior knowledge
+/// (h2c) on the same port; each HTTP/2 stream is a request like any other. Instances get
+/// HTTP/1.1, or HTTP/2 when their revision's port says h2c.
 ///
 /// Each client connection is served on one event loop, and its backend connections are opened
 /// (and pooled) on that same loop: a request never changes threads, takes no lock held across
@@ -163,18 +168,51 @@ public final class Gateway: Service, Sendable {
 
     private func initializeConnection(_ channel: any Channel) throws {
         let loopContext = self.loopContext(for: channel.eventLoop)
-        try ProxyHandler.configure(
-            channel.pipeline.syncOperations,
-            loop: loopContext,
-            domain: self.configuration.domain,
-            observer: self.observer,
-            logger: self.logger
-        )
+        let domain = self.configuration.domain
+        let observer = self.observer
+        let logger = self.logger
+        let eventLoop = channel.eventLoop
+        try channel.pipeline.syncOperations.addHandler(
+            ProtocolDetector { found, pipeline in
+                switch found {
+                case .http1:
+                    try ProxyHandler.configure(
+                        pipeline, loop: loopContext, domain: domain, observer: observer, logger: logger)
+                case .http2:
+                    try Self.configureHTTP2(
+                        pipeline, eventLoop: eventLoop, loop: loopContext, domain: domain, observer: observer,
+                        logger: logger)
+                }
+            })
         let id = ObjectIdentifier(channel)
         self.state.withLockedValue { $0.connections[id] = channel }
         channel.closeFuture.whenComplete { _ in
             self.state.withLockedValue { _ = $0.connections.removeValue(forKey: id) }
         }
+    }
+
+    /// HTTP/2 on a client connection: the frame codec, one ``ProxyHandler`` per stream, and
+    /// graceful close (GOAWAY, then close once its streams finish) when the gateway drains.
+    private static func configureHTTP2(
+        _ pipeline: ChannelPipeline.SynchronousOperations, eventLoop: any EventLoop, loop: LoopContext,
+        domain: String, observer: GatewayObserver?, logger: Logger
+    ) throws {
+        let manager = NIOHTTP2ServerConnectionManagementHandler(
+            eventLoop: eventLoop,
+            configuration: .init(maxIdleTime: nil, maxAge: nil, maxGraceTime: nil, keepalive: nil))
+        _ = try pipeline.configureHTTP2Pipeline(
+            mode: .server, connectionConfiguration: .init(), streamConfiguration: .init(),
+            streamDelegate: manager.http2StreamDelegate
+        ) { [loop = NIOLoopBound(loop, eventLoop: eventLoop)] stream in
+            // Streams live on their connection's loop, with its pool.
+            stream.eventLoop.makeCompletedFuture {
+                try ProxyHandler.configureStream(
+                    stream.pipeline.syncOperations, loop: loop.value, domain: domain, observer: observer,
+                    logger: logger)
+            }
+        }
+        try pipeline.addHandler(manager)
+        try pipeline.addHandler(HTTP2ConnectionErrorHandler())
     }
 
     /// This loop's pool and routing cache; created on first use, on the loop itself.
