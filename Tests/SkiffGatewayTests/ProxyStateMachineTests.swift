@@ -426,4 +426,170 @@ struct ProxyStateMachineTests {
             return
         }
     }
+
+    // MARK: Upgrades (WebSockets and other protocol switches)
+
+    static let upgrade = Machine.Disposition.forward(upstreamHead, sendContinue: false, retryable: true, upgrade: true)
+    static let switchingHead = HTTPResponseHead(
+        version: .http1_1, status: .switchingProtocols, headers: ["upgrade": "websocket", "connection": "upgrade"])
+
+    /// Drives an upgrade request to the point where the instance's 101 has ended: bytes flow.
+    private func openTunnel(_ machine: inout Machine) {
+        _ = machine.requestHead(Self.upgrade, clientKeepAlive: true, hasBody: false)
+        _ = machine.requestEnd(nil)
+        _ = machine.upstreamReady(reused: false)
+        _ = machine.responseHead(Self.switchingHead, framedForClient: true)
+        _ = machine.responseEnd(nil, upstreamKeepAlive: true)
+    }
+
+    @Test func anUpgradeAnswered101SwitchesOnTheResponseEnd() {
+        var machine = Machine()
+        guard
+            case .acquireUpstream(fresh: false, sendContinue: false) =
+                machine.requestHead(Self.upgrade, clientKeepAlive: true, hasBody: false)
+        else {
+            Issue.record("an upgrade request is routed like any other")
+            return
+        }
+        _ = machine.requestEnd(nil)
+        guard case .sendRequest(_, _, end: .some) = machine.upstreamReady(reused: false) else {
+            Issue.record("expected sendRequest with the end")
+            return
+        }
+        guard case .forwardSwitchingHead(let head) = machine.responseHead(Self.switchingHead, framedForClient: true)
+        else {
+            Issue.record("a requested 101 is forwarded as a switching head")
+            return
+        }
+        #expect(head.status == .switchingProtocols)
+        #expect(!machine.isIdle)
+        guard case .startTunnel = machine.responseEnd(nil, upstreamKeepAlive: true) else {
+            Issue.record("the 101's end starts the tunnel")
+            return
+        }
+        #expect(!machine.isIdle)
+        #expect(!machine.isClosed)
+        #expect(!machine.isWaitingForUpstream)
+    }
+
+    @Test func aTunnelIgnoresHTTPInputUntilItEnds() {
+        var machine = Machine()
+        openTunnel(&machine)
+        guard case .none = machine.requestBody(ByteBuffer(string: "x")), case .none = machine.requestEnd(nil) else {
+            Issue.record("client parts in a tunnel are not HTTP")
+            return
+        }
+        #expect(!machine.isClosed)
+    }
+
+    @Test(arguments: ["client closed", "upstream closed", "timed out", "client protocol error"])
+    func everyEndOfATunnelAborts(event: String) {
+        var machine = Machine()
+        openTunnel(&machine)
+        let action: Machine.Action
+        switch event {
+        case "client closed": action = machine.clientClosed()
+        case "upstream closed": action = machine.upstreamClosed()
+        case "timed out": action = machine.timedOut("idle\n")
+        default: action = machine.clientProtocolError()
+        }
+        guard case .abort = action else {
+            Issue.record("\(event) in a tunnel must abort (release capacity, close both sides)")
+            return
+        }
+        #expect(machine.isClosed)
+        guard case .none = machine.clientClosed() else {
+            Issue.record("a closed machine ignores more")
+            return
+        }
+    }
+
+    @Test(arguments: ["client closed", "upstream closed", "timed out"])
+    func endingWhileSwitchingAborts(event: String) {
+        var machine = Machine()
+        _ = machine.requestHead(Self.upgrade, clientKeepAlive: true, hasBody: false)
+        _ = machine.requestEnd(nil)
+        _ = machine.upstreamReady(reused: false)
+        _ = machine.responseHead(Self.switchingHead, framedForClient: true)
+        let action: Machine.Action
+        switch event {
+        case "client closed": action = machine.clientClosed()
+        case "upstream closed": action = machine.upstreamClosed()
+        default: action = machine.timedOut("request\n")
+        }
+        guard case .abort = action else {
+            Issue.record("\(event) between the 101 and its end must abort")
+            return
+        }
+        #expect(machine.isClosed)
+    }
+
+    @Test func quiescingLeavesATunnelRunning() {
+        var machine = Machine()
+        openTunnel(&machine)
+        guard case .none = machine.quiesce() else {
+            Issue.record("a tunnel runs until it ends or the grace period closes it")
+            return
+        }
+        #expect(!machine.isClosed)
+        guard case .abort = machine.clientClosed() else {
+            Issue.record("the tunnel still holds its exchange after quiesce")
+            return
+        }
+    }
+
+    @Test func a101ToARequestThatAskedNoUpgradeAborts() {
+        var machine = Machine()
+        _ = machine.requestHead(Self.forward, clientKeepAlive: true, hasBody: false)
+        _ = machine.requestEnd(nil)
+        _ = machine.upstreamReady(reused: false)
+        guard case .abort = machine.responseHead(Self.switchingHead, framedForClient: true) else {
+            Issue.record("an unrequested switch leaves the framing unknown")
+            return
+        }
+        #expect(machine.isClosed)
+    }
+
+    @Test func a101BeforeTheWholeUpgradeRequestAborts() {
+        var machine = Machine()
+        _ = machine.requestHead(Self.upgrade, clientKeepAlive: true, hasBody: true)
+        _ = machine.upstreamReady(reused: false)
+        guard case .abort = machine.responseHead(Self.switchingHead, framedForClient: true) else {
+            Issue.record("a switch before the request body ended cannot be spliced")
+            return
+        }
+        #expect(machine.isClosed)
+    }
+
+    @Test func anUpgradeAnsweredWithoutSwitchingIsForwardedThenTheClientCloses() {
+        var machine = Machine()
+        _ = machine.requestHead(Self.upgrade, clientKeepAlive: true, hasBody: false)
+        _ = machine.requestEnd(nil)
+        _ = machine.upstreamReady(reused: false)
+        guard
+            case .forwardResponseHead(let head, clientKeepAlive: false) = machine.responseHead(
+                Self.okHead, framedForClient: true)
+        else {
+            Issue.record("the answer is forwarded, announcing the close")
+            return
+        }
+        #expect(head.status == .ok)
+        guard
+            case .finishResponse(nil, upstream: .pool, closeClient: true) = machine.responseEnd(
+                nil, upstreamKeepAlive: true)
+        else {
+            Issue.record("the client's framing ended with the upgrade request: close after the answer")
+            return
+        }
+        #expect(machine.isClosed)
+    }
+
+    @Test func aSecond101InATunnelAborts() {
+        var machine = Machine()
+        openTunnel(&machine)
+        guard case .abort = machine.responseHead(Self.switchingHead, framedForClient: true) else {
+            Issue.record("HTTP from the instance inside a tunnel is a violation")
+            return
+        }
+    }
 }
