@@ -6,6 +6,9 @@ public struct ServiceSpec: Codable, Sendable, Hashable {
     public var image: String
     /// The port the container listens on; passed to it as `$PORT`.
     public var port: Int
+    /// What the port speaks, and so what the gateway speaks to the instances: Knative's
+    /// `ports[0].name`, `http1` (the default) or `h2c`.
+    public var portProtocol: PortProtocol
     /// Environment variables, in order; later names win.
     public var env: [EnvVar]
     /// Replaces the image's entrypoint when set.
@@ -35,13 +38,14 @@ public struct ServiceSpec: Codable, Sendable, Hashable {
     public static let maxInstancesLimit = 1000
 
     public init(
-        image: String, port: Int = ServiceSpec.defaultPort, env: [EnvVar] = [], command: [String]? = nil,
-        args: [String]? = nil, memory: MemoryQuantity? = nil, cpu: CPUQuantity? = nil,
+        image: String, port: Int = ServiceSpec.defaultPort, portProtocol: PortProtocol = .http1, env: [EnvVar] = [],
+        command: [String]? = nil, args: [String]? = nil, memory: MemoryQuantity? = nil, cpu: CPUQuantity? = nil,
         minInstances: Int = ScalingSpec.defaultMinInstances, scaling: ScalingSpec = ScalingSpec(),
         timeouts: RequestTimeouts = RequestTimeouts(), probes: Probes = Probes()
     ) {
         self.image = image
         self.port = port
+        self.portProtocol = portProtocol
         self.env = env
         self.command = command
         self.args = args
@@ -54,7 +58,7 @@ public struct ServiceSpec: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case image, port, env, command, args, memory, cpu, scaling, timeouts, probes
+        case image, port, portProtocol, env, command, args, memory, cpu, scaling, timeouts, probes
         /// Written by servers before autoscaling; read so their databases still load.
         case minInstances
     }
@@ -63,6 +67,8 @@ public struct ServiceSpec: Codable, Sendable, Hashable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(image, forKey: .image)
         try container.encode(port, forKey: .port)
+        // Left out when it is the default, so specs stored before it existed compare equal.
+        if portProtocol != .http1 { try container.encode(portProtocol, forKey: .portProtocol) }
         try container.encode(env, forKey: .env)
         try container.encodeIfPresent(command, forKey: .command)
         try container.encodeIfPresent(args, forKey: .args)
@@ -78,6 +84,7 @@ public struct ServiceSpec: Codable, Sendable, Hashable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.image = try container.decode(String.self, forKey: .image)
         self.port = try container.decodeIfPresent(Int.self, forKey: .port) ?? Self.defaultPort
+        self.portProtocol = try container.decodeIfPresent(PortProtocol.self, forKey: .portProtocol) ?? .http1
         self.env = try container.decodeIfPresent([EnvVar].self, forKey: .env) ?? []
         self.command = try container.decodeIfPresent([String].self, forKey: .command)
         self.args = try container.decodeIfPresent([String].self, forKey: .args)
