@@ -114,7 +114,15 @@ struct ServiceRoutes: Sendable, Equatable {
         return RevisionSettings(
             concurrency: spec.scaling.concurrency, queueDepth: spec.scaling.queueDepth,
             responseStartTimeout: limit(spec.timeouts.responseStart), requestTimeout: limit(spec.timeouts.request),
-            idleTimeout: limit(spec.timeouts.idle))
+            idleTimeout: limit(spec.timeouts.idle), upstreamProtocol: upstreamProtocol(spec.portProtocol))
+    }
+
+    /// What the gateway speaks to instances whose port speaks `portProtocol`.
+    static func upstreamProtocol(_ portProtocol: PortProtocol) -> UpstreamProtocol {
+        switch portProtocol {
+        case .http1: .http1
+        case .h2c: .h2c
+        }
     }
 }
 
