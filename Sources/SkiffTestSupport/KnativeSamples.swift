@@ -23,6 +23,28 @@ public enum KnativeSamples {
         """
     }
 
+    /// Knative's gRPC sample, grpc-ping-go: a server that speaks only HTTP/2 cleartext, so its
+    /// port is named h2c. From github.com/knative/docs, code-samples/serving/grpc-ping-go
+    /// (service.yaml), kept in its shape; the image, `docker.io/{username}/grpc-ping-go`
+    /// there, is replaced in tests.
+    public static func grpcPing(image: String) -> String {
+        """
+        apiVersion: serving.knative.dev/v1
+        kind: Service
+        metadata:
+          name: grpc-ping
+          namespace: default
+        spec:
+          template:
+            spec:
+              containers:
+              - image: \(image)
+                ports:
+                  - name: h2c
+                    containerPort: 8080
+        """
+    }
+
     /// A blue/green split: the named new revision takes a fifth of the requests, and each
     /// side has a tag and so a URL of its own.
     public static func trafficSplit(image: String) -> String {

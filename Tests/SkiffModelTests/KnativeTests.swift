@@ -10,6 +10,7 @@ import Testing
     static let helloWorld = KnativeSamples.helloWorld(image: "registry.example/greeter:1.0")
     static let trafficSplit = KnativeSamples.trafficSplit(image: "registry.example/shop:2")
     static let autoscaling = KnativeSamples.autoscaling(image: "registry.example/thumbnails:3")
+    static let grpcPing = KnativeSamples.grpcPing(image: "registry.example/grpc-ping-go:1")
 
     @Test func readsTheHelloWorldSample() throws {
         let manifest = try KnativeManifest.parse(Self.helloWorld)
@@ -48,6 +49,14 @@ import Testing
         #expect(manifest.spec.memory == MemoryQuantity(bytes: 256 << 20))
     }
 
+    /// Knative's gRPC sample names its port h2c: the gateway speaks HTTP/2 cleartext to it.
+    @Test func readsTheGRPCPingSample() throws {
+        let manifest = try KnativeManifest.parse(Self.grpcPing)
+        #expect(manifest.name == "grpc-ping")
+        #expect(manifest.spec == ServiceSpec(image: "registry.example/grpc-ping-go:1", portProtocol: .h2c))
+        #expect(manifest.warnings.isEmpty)
+    }
+
     /// The names Knative used before its kebab-case ones still work.
     @Test func readsTheOlderCamelCaseAnnotations() throws {
         let manifest = try KnativeManifest.parse(
@@ -76,7 +85,7 @@ import Testing
 
     // MARK: Round trips
 
-    @Test(arguments: [helloWorld, trafficSplit, autoscaling])
+    @Test(arguments: [helloWorld, trafficSplit, autoscaling, grpcPing])
     func exportedSamplesReadBackTheSame(sample: String) throws {
         let manifest = try KnativeManifest.parse(sample)
         let exported = try Self.export(manifest)
@@ -92,7 +101,7 @@ import Testing
     /// finer than Knative's whole seconds, survives export and apply.
     @Test func everySettingSurvivesARoundTrip() throws {
         var spec = ServiceSpec(
-            image: "team/api@sha256:\(String(repeating: "ab", count: 32))", port: 9000,
+            image: "team/api@sha256:\(String(repeating: "ab", count: 32))", port: 9000, portProtocol: .h2c,
             env: [EnvVar(name: "B", value: "2"), EnvVar(name: "A", value: "")], command: ["/bin/api"], args: [],
             memory: try MemoryQuantity("1Gi"), cpu: try CPUQuantity("250m"))
         spec.scaling.concurrency = 4
@@ -130,6 +139,16 @@ import Testing
         #expect(yaml.contains("skiff.dev/timeout: 1.5s"), "\(yaml)")
         #expect(yaml.contains("responseStartTimeoutSeconds: 20"), "\(yaml)")
         #expect(!yaml.contains("\n      timeoutSeconds:"), "a request timeout with a fraction is not rounded: \(yaml)")
+    }
+
+    /// An h2c port is written back with its name; an http1 port without one, as before h2c.
+    @Test func exportsTheH2CPortName() throws {
+        let exported = try Self.export(try KnativeManifest.parse(Self.grpcPing))
+        #expect(exported.contains("ports:\n        - containerPort: 8080\n          name: h2c\n"), "\(exported)")
+        let http1 = try Self.export(
+            try KnativeManifest.parse(Self.service(container: "ports: [{containerPort: 9000, name: http1}]")))
+        #expect(http1.contains("ports:\n        - containerPort: 9000\n      timeoutSeconds"), "\(http1)")
+        #expect(!http1.contains("name: http1"), "\(http1)")
     }
 
     /// Defaults are left out, keys are sorted, and nothing but the Knative fields is written.
@@ -224,7 +243,6 @@ import Testing
         (service(container: "securityContext: {privileged: true}"), "securityContext.privileged"),
         (service(container: "securityContext: {capabilities: {drop: [ALL]}}"), "securityContext.capabilities"),
         (service(container: "securityContext: {runAsUser: 1000}"), "securityContext.runAsUser"),
-        (service(container: "ports: [{containerPort: 8080, name: h2c}]"), "ports[0].name"),
         (service(container: "ports: [{containerPort: 8080, protocol: UDP}]"), "ports[0].protocol"),
         (service(container: "livenessProbe: {httpGet: {port: http}}"), "livenessProbe.httpGet.port"),
         (service(container: "livenessProbe: {httpGet: {path: /, scheme: HTTPS}}"), "livenessProbe.httpGet.scheme"),
@@ -350,6 +368,10 @@ import Testing
         (service(container: "resources: {limits: {memory: lots}}"), "resources.limits.memory: invalid memory \"lots\""),
         (service(container: "resources: {limits: {cpu: 1m}}"), "resources.limits.cpu: invalid cpu \"1m\""),
         (service(container: "env: [{name: 1BAD, value: x}]"), "containers[0].env[0].name: invalid env name \"1BAD\""),
+        (
+            service(container: "ports: [{containerPort: 8080, name: http2}]"),
+            "containers[0].ports[0].name: must be http1 or h2c, not \"http2\""
+        ),
         (
             service(container: "readinessProbe: {periodSeconds: 3}"),
             "readinessProbe: needs one of httpGet, tcpSocket or exec"

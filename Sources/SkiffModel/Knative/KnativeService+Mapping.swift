@@ -69,7 +69,8 @@ extension KnativeService {
         return (name, service, options)
     }
 
-    /// The container's part of the spec: image, port, env, command, limits and probes.
+    /// The container's part of the spec: image, port and its protocol, env, command, limits
+    /// and probes.
     private func containerSpec(_ report: ManifestReport) -> ServiceSpec {
         let c = Self.containerPath
         guard let container = spec.template.spec.containers.first else {
@@ -79,6 +80,10 @@ extension KnativeService {
         if (container.image ?? "").isEmpty { report.problem("\(c).image", "required") }
         var service = ServiceSpec(image: container.image ?? "", env: container.env ?? [])
         if let port = container.ports?.first?.containerPort { service.port = port }
+        // An unknown name was reported while reading.
+        if let name = container.ports?.first?.name, let portProtocol = PortProtocol(rawValue: name) {
+            service.portProtocol = portProtocol
+        }
         var seen = Set<String>()
         for (index, variable) in service.env.enumerated() where !report.hasProblems(under: "\(c).env[\(index)]") {
             do { try variable.validate() } catch { report.problem("\(c).env[\(index)].name", error) }
@@ -255,7 +260,12 @@ extension KnativeService {
         let limits = Limits(cpu: spec.cpu?.description, memory: spec.memory?.description)
         revision.containers = [
             Container(
-                image: spec.image, ports: [ContainerPort(containerPort: spec.port)],
+                image: spec.image,
+                // The name only for h2c, so an http1 service exports as it did before h2c.
+                ports: [
+                    ContainerPort(
+                        containerPort: spec.port, name: spec.portProtocol == .http1 ? nil : spec.portProtocol.rawValue)
+                ],
                 env: spec.env.isEmpty ? nil : spec.env,
                 command: spec.command, args: spec.args,
                 resources: limits == Limits() ? nil : Resources(limits: limits), startupProbe: spec.probes.startup,

@@ -191,16 +191,10 @@ extension KnativeService.Container {
 
 extension KnativeService.ContainerPort {
     init(reading object: ManifestObject) {
-        self.init(containerPort: object.int("containerPort"))
         // Knative names the port's protocol: http1 (the default) or h2c.
-        if let name = object.text("name") {
-            if name == "h2c" {
-                object.report.problem(
-                    object.path("name"), .unsupported,
-                    "not supported by Skiff: the gateway speaks HTTP/1.1 to instances")
-            } else if name != "http1" {
-                object.report.problem(object.path("name"), "must be http1 or h2c, not \"\(name)\"")
-            }
+        self.init(containerPort: object.int("containerPort"), name: object.text("name"))
+        if let name, PortProtocol(rawValue: name) == nil {
+            object.report.problem(object.path("name"), "must be \(PortProtocol.allowed), not \"\(name)\"")
         }
         object.only("protocol", "TCP", because: "Skiff serves HTTP over TCP")
         object.finish()

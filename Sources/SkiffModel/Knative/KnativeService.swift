@@ -124,9 +124,13 @@ public struct KnativeService: Encodable, Sendable, Hashable {
     /// A port the container listens on.
     public struct ContainerPort: Encodable, Sendable, Hashable {
         public var containerPort: Int?
+        /// The protocol the port speaks, `http1` (the default) or `h2c`: Knative reads the
+        /// port's name for it.
+        public var name: String?
 
-        public init(containerPort: Int? = nil) {
+        public init(containerPort: Int? = nil, name: String? = nil) {
             self.containerPort = containerPort
+            self.name = name
         }
     }
 
