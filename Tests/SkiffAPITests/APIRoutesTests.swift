@@ -124,6 +124,7 @@ import Testing
         ("/v1/services/web", #"{"port":8080}"#, 400, "missing field"),
         ("/v1/services/web", #"{"image":"hello:v1","memory":"lots"}"#, 400, "invalid memory"),
         ("/v1/services/web", #"{"image":"hello:v1","port":0}"#, 400, "invalid port"),
+        ("/v1/services/web", #"{"image":"hello:v1","portProtocol":"h2"}"#, 400, "portProtocol: invalid port protocol"),
         ("/v1/services/web", "not json", 400, "invalid JSON"),
         ("/v1/services/web", #"{"image":"nosuch:v1"}"#, 404, "image nosuch:v1 not found"),
     ])

@@ -26,6 +26,7 @@ struct DeployCommand: AsyncParsableCommand {
               skiff deploy web --image hello:v2                # keeps env, memory and cpu
               skiff deploy web --command /bin/httpd --args -f --args -p --args 8080
               skiff deploy web --concurrency 1 --max-instances 10 --timeout 30s
+              skiff deploy ping --image grpc-ping:v1 --port-protocol h2c   # a gRPC server
 
             Each deploy that changes something makes a revision. The latest ready revision \
             gets all traffic unless --no-traffic keeps it where it is; --tag gives the new \
@@ -53,6 +54,12 @@ struct DeployCommand: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp("The port the container listens on, passed as $PORT (default: 8080).", valueName: "port"))
     var port: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "What the port speaks: http1 (default) or h2c. h2c: HTTP/2 cleartext to the container (gRPC); Knative's ports[0].name: h2c.",
+            valueName: "http1|h2c"))
+    var portProtocol: String?
 
     @Option(help: ArgumentHelp("Set an environment variable; repeat for more.", valueName: "name=value"))
     var env: [String] = []
@@ -153,6 +160,7 @@ struct DeployCommand: AsyncParsableCommand {
             if let port, !(1...65535).contains(port) {
                 throw ModelError(.invalidValue, field: "port", "invalid port \(port): must be between 1 and 65535")
             }
+            if let portProtocol { _ = try PortProtocol(parsing: portProtocol) }
             for text in env { _ = try EnvVar(parsing: text) }
             for variable in removeEnv { try EnvVar(name: variable, value: "").validate() }
             if let memory { _ = try MemoryQuantity(memory) }
@@ -234,6 +242,7 @@ struct DeployCommand: AsyncParsableCommand {
         do throws(ModelError) {
             if let image { spec.image = image }
             if let port { spec.port = port }
+            if let portProtocol { spec.portProtocol = try PortProtocol(parsing: portProtocol) }
             for removed in removeEnv { spec.env.removeAll { $0.name == removed } }
             for text in env {
                 let variable = try EnvVar(parsing: text)

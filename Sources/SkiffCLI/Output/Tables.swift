@@ -100,9 +100,9 @@ enum Tables {
         return labelled(lines)
     }
 
-    /// Port, command, args, env, memory and CPU of a template.
+    /// Port and its protocol, command, args, env, memory and CPU of a template.
     private static func templateLines(_ spec: ServiceSpec) -> [(String, String)] {
-        var lines: [(String, String)] = [("Port", String(spec.port))]
+        var lines: [(String, String)] = [("Port", "\(spec.port) (\(spec.portProtocol))")]
         if let command = spec.command { lines.append(("Command", shellWords(command))) }
         if let args = spec.args { lines.append(("Args", shellWords(args))) }
         if spec.env.isEmpty {
