@@ -14,7 +14,7 @@ import SkiffBalancing
 /// Backpressure: reads from the client are held while the upstream is not writable (or not
 /// connected yet); ``UpstreamHandler`` holds backend reads while the client is not writable.
 /// Writes are flushed once per read burst, not per part.
-final class ProxyHandler: ChannelDuplexHandler {
+final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
@@ -22,7 +22,8 @@ final class ProxyHandler: ChannelDuplexHandler {
     private let loop: LoopContext
     /// Serves one HTTP/2 stream (one request) rather than an HTTP/1.1 connection.
     private let isHTTP2Stream: Bool
-    /// An HTTP/2 request head, held until the next part tells whether a body follows.
+    /// An HTTP/2 request head, held until the next part tells whether a body follows; or an
+    /// HTTP/1.1 request asking for h2c, held until its end switches the connection.
     private var heldHead: HTTPRequestHead?
     private let domain: String
     private let observer: GatewayObserver?
@@ -147,25 +148,30 @@ final class ProxyHandler: ChannelDuplexHandler {
                 self.heldHead = head
                 return
             }
+            if HTTP2Server.isUpgradeRequest(head), self.stateMachine.isIdle {
+                self.heldHead = head
+                return
+            }
             self.receivedHead(head, bodyFollows: nil)
         case .body(let buffer):
             if let head = self.heldHead {
                 self.heldHead = nil
-                self.receivedHead(head, bodyFollows: true)
+                self.receivedHead(head, bodyFollows: self.isHTTP2Stream ? true : nil)
             }
             self.noteActivity()
             self.run(self.stateMachine.requestBody(buffer))
         case .end(let trailers):
             if let head = self.heldHead {
                 self.heldHead = nil
-                self.receivedHead(head, bodyFollows: false)
+                if !self.isHTTP2Stream, self.upgradeToHTTP2(head) { return }
+                self.receivedHead(head, bodyFollows: self.isHTTP2Stream ? false : nil)
             }
             self.run(self.stateMachine.requestEnd(trailers))
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if let head = self.heldHead {
+        if self.isHTTP2Stream, let head = self.heldHead {
             self.heldHead = nil
             self.receivedHead(head, bodyFollows: true)
         }
@@ -552,6 +558,37 @@ final class ProxyHandler: ChannelDuplexHandler {
             )
             self.run(self.stateMachine.upstreamFailed())
         }
+    }
+
+    /// Answers an `Upgrade: h2c` request with 101 and turns the connection into an HTTP/2 one,
+    /// on which the request becomes stream 1. False if the request cannot be carried over
+    /// (then it is served over HTTP/1.1, as the RFC allows).
+    private func upgradeToHTTP2(_ head: HTTPRequestHead) -> Bool {
+        guard let context = self.context,
+            let request = HTTP2Server.headersFrame(for: head, allocator: context.channel.allocator)
+        else { return false }
+        var headers = HTTPHeaders()
+        headers.add(name: "connection", value: "upgrade")
+        headers.add(name: "upgrade", value: "h2c")
+        context.writeAndFlush(
+            self.wrapOutboundOut(
+                .head(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))),
+            promise: nil)
+        do {
+            // HTTP/1 leaves first: the HTTP/2 handler writes its SETTINGS as soon as it is added.
+            let pipeline = context.pipeline.syncOperations
+            _ = pipeline.removeHandler(try pipeline.handler(type: HTTPResponseEncoder.self))
+            _ = pipeline.removeHandler(try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self))
+            _ = pipeline.removeHandler(self)
+            try pipeline.addHandler(H2CUpgradeInjector(request: request))
+            try HTTP2Server.configure(
+                pipeline, eventLoop: context.eventLoop, loop: self.loop, domain: self.domain, observer: self.observer,
+                logger: self.logger)
+        } catch {
+            self.logger.debug("cannot switch to h2c", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
+        return true
     }
 
     /// The instance switched protocols: from here on, the two connections' bytes are spliced.

@@ -179,7 +179,7 @@ public final class Gateway: Service, Sendable {
                     try ProxyHandler.configure(
                         pipeline, loop: loopContext, domain: domain, observer: observer, logger: logger)
                 case .http2:
-                    try Self.configureHTTP2(
+                    try HTTP2Server.configure(
                         pipeline, eventLoop: eventLoop, loop: loopContext, domain: domain, observer: observer,
                         logger: logger)
                 }
@@ -189,30 +189,6 @@ public final class Gateway: Service, Sendable {
         channel.closeFuture.whenComplete { _ in
             self.state.withLockedValue { _ = $0.connections.removeValue(forKey: id) }
         }
-    }
-
-    /// HTTP/2 on a client connection: the frame codec, one ``ProxyHandler`` per stream, and
-    /// graceful close (GOAWAY, then close once its streams finish) when the gateway drains.
-    private static func configureHTTP2(
-        _ pipeline: ChannelPipeline.SynchronousOperations, eventLoop: any EventLoop, loop: LoopContext,
-        domain: String, observer: GatewayObserver?, logger: Logger
-    ) throws {
-        let manager = NIOHTTP2ServerConnectionManagementHandler(
-            eventLoop: eventLoop,
-            configuration: .init(maxIdleTime: nil, maxAge: nil, maxGraceTime: nil, keepalive: nil))
-        _ = try pipeline.configureHTTP2Pipeline(
-            mode: .server, connectionConfiguration: .init(), streamConfiguration: .init(),
-            streamDelegate: manager.http2StreamDelegate
-        ) { [loop = NIOLoopBound(loop, eventLoop: eventLoop)] stream in
-            // Streams live on their connection's loop, with its pool.
-            stream.eventLoop.makeCompletedFuture {
-                try ProxyHandler.configureStream(
-                    stream.pipeline.syncOperations, loop: loop.value, domain: domain, observer: observer,
-                    logger: logger)
-            }
-        }
-        try pipeline.addHandler(manager)
-        try pipeline.addHandler(HTTP2ConnectionErrorHandler())
     }
 
     /// This loop's pool and routing cache; created on first use, on the loop itself.
