@@ -194,13 +194,24 @@ import Testing
             #expect(result["stream"] as? [String] == Array(repeating: "pong", count: 5), "bidi: \(result)")
             #expect(result["count"] as? [String] == ["1", "2", "3", "4", "5"], "server streaming: \(result)")
             #expect(result["join"] as? String == "a,b,c", "client streaming: \(result)")
+            // The status is in the trailers: it reaches the client only if they pass through,
+            // after messages or alone (a trailers-only answer, one HEADERS frame).
+            let streamFailure = result["stream-fail"] as? [String: Any]
+            #expect(streamFailure?["received"] as? [String] == ["1", "2", "3"], "status after messages: \(result)")
+            #expect(streamFailure?["code"] as? String == "NOT_FOUND", "status after messages: \(result)")
+            #expect(streamFailure?["details"] as? String == "after 3", "status after messages: \(result)")
+            let failure = result["fail"] as? [String: Any]
+            #expect(failure?["code"] as? String == "NOT_FOUND", "trailers-only status: \(result)")
+            #expect(failure?["details"] as? String == "no such thing", "trailers-only status: \(result)")
+            // Deadlines: the client's own, and grpc-timeout from a client that leaves it to the
+            // servers; either way the call upstream ends too.
             let deadline = result["deadline"] as? [String: Any]
             #expect(deadline?["code"] as? String == "DEADLINE_EXCEEDED", "deadline: \(result)")
             #expect((result["deadline_seconds"] as? Double ?? 99) < 5, "a 1 s deadline took: \(result)")
-            // The status is in the trailers: it reaches the client only if they pass through.
-            let failure = result["fail"] as? [String: Any]
-            #expect(failure?["code"] as? String == "NOT_FOUND", "status: \(result)")
-            #expect(failure?["details"] as? String == "no such thing", "status message: \(result)")
+            let timeout = result["grpc-timeout"] as? [String: Any]
+            #expect(timeout?["grpc-status"] as? String == "4", "grpc-timeout 1S: \(result)")
+            #expect((timeout?["seconds"] as? Double ?? 99) < 5, "grpc-timeout 1S took: \(result)")
+            #expect(result["sleeping"] as? String == "0", "calls past their deadline still run upstream: \(result)")
         }
     }
 

@@ -102,14 +102,19 @@ enum ProtocolClients {
         """#
 
     /// `PORT AUTHORITY [CASES]`: gRPC calls to grpc_ping.py's services through one channel;
-    /// CASES (comma-separated, default all) of ping, stream, count, join, deadline, fail.
-    /// Each case reports its answer, or `{code, details}` for a non-OK status.
+    /// CASES (comma-separated, default all) of ping, stream, count, join, stream-fail, fail,
+    /// deadline, grpc-timeout and sleeping. Each case reports its answer, or `{code, details}`
+    /// for a non-OK status. grpc-timeout sends the header from a client that does not enforce
+    /// it (h2 on a raw socket); sleeping, after the two deadline cases, reports how many Sleep
+    /// calls still run once none should.
     static let grpc = #"""
-        import json, queue, sys, time
+        import json, queue, socket, sys, time
         import grpc
+        import h2.config, h2.connection, h2.events
 
         port, authority = int(sys.argv[1]), sys.argv[2]
-        cases = (sys.argv[3] if len(sys.argv) > 3 else "ping,stream,count,join,deadline,fail").split(",")
+        everything = "ping,stream,count,join,stream-fail,fail,deadline,grpc-timeout,sleeping"
+        cases = (sys.argv[3] if len(sys.argv) > 3 else everything).split(",")
 
         def encode(text):  # msg, field 1, for strings under 128 bytes
             data = text.encode()
@@ -139,6 +144,37 @@ enum ProtocolClients {
                     outbox.put(f"hello-{len(answers)}")
             return answers
 
+        def raw_call(path, message, headers):
+            """One unary call over h2 by hand: the status and grpc-status wherever they came."""
+            sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+            connection = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True))
+            connection.initiate_connection()
+            stream = connection.get_next_available_stream_id()
+            connection.send_headers(stream, [(":method", "POST"), (":path", path), (":scheme", "http"),
+                                             (":authority", authority), ("content-type", "application/grpc"),
+                                             ("te", "trailers")] + headers)
+            body = encode(message)
+            connection.send_data(stream, b"\0" + len(body).to_bytes(4, "big") + body, end_stream=True)
+            sock.sendall(connection.data_to_send())
+            started, answer = time.monotonic(), {}
+            try:
+                while data := sock.recv(65536):
+                    for event in connection.receive_data(data):
+                        if isinstance(event, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
+                            for name, value in event.headers:
+                                if name in (b":status", b"grpc-status", b"grpc-message"):
+                                    answer[name.decode()] = value.decode()
+                        elif isinstance(event, h2.events.StreamReset):
+                            answer["reset"] = event.error_code
+                        if isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
+                            answer["seconds"] = round(time.monotonic() - started, 2)
+                            return answer
+                    sock.sendall(connection.data_to_send())
+            except socket.timeout:
+                answer["timeout"] = True
+            answer["seconds"] = round(time.monotonic() - started, 2)
+            return answer
+
         result = {}
         def attempt(name, call):
             try:
@@ -156,12 +192,29 @@ enum ProtocolClients {
             elif case == "join":
                 join = method("stream_unary", "/skifftest.Streams/Join")
                 attempt("join", lambda: join(iter(["a", "b", "c"]), timeout=60))
-            elif case == "deadline":
-                started = time.monotonic()
-                attempt("deadline", lambda: method("unary_unary", "/skifftest.Streams/Sleep")("10", timeout=1))
-                result["deadline_seconds"] = round(time.monotonic() - started, 2)
+            elif case == "stream-fail":
+                received = []
+                def collect():
+                    for answer in method("unary_stream", "/skifftest.Streams/CountThenFail")("3", timeout=60):
+                        received.append(answer)
+                    return {"received": received}
+                attempt("stream-fail", collect)
+                if "code" in result["stream-fail"]:
+                    result["stream-fail"]["received"] = received
             elif case == "fail":
                 attempt("fail", lambda: method("unary_unary", "/skifftest.Streams/Fail")("no such thing", timeout=60))
+            elif case == "deadline":
+                started = time.monotonic()
+                attempt("deadline", lambda: method("unary_unary", "/skifftest.Streams/Sleep")("30", timeout=1))
+                result["deadline_seconds"] = round(time.monotonic() - started, 2)
+            elif case == "grpc-timeout":
+                result["grpc-timeout"] = raw_call("/skifftest.Streams/Sleep", "30", [("grpc-timeout", "1S")])
+            elif case == "sleeping":
+                sleeping = method("unary_unary", "/skifftest.Streams/Sleeping")
+                started = time.monotonic()
+                while sleeping("", timeout=10) != "0" and time.monotonic() < started + 10:
+                    time.sleep(0.1)
+                result["sleeping"] = sleeping("", timeout=10)
         print(json.dumps(result))
         """#
 

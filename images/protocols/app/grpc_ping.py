@@ -13,10 +13,15 @@ knative/docs), whose proto is:
 
 and, for the tests, a second service `skifftest.Streams` on the same messages:
 
-    rpc Count(Request) returns (stream Response);  // msg "N": the responses "1" … "N"
-    rpc Join(stream Request) returns (Response);   // the requests' msgs joined by ","
-    rpc Sleep(Request) returns (Response);         // sleeps msg seconds, then "slept"
-    rpc Fail(Request) returns (Response);          // status NOT_FOUND with msg as its message
+    rpc Count(Request) returns (stream Response);          // msg "N": the responses "1" … "N"
+    rpc CountThenFail(Request) returns (stream Response);  // the same, then NOT_FOUND "after N"
+    rpc Join(stream Request) returns (Response);           // the requests' msgs joined by ","
+    rpc Sleep(Request) returns (Response);                 // sleeps msg seconds, then "slept"
+    rpc Sleeping(Request) returns (Response);              // how many Sleep calls run now
+    rpc Fail(Request) returns (Response);                  // NOT_FOUND with msg as its message
+
+A Sleep ends early when its call ends (a deadline, a cancel), so Sleeping shows whether a
+proxy passed the cancel on.
 
 There is no protoc: both messages are one string field, encoded here by hand.
 """
@@ -24,6 +29,7 @@ There is no protoc: both messages are one string field, encoded here by hand.
 import datetime
 import os
 import signal
+import threading
 import time
 from concurrent import futures
 
@@ -96,16 +102,36 @@ def count(request, context):
         yield str(number)
 
 
+def count_then_fail(request, context):
+    yield from count(request, context)
+    context.abort(grpc.StatusCode.NOT_FOUND, f"after {request}")
+
+
 def join(requests, context):
     return ",".join(requests)
 
 
+sleepers = 0
+sleepers_lock = threading.Lock()
+
+
 def sleep(request, context):
-    # Wakes early when the call ends (a deadline, a cancel), so no thread waits for nothing.
-    deadline = time.monotonic() + float(request)
-    while time.monotonic() < deadline and context.is_active():
-        time.sleep(0.05)
+    global sleepers
+    with sleepers_lock:
+        sleepers += 1
+    try:
+        deadline = time.monotonic() + float(request)
+        while time.monotonic() < deadline and context.is_active():
+            time.sleep(0.05)
+    finally:
+        with sleepers_lock:
+            sleepers -= 1
     return "slept"
+
+
+def sleeping(request, context):
+    with sleepers_lock:
+        return str(sleepers)
 
 
 def fail(request, context):
@@ -138,8 +164,10 @@ def main():
                 "skifftest.Streams",
                 {
                     "Count": (grpc.unary_stream_rpc_method_handler, count),
+                    "CountThenFail": (grpc.unary_stream_rpc_method_handler, count_then_fail),
                     "Join": (grpc.stream_unary_rpc_method_handler, join),
                     "Sleep": (grpc.unary_unary_rpc_method_handler, sleep),
+                    "Sleeping": (grpc.unary_unary_rpc_method_handler, sleeping),
                     "Fail": (grpc.unary_unary_rpc_method_handler, fail),
                 },
             ),
