@@ -62,9 +62,8 @@ struct GRPCTests {
         (.badRequest, 13), (.internalServerError, 13),  // internal
     ])
     func mapsTheGatewaysOwnAnswersToGRPCStatuses(http: HTTPResponseStatus, grpcStatus: Int) {
-        let headers = GRPC.trailersOnly(for: http, "whatever\n")
+        let headers = GRPC.statusTrailers(for: http, "whatever\n")
         #expect(headers["grpc-status"] == [String(grpcStatus)])
-        #expect(headers["content-type"] == ["application/grpc"])
         #expect(headers["grpc-message"] == ["whatever"])
     }
 
@@ -77,8 +76,8 @@ struct GRPCTests {
         #expect(GRPC.percentEncoded("") == "")
     }
 
-    @Test func trailersOnlyDropsOneTrailingNewlineAndEncodesTheRest() {
-        let headers = GRPC.trailersOnly(for: .gatewayTimeout, "took 100% of\nthe limit\n")
+    @Test func statusTrailersDropOneTrailingNewlineAndEncodeTheRest() {
+        let headers = GRPC.statusTrailers(for: .gatewayTimeout, "took 100% of\nthe limit\n")
         #expect(headers["grpc-message"] == ["took 100%25 of%0Athe limit"])
     }
 }
@@ -135,5 +134,29 @@ struct ExchangeTimeoutsLimitRequestTests {
         timeouts.start(RevisionSettings(requestTimeout: .seconds(2)), at: Self.arrival)
         timeouts.limitRequest(to: .seconds(2), at: Self.arrival)
         #expect(timeouts.nextDeadline == Self.arrival + .seconds(2))
+    }
+}
+
+@Suite("GRPC status in a response head")
+struct GRPCStatusMoveTests {
+    @Test func aTrailersOnlyHeadGivesUpItsStatusFieldsForTheTrailers() {
+        var head: HTTPHeaders = [
+            "content-type": "application/grpc", "grpc-status": "5", "grpc-message": "not%20here",
+        ]
+        let status = GRPC.takeStatus(from: &head)
+        #expect(head["grpc-status"].isEmpty)
+        #expect(head["grpc-message"].isEmpty)
+        #expect(head["content-type"] == ["application/grpc"])
+        #expect(status?["grpc-status"] == ["5"])
+        #expect(status?["grpc-message"] == ["not%20here"])
+        #expect(GRPC.merge(nil, status)?["grpc-status"] == ["5"])
+    }
+
+    @Test func aHeadWithoutStatusKeepsEverything() {
+        var head: HTTPHeaders = ["content-type": "application/grpc"]
+        #expect(GRPC.takeStatus(from: &head) == nil)
+        #expect(head.count == 1)
+        let trailers: HTTPHeaders = ["grpc-status": "0"]
+        #expect(GRPC.merge(trailers, nil) == trailers)
     }
 }

@@ -61,13 +61,35 @@ enum GRPC {
         }
     }
 
-    /// A trailers-only response's headers: `grpc-status` and `grpc-message` in the head.
-    static func trailersOnly(for http: HTTPResponseStatus, _ message: String) -> HTTPHeaders {
+    /// The trailers of the gateway's own answer to a call: `grpc-status` and `grpc-message`.
+    ///
+    /// Sent as trailers after a head with only a content type, not as a trailers-only head:
+    /// the HTTP/1-shaped stream codec cannot end a stream on its head, and gRPC clients read
+    /// a status in a head that does not end the stream as no status at all.
+    static func statusTrailers(for http: HTTPResponseStatus, _ message: String) -> HTTPHeaders {
         var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "application/grpc")
         headers.add(name: "grpc-status", value: String(Self.status(for: http).rawValue))
         headers.add(name: "grpc-message", value: Self.percentEncoded(message.trimmingSuffix("\n")))
         return headers
+    }
+
+    /// The status fields of a trailers-only answer, moved out of `headers`; nil if it has none.
+    static func takeStatus(from headers: inout HTTPHeaders) -> HTTPHeaders? {
+        guard headers.contains(name: "grpc-status") else { return nil }
+        var status = HTTPHeaders()
+        for name in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
+            for value in headers[name] { status.add(name: name, value: value) }
+            headers.remove(name: name)
+        }
+        return status
+    }
+
+    /// Trailers with `extra` added; `extra` alone when there were none.
+    static func merge(_ trailers: HTTPHeaders?, _ extra: HTTPHeaders?) -> HTTPHeaders? {
+        guard let extra else { return trailers }
+        guard var merged = trailers else { return extra }
+        merged.add(contentsOf: extra)
+        return merged
     }
 
     /// `grpc-message` is percent-encoded UTF-8: every byte outside printable ASCII, and `%`.

@@ -34,6 +34,8 @@ struct ProxyExchange {
     var responseStatus = 0
     /// A gRPC call: the gateway's own answers to it carry a grpc-status.
     var isGRPC = false
+    /// A gRPC status the instance put in its response head, sent with the trailers instead.
+    var statusTrailers: HTTPHeaders?
 
     init(version: HTTPVersion = .http1_1, method: HTTPMethod = .GET, startedAt: NIODeadline? = nil) {
         self.requestVersion = version

@@ -436,11 +436,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .forwardResponseHead(let head, let clientKeepAlive):
             self.exchange.timeouts.responseStarted()
             self.exchange.responseStatus = Int(head.status.code)
-            let clientHead = ProxyHeaders.clientResponseHead(
+            var clientHead = ProxyHeaders.clientResponseHead(
                 from: head,
                 version: self.exchange.requestVersion,
                 keepAlive: clientKeepAlive
             )
+            if self.exchange.isGRPC {
+                // A trailers-only answer (status in the head) must reach the client as trailers:
+                // this side cannot end a stream on its head.
+                self.exchange.statusTrailers = GRPC.takeStatus(from: &clientHead.headers)
+            }
             context.write(self.wrapOutboundOut(.head(clientHead)), promise: nil)
 
         case .forwardResponseBody(let buffer):
@@ -465,8 +470,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     upstream.close()
                 }
             }
+            let statusTrailers = self.exchange.statusTrailers
             self.finishExchange()
-            self.writeEnd(trailers, closeClient: closeClient, context: context)
+            self.writeEnd(GRPC.merge(trailers, statusTrailers), closeClient: closeClient, context: context)
 
         case .retry:
             self.detachUpstream()?.close()
@@ -645,10 +651,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     ) {
         if self.exchange.isGRPC {
             // A gRPC client reads the outcome from grpc-status, not the HTTP status.
-            let head = HTTPResponseHead(
-                version: self.exchange.requestVersion, status: .ok, headers: GRPC.trailersOnly(for: status, message))
+            var headers = HTTPHeaders()
+            headers.add(name: "content-type", value: "application/grpc")
+            let head = HTTPResponseHead(version: self.exchange.requestVersion, status: .ok, headers: headers)
             context.write(self.wrapOutboundOut(.head(head)), promise: nil)
-            self.writeEnd(nil, closeClient: closeClient, context: context)
+            self.writeEnd(GRPC.statusTrailers(for: status, message), closeClient: closeClient, context: context)
             return
         }
         var headers = HTTPHeaders()
