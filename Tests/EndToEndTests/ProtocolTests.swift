@@ -265,6 +265,14 @@ import Testing
             #expect(parts["items"] as? [String] == (1...20).map { "part \($0)" }, "\(parts)")
             let producedParts = parts["produced_when_first_arrived"] as? Int ?? 20
             #expect(producedParts < 20, "the first part arrived after \(producedParts) of 20 were produced")
+
+            // The same events to an HTTP/2 client, from the same HTTP/1.1 instance.
+            let h2Events = try await ProtocolClients.run(
+                ProtocolClients.streaming, [port, authority, "h2sse", "h2e", "30"])
+            #expect(h2Events["status"] as? Int == 200, "\(h2Events)")
+            #expect(h2Events["items"] as? [String] == (1...30).map { "data: event \($0)" }, "\(h2Events)")
+            let producedForH2 = h2Events["produced_when_first_arrived"] as? Int ?? 30
+            #expect(producedForH2 < 30, "over h2c the first event arrived after \(producedForH2) of 30 were produced")
         }
     }
 
@@ -275,14 +283,20 @@ import Testing
                 "deploy", "hose", "--image", "protocols:v1", "--env", "APP=stream", "--min-instances", "1",
                 "--max-instances", "1",
             ])
-            let result = try await ProtocolClients.run(
-                ProtocolClients.streaming, [String(server.httpPort), Self.authority(server, "hose"), "firehose", "f"])
-            // Kernel buffers on both sides of the gateway hold some megabytes; the gateway's own
-            // memory must not take up the rest of the 512 MiB.
-            let plateau = try #require(result["plateau"] as? Int, "the producer never stopped: \(result)")
-            #expect(plateau < 64 << 20, "the instance wrote \(plateau) bytes to a client that read none")
-            #expect((result["drained"] as? Int ?? 0) >= 32 << 20, "\(result)")
-            #expect((result["after_draining"] as? Int ?? 0) > plateau, "reading did not resume the producer: \(result)")
+            // Over HTTP/1.1 the client's full socket stops the gateway; over h2c the stream's
+            // flow-control window, never reopened, must.
+            for mode in ["firehose", "h2firehose"] {
+                let result = try await ProtocolClients.run(
+                    ProtocolClients.streaming, [String(server.httpPort), Self.authority(server, "hose"), mode, mode])
+                // Kernel buffers on both sides of the gateway hold some megabytes; the gateway's
+                // own memory must not take up the rest of the 512 MiB.
+                let plateau = try #require(result["plateau"] as? Int, "\(mode): the producer never stopped: \(result)")
+                #expect(plateau < 64 << 20, "\(mode): the instance wrote \(plateau) bytes to a client that read none")
+                #expect((result["drained"] as? Int ?? 0) >= 32 << 20, "\(mode): \(result)")
+                #expect(
+                    (result["after_draining"] as? Int ?? 0) > plateau,
+                    "\(mode): reading did not resume the producer: \(result)")
+            }
         }
     }
 }

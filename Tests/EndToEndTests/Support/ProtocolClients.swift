@@ -309,13 +309,15 @@ enum ProtocolClients {
         print(json.dumps(result))
         """#
 
-    /// `PORT AUTHORITY MODE ID [COUNT]` against stream.py. `sse` and `chunked` read COUNT events
-    /// or parts, asking the server how many it had produced when the first arrived, and report
-    /// them with the seconds between the first and the last arrival. `firehose` asks for
-    /// 512 MiB, reads nothing and watches the server's count of bytes written until it stays the
-    /// same for 3 s (the plateau), then reads 32 MiB and reports the count again.
+    /// `PORT AUTHORITY MODE ID [COUNT]` against stream.py, over HTTP/1.1 or (modes h2…) h2c.
+    /// `sse`, `h2sse` and `chunked` read COUNT events or parts, asking the server how many it
+    /// had produced when the first arrived, and report them with the seconds between the first
+    /// and the last arrival. `firehose` and `h2firehose` ask for 512 MiB and read nothing (over
+    /// h2c: never reopen the flow-control window), watching the server's count of bytes written
+    /// until it stays the same for 3 s (the plateau); then read 32 MiB and report the count again.
     static let streaming = #"""
         import http.client, json, socket, sys, time
+        import h2.config, h2.connection, h2.events
 
         port, authority, mode, name = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 
@@ -329,6 +331,64 @@ enum ProtocolClients {
             value = int(response.read())
             connection.close()
             return value
+
+        def plateau(step=lambda: None):
+            """The server's count once it stayed the same for 3 s (None if it never did in 120 s)."""
+            deadline, last, steady = time.monotonic() + 120, -1, 0
+            while time.monotonic() < deadline and steady < 10:
+                step()
+                written = progress()
+                steady = steady + 1 if written == last and written > 0 else 0
+                last = written
+                time.sleep(0.3)
+            return (last if steady >= 10 else None), last
+
+        def resumed(last):
+            """The server's count once it grew past `last`, or after 30 s."""
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and progress() <= last:
+                time.sleep(0.1)
+            return progress()
+
+        class H2Stream:
+            """One GET on an h2c connection of its own; events are read with read()."""
+            def __init__(self, path):
+                self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+                self.connection = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True))
+                self.connection.initiate_connection()
+                self.stream = self.connection.get_next_available_stream_id()
+                self.connection.send_headers(self.stream, [(":method", "GET"), (":path", path), (":scheme", "http"),
+                                                           (":authority", authority)], end_stream=True)
+                self.sock.sendall(self.connection.data_to_send())
+                self.status, self.ended, self.received, self.unacknowledged = None, False, 0, 0
+
+            def read(self, acknowledge, timeout=30):
+                """The data of the next socket read. With acknowledge, all data so far is acknowledged
+                (its window reopened) first and as it comes."""
+                if acknowledge and self.unacknowledged:
+                    self.connection.acknowledge_received_data(self.unacknowledged, self.stream)
+                    self.unacknowledged = 0
+                    self.sock.sendall(self.connection.data_to_send())
+                self.sock.settimeout(timeout)
+                try:
+                    data = self.sock.recv(65536)
+                except socket.timeout:
+                    return b""
+                body = b""
+                for event in self.connection.receive_data(data):
+                    if isinstance(event, h2.events.ResponseReceived):
+                        self.status = int(dict(event.headers)[b":status"])
+                    elif isinstance(event, h2.events.DataReceived):
+                        body += event.data
+                        self.unacknowledged += event.flow_controlled_length
+                    elif isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset)):
+                        self.ended = True
+                if acknowledge and self.unacknowledged:
+                    self.connection.acknowledge_received_data(self.unacknowledged, self.stream)
+                    self.unacknowledged = 0
+                self.sock.sendall(self.connection.data_to_send())
+                self.received += len(body)
+                return body
 
         result = {}
         if mode in ("sse", "chunked"):
@@ -359,21 +419,26 @@ enum ProtocolClients {
             connection.close()
             result["items"] = items
             result["spread_seconds"] = round(arrivals[-1] - arrivals[0], 2) if arrivals else None
+        elif mode == "h2sse":
+            total = int(sys.argv[5])
+            client = H2Stream(f"/sse?n={total}&interval_ms=100&id={name}")
+            text, arrivals = b"", []
+            while not client.ended:
+                body = client.read(acknowledge=True)
+                if body:
+                    text += body
+                    arrivals.append(time.monotonic())
+                    if "produced_when_first_arrived" not in result:
+                        result["produced_when_first_arrived"] = progress()
+            result["status"] = client.status
+            result["items"] = [line for line in text.decode().split("\n") if line.startswith("data: ")]
+            result["spread_seconds"] = round(arrivals[-1] - arrivals[0], 2) if arrivals else None
         elif mode == "firehose":
-            limit = 512 << 20
             sock = socket.socket()
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
             sock.connect(("127.0.0.1", port))
-            sock.sendall(f"GET /firehose?id={name}&limit={limit} HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
-            deadline, last, steady = time.monotonic() + 120, -1, 0
-            while time.monotonic() < deadline and steady < 10:
-                written = progress()
-                steady = steady + 1 if written == last and written > 0 else 0
-                last = written
-                time.sleep(0.3)
-            result["plateau"] = last if steady >= 10 else None
-            result["last"] = last
-            result["limit"] = limit
+            sock.sendall(f"GET /firehose?id={name}&limit={512 << 20} HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
+            result["plateau"], result["last"] = plateau()
             sock.settimeout(30)
             drained = 0
             while drained < 32 << 20:
@@ -382,11 +447,19 @@ enum ProtocolClients {
                     break
                 drained += len(data)
             result["drained"] = drained
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and progress() <= last:
-                time.sleep(0.1)
-            result["after_draining"] = progress()
+            result["after_draining"] = resumed(result["last"])
             sock.close()
+        elif mode == "h2firehose":
+            # Reads what arrives but never reopens the window: flow control alone must stop the producer.
+            client = H2Stream(f"/firehose?id={name}&limit={512 << 20}")
+            result["plateau"], result["last"] = plateau(lambda: client.read(acknowledge=False, timeout=0.05))
+            result["received_before_draining"] = client.received
+            while client.received < 32 << 20 and not client.ended:
+                if not client.read(acknowledge=True):
+                    break
+            result["drained"] = client.received
+            result["after_draining"] = resumed(result["last"])
+            client.sock.close()
         print(json.dumps(result))
         """#
 }
