@@ -28,7 +28,7 @@ extension ByteBuffer {
     public mutating func writeHTTP1ResponseHead(
         status: Int, reason: String, version: HTTP1Version = .http1_1, headers: HTTP1Headers
     ) -> Int {
-        precondition((100...999).contains(status), "a status code has three digits")
+        precondition((0...999).contains(status), "a status code has three digits")
         let start = self.writerIndex
         self.reserveCapacity(minimumWritableBytes: reason.utf8.count + headers.estimatedSize + 32)
         self.writeHTTP1Version(version, leadingSpace: false)
@@ -47,7 +47,7 @@ extension ByteBuffer {
     /// Writes a parsed head again, with its fields as they are now (the caller may have removed or added some).
     @discardableResult
     public mutating func writeHTTP1Head(_ head: HTTP1Head) -> Int {
-        if head.status == 0 {
+        if !head.isResponse {
             return self.writeHTTP1RequestHead(
                 method: head.method, target: head.target, version: head.version, headers: head.headers)
         }

@@ -25,8 +25,10 @@ public enum HTTP1Framing: Hashable, Sendable {
 public struct HTTP1Head: Sendable {
     /// The request's method; for a response, the method of the request it answers.
     public var method: HTTP1Method
-    /// The status code of a response, 100 to 999; 0 for a request.
+    /// The status code of a response: any three digits, as llhttp takes them (000 too); 0 for a request.
     public var status: Int
+    /// Whether this is a response head.
+    public var isResponse: Bool
     public var version: HTTP1Version
     /// The header fields in order, names as received.
     public var headers: HTTP1Headers
@@ -43,11 +45,13 @@ public struct HTTP1Head: Sendable {
     var lineEnd: UInt32
 
     init(
-        method: HTTP1Method, status: Int, version: HTTP1Version, headers: HTTP1Headers, keepAlive: Bool,
+        method: HTTP1Method, status: Int, isResponse: Bool, version: HTTP1Version, headers: HTTP1Headers,
+        keepAlive: Bool,
         isUpgrade: Bool, framing: HTTP1Framing, lineStart: Int, lineEnd: Int
     ) {
         self.method = method
         self.status = status
+        self.isResponse = isResponse
         self.version = version
         self.headers = headers
         self.keepAlive = keepAlive
@@ -60,17 +64,17 @@ public struct HTTP1Head: Sendable {
     /// The request target as received (origin form, absolute form, authority form for CONNECT, or `*`); empty for
     /// a response.
     public var target: String {
-        self.status == 0 ? String(decoding: self.lineBytes, as: UTF8.self) : ""
+        self.isResponse ? "" : String(decoding: self.lineBytes, as: UTF8.self)
     }
 
     /// The request target's bytes, without making a string.
     public var targetBytes: ByteBufferView {
-        self.status == 0 ? self.lineBytes : ByteBufferView()
+        self.isResponse ? ByteBufferView() : self.lineBytes
     }
 
     /// The reason phrase of a response (possibly empty); empty for a request.
     public var reason: String {
-        self.status == 0 ? "" : String(decoding: self.lineBytes, as: UTF8.self)
+        self.isResponse ? String(decoding: self.lineBytes, as: UTF8.self) : ""
     }
 
     private var lineBytes: ByteBufferView {

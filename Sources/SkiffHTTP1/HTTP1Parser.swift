@@ -262,7 +262,8 @@ public struct HTTP1Parser: Sendable {
         let bytes = buffer.readSlice(length: block.length) ?? ByteBuffer()
         return .head(
             HTTP1Head(
-                method: head.method, status: block.line.status, version: block.line.version,
+                method: head.method, status: block.line.status, isResponse: self.kind == .response,
+                version: block.line.version,
                 headers: HTTP1Headers(bytes: bytes, fields: block.fields), keepAlive: head.keepAlive,
                 isUpgrade: self.isUpgrade, framing: head.framing, lineStart: block.line.textStart,
                 lineEnd: block.line.textEnd))
