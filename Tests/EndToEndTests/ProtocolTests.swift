@@ -30,6 +30,38 @@ import Testing
             .flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
     }
 
+    /// Runs `body` while a WebSocket to `service` is open (the client's `hold` mode), then lets
+    /// the client echo once more and close with "close"; returns what the client saw.
+    static func whileWebSocketOpen(
+        _ server: ServerHarness, _ service: String, _ body: () async throws -> Void
+    ) async throws -> [String: Any] {
+        let flag = server.dataDir + "/release-\(UUID().uuidString)"
+        async let held = ProtocolClients.run(
+            ProtocolClients.webSocket, [String(server.httpPort), authority(server, service), "hold", flag])
+        do {
+            try await body()
+        } catch {
+            FileManager.default.createFile(atPath: flag, contents: nil)
+            _ = try? await held
+            throw error
+        }
+        FileManager.default.createFile(atPath: flag, contents: nil)
+        return try await held
+    }
+
+    /// Waits until `revision` of `service` has about one request in flight, as the autoscaler
+    /// averages it over the panic window (a tenth of `--window 6s`); returns the value.
+    @discardableResult
+    static func oneInFlight(_ server: ServerHarness, _ service: String, _ revision: String) async throws -> Double {
+        let panic = #"skiff_revision_panic_concurrency_requests{service="\#(service)",revision="\#(revision)"}"#
+        var inFlight = 0.0
+        try await eventually("one request in flight on \(revision)", within: .seconds(60)) {
+            inFlight = try await metric(server, panic) ?? 0
+            return inFlight >= 0.9
+        }
+        return inFlight
+    }
+
     // MARK: WebSockets
 
     @Test(.enabled(if: E2E.enabled)) func webSocketWakesAServiceAtZeroEchoesAndCountsAsOneRequestInFlight() async throws
@@ -51,33 +83,84 @@ import Testing
 
             // Held open, the socket is one request in flight (and keeps its instance from
             // freezing, which an idle second would do); closed, none.
-            let panic = #"skiff_revision_panic_concurrency_requests{service="echo",revision="echo-00001"}"#
-            let flag = server.dataDir + "/release-socket"
-            async let held = ProtocolClients.run(
-                ProtocolClients.webSocket, [String(server.httpPort), Self.authority(server, "echo"), "hold", flag])
-            var inFlight: Double?
-            do {
-                try await eventually("the open WebSocket counts as one request in flight", within: .seconds(60)) {
-                    inFlight = try await Self.metric(server, panic)
-                    return (inFlight ?? 0) >= 0.9
-                }
-            } catch {
-                FileManager.default.createFile(atPath: flag, contents: nil)
-                _ = try? await held
-                throw error
+            let released = try await Self.whileWebSocketOpen(server, "echo") {
+                let inFlight = try await Self.oneInFlight(server, "echo", "echo-00001")
+                #expect(inFlight < 1.5, "one socket counted as \(inFlight) requests")
+                #expect(try await AutoscalingTests.states(server, "echo") == ["ready"])
             }
-            #expect((inFlight ?? 0) < 1.5, "one socket counted as \(inFlight ?? 0) requests")
-            #expect(try await AutoscalingTests.states(server, "echo") == ["ready"])
-            FileManager.default.createFile(atPath: flag, contents: nil)
-            let released = try await held
             #expect(released["after_hold"] as? String == "still open", "\(released)")
             #expect(released["close_code"] as? Int == 1000, "\(released)")
+            let panic = #"skiff_revision_panic_concurrency_requests{service="echo",revision="echo-00001"}"#
             try await eventually("no request in flight once the socket closed", within: .seconds(60)) {
                 (try await Self.metric(server, panic) ?? 1) < 0.1
             }
             let answered = try await Self.metric(
                 server, #"skiff_requests_total{service="echo",revision="echo-00001",code="101"}"#)
             #expect(answered == 2, "the two WebSockets as requests answered with 101")
+        }
+    }
+
+    @Test(.enabled(if: E2E.enabled)) func anOpenWebSocketTakesItsInstancesConcurrencySlotUntilItCloses() async throws {
+        try await E2E.withServer(loadingSample: false) { server in
+            try await Self.loadProtocolsImage(server)
+            _ = try await server.skiffOK([
+                "deploy", "single", "--image", "protocols:v1", "--concurrency", "1", "--max-instances", "1",
+                "--min-instances", "1", "--window", "6s",
+            ])
+            let flag = server.dataDir + "/release-single"
+            async let held = ProtocolClients.run(
+                ProtocolClients.webSocket, [String(server.httpPort), Self.authority(server, "single"), "hold", flag])
+            let queued = #"skiff_revision_queued_requests{service="single",revision="single-00001"}"#
+            // A plain request waits in the queue while the socket holds the only slot, and is
+            // answered once it closes.
+            let waited: ServerHarness.HTTPResult
+            do {
+                try await Self.oneInFlight(server, "single", "single-00001")
+                async let plain = server.gateway("/", host: "single.localhost")
+                do {
+                    try await eventually("the plain request waits behind the socket", within: .seconds(30)) {
+                        (try await Self.metric(server, queued) ?? 0) >= 1
+                    }
+                } catch {
+                    FileManager.default.createFile(atPath: flag, contents: nil)
+                    _ = try? await plain
+                    throw error
+                }
+                FileManager.default.createFile(atPath: flag, contents: nil)
+                waited = try await plain
+            } catch {
+                FileManager.default.createFile(atPath: flag, contents: nil)
+                _ = try? await held
+                throw error
+            }
+            #expect(waited.status == .ok)
+            #expect(waited.body == "ok\n")
+            let released = try await held
+            #expect(released["after_hold"] as? String == "still open", "\(released)")
+            #expect(released["close_code"] as? Int == 1000, "\(released)")
+        }
+    }
+
+    @Test(.enabled(if: E2E.enabled)) func aDrainingInstanceLetsItsOpenWebSocketFinish() async throws {
+        try await E2E.withServer(loadingSample: false) { server in
+            try await Self.loadProtocolsImage(server)
+            _ = try await server.skiffOK([
+                "deploy", "drain", "--image", "protocols:v1", "--min-instances", "1", "--window", "6s",
+            ])
+            let released = try await Self.whileWebSocketOpen(server, "drain") {
+                try await Self.oneInFlight(server, "drain", "drain-00001")
+                // A new revision takes the traffic; the old instance drains, and stays while its
+                // socket is open (within the drain timeout).
+                _ = try await server.skiffOK(["deploy", "drain", "--env", "ROUND=2"])
+                try await eventually("the old instance drains", within: .seconds(30), every: .milliseconds(50)) {
+                    try await AutoscalingTests.states(server, "drain").contains("stopping")
+                }
+            }
+            #expect(released["after_hold"] as? String == "still open", "the draining instance: \(released)")
+            #expect(released["close_code"] as? Int == 1000, "\(released)")
+            try await eventually("the drained instance is gone", within: .seconds(30)) {
+                try await AutoscalingTests.states(server, "drain") == ["ready"]
+            }
         }
     }
 
