@@ -80,6 +80,8 @@ enum FieldParser {
             if bytes[i] != .cr { throw bytes[i] == .lf ? .bareLF : .invalidHeaderValue }
             guard i + 1 < end, bytes[i + 1] == .lf else { throw .bareCR }
             i += 2
+            // Folding is reported as such, before the folded field's value is judged.
+            if i < end, bytes[i] == .space || bytes[i] == .tab { throw .obsoleteLineFolding }
 
             guard fields.count < maxCount else { throw .tooManyHeaders }
             fields.append(.init(nameStart: nameStart, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd))

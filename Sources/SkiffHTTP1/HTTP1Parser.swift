@@ -208,20 +208,24 @@ public struct HTTP1Parser: Sendable {
 
     /// The length of the head or trailer block at the start of `bytes`, or nil if its end has not arrived.
     ///
-    /// The block ends at its first empty line. A bare LF ends the search early, so that the parse that follows
-    /// reports it without waiting for more bytes.
+    /// The block ends at its first empty line. A bare LF or a bare CR ends the search early, so that the parse that
+    /// follows reports it without waiting for more bytes.
     private mutating func blockLength(_ bytes: UnsafeRawBufferPointer) throws(HTTP1ParseError) -> Int? {
         let limit = min(bytes.count, self.limits.maxHeadSize)
         var i = self.scanned
         while i < limit {
-            if bytes[i] == .lf {
+            let byte = bytes[i]
+            if byte == .lf {
                 if i == 0 || bytes[i - 1] != .cr { return i + 1 }
                 if i == 1 || (bytes[i - 2] == .lf && bytes[i - 3] == .cr) { return i + 1 }
+            } else if byte == .cr, i + 1 < limit, bytes[i + 1] != .lf {
+                return i + 2
             }
             i += 1
         }
         guard bytes.count < self.limits.maxHeadSize else { throw .headTooLarge }
-        self.scanned = i
+        // A CR in the last byte is looked at again with the byte after it.
+        self.scanned = max(0, i - 1)
         return nil
     }
 
