@@ -81,6 +81,12 @@ import Testing
             #expect(echoed["close_code"] as? Int == 1000, "\(echoed)")
             #expect(try await AutoscalingTests.states(server, "echo").count == 1)
 
+            // A server that speaks first: its greeting reaches a client that has sent nothing.
+            let greeted = try await ProtocolClients.run(
+                ProtocolClients.webSocket, [String(server.httpPort), Self.authority(server, "echo"), "greet"])
+            #expect(greeted["greeting"] as? String == "welcome", "\(greeted)")
+            #expect(greeted["close_code"] as? Int == 1000, "\(greeted)")
+
             // Held open, the socket is one request in flight (and keeps its instance from
             // freezing, which an idle second would do); closed, none.
             let released = try await Self.whileWebSocketOpen(server, "echo") {
@@ -96,7 +102,7 @@ import Testing
             }
             let answered = try await Self.metric(
                 server, #"skiff_requests_total{service="echo",revision="echo-00001",code="101"}"#)
-            #expect(answered == 2, "the two WebSockets as requests answered with 101")
+            #expect(answered == 3, "the three WebSockets as requests answered with 101")
         }
     }
 

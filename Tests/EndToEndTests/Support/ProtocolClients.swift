@@ -21,7 +21,9 @@ enum ProtocolClients {
     }
 
     /// `PORT AUTHORITY MODE [FLAG_FILE]`: opens a WebSocket, echoes a text and a 256 KiB binary
-    /// message, then by MODE: `echo` sends "close" (the server closes with 1000); `hold` prints
+    /// message, then by MODE: `echo` sends "close" (the server closes with 1000); `greet` does
+    /// the same on /greet, where the server speaks first, and reports its greeting (null if none
+    /// came within 10 s of the handshake, before the client sent anything); `hold` prints
     /// a first line, keeps the socket open until FLAG_FILE exists, echoes once more and sends
     /// "close"; `chatty` sends a message every 300 ms until the socket is closed; `quiet`
     /// waits for the close. Reports the close code (null without a close frame) and the
@@ -34,8 +36,14 @@ enum ProtocolClients {
 
         async def main():
             result = {}
-            async with websockets.connect(f"ws://{authority}/", host="127.0.0.1", port=port, max_size=None,
+            path = "/greet" if mode == "greet" else "/"
+            async with websockets.connect(f"ws://{authority}{path}", host="127.0.0.1", port=port, max_size=None,
                                           open_timeout=120, ping_interval=None, close_timeout=10) as socket:
+                if mode == "greet":
+                    try:
+                        result["greeting"] = await asyncio.wait_for(socket.recv(), 10)
+                    except asyncio.TimeoutError:
+                        result["greeting"] = None
                 await socket.send("hello")
                 result["text"] = await socket.recv()
                 payload = bytes(range(256)) * 1024
@@ -50,7 +58,7 @@ enum ProtocolClients {
                     await socket.send("still open")
                     result["after_hold"] = await socket.recv()
                 opened = time.monotonic()
-                if mode in ("echo", "hold"):
+                if mode in ("echo", "hold", "greet"):
                     await socket.send("close")
                 try:
                     while time.monotonic() < opened + 60:

@@ -2,6 +2,7 @@
 
 - Text and binary messages come back unchanged, as the same kind of frame.
 - The text message "close" makes the server close the socket with code 1000.
+- On the path /greet the server speaks first: "welcome", before the client sends anything.
 - A request that does not ask for an upgrade (a plain GET, a probe) gets 200 "ok".
 """
 
@@ -15,6 +16,8 @@ import websockets
 
 async def echo(socket):
     try:
+        if socket.path == "/greet":
+            await socket.send("welcome")
         async for message in socket:
             if message == "close":
                 await socket.close(code=1000, reason="closed on request")
