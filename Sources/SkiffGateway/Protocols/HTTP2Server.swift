@@ -38,7 +38,8 @@ enum HTTP2Server {
     /// header, and no body (a body would have to be read as HTTP/1.1 first; such a request is
     /// answered over HTTP/1.1, which the RFC allows).
     static func isUpgradeRequest(_ head: HTTPRequestHead) -> Bool {
-        guard head.version == .http1_1 else { return false }
+        // On every HTTP/1 request: one scan without allocating settles the usual case.
+        guard head.version == .http1_1, head.headers.contains(name: "http2-settings") else { return false }
         let headers = head.headers
         guard headers["http2-settings"].count == 1 else { return false }
         func lists(_ name: String, _ token: String) -> Bool {

@@ -42,13 +42,12 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.partner = nil
     }
 
+    /// Written and flushed at once, not at the end of the read burst: the bytes an instance
+    /// sent right behind its 101 arrive from its HTTP decoder as it leaves the pipeline, a loop
+    /// tick later and outside any read, and nothing else would flush them. Tunnels carry
+    /// messages, not bulk, so the extra flushes of a busy burst cost little.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.onActivity()
-        self.partner?.context?.write(data, promise: nil)
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        self.partner?.context?.flush()
-        context.fireChannelReadComplete()
+        self.partner?.context?.writeAndFlush(data, promise: nil)
     }
 }
