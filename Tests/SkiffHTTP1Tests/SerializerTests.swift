@@ -1,0 +1,57 @@
+import NIOCore
+import SkiffHTTP1
+import Testing
+
+@Suite struct SerializerTests {
+    @Test func writesARequestHeadInOneBuffer() {
+        var buffer = ByteBuffer()
+        let written = buffer.writeHTTP1RequestHead(
+            method: .post, target: "/upload?x=1", headers: HTTP1Headers([("Host", "a"), ("Content-Length", "3")]))
+        #expect(String(buffer: buffer) == "POST /upload?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n")
+        #expect(written == buffer.readableBytes)
+    }
+
+    @Test func writesAResponseHeadWithOrWithoutAReason() {
+        var buffer = ByteBuffer()
+        buffer.writeHTTP1ResponseHead(status: 404, reason: "Not Found", version: .http1_0, headers: HTTP1Headers())
+        buffer.writeHTTP1ResponseHead(status: 204, reason: "", headers: HTTP1Headers([("X", "y")]))
+        #expect(String(buffer: buffer) == "HTTP/1.0 404 Not Found\r\n\r\nHTTP/1.1 204 \r\nX: y\r\n\r\n")
+    }
+
+    @Test(arguments: [(1, "1"), (10, "a"), (255, "ff"), (4096, "1000"), (Int(UInt32.max), "ffffffff")])
+    func writesChunkSizesInHex(size: Int, hex: String) {
+        var buffer = ByteBuffer()
+        buffer.writeHTTP1ChunkHeader(size: size)
+        #expect(String(buffer: buffer) == hex + "\r\n")
+    }
+
+    @Test func writesChunkedFramingThatTheParserReadsBack() throws {
+        var wire = ByteBuffer()
+        wire.writeHTTP1RequestHead(
+            method: .put, target: "/f", headers: HTTP1Headers([("Transfer-Encoding", "chunked")]))
+        wire.writeHTTP1Chunk(ByteBuffer(string: "hello "))
+        wire.writeHTTP1Chunk(ByteBuffer())
+        wire.writeHTTP1Chunk(ByteBuffer(string: String(repeating: "w", count: 300)))
+        wire.writeHTTP1LastChunk(trailers: HTTP1Headers([("X-Sum", "1")]))
+        let outcome = SkiffRun.parse([Array(wire.readableBytesView)], kind: .request)
+        #expect(outcome.rejected == false)
+        #expect(outcome.messages.first?.body == Array(("hello " + String(repeating: "w", count: 300)).utf8))
+        #expect(outcome.messages.first?.trailers == [.init(name: "X-Sum", value: "1")])
+        // And so does NIO.
+        #expect(NIORun.parse([Array(wire.readableBytesView)], kind: .request) == outcome)
+    }
+
+    @Test func roundTripsAParsedResponseHead() throws {
+        let input = "HTTP/1.1 200 Fine\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n\r\n"
+        var parser = HTTP1Parser(kind: .response)
+        parser.expectResponse(to: .get)
+        var buffer = ByteBuffer(string: input)
+        guard case .head(let head) = try parser.next(from: &buffer) else {
+            Issue.record("expected a head")
+            return
+        }
+        var written = ByteBuffer()
+        written.writeHTTP1Head(head)
+        #expect(String(buffer: written) == input)
+    }
+}
