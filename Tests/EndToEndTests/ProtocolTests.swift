@@ -236,6 +236,20 @@ import Testing
             #expect(load.status == 0, "h2load: \(load.combined)")
             #expect(load.stdout.contains("status codes: 2000 2xx"), "h2load: \(load.stdout)")
             #expect(load.stdout.contains("2000 succeeded, 0 failed, 0 errored"), "h2load: \(load.stdout)")
+
+            // Each stream is a request of its own under the concurrency limit: 8 at once on one
+            // connection to a single instance that takes one at a time queue (the queue holds ten
+            // per slot), and all are answered.
+            _ = try await server.skiffOK([
+                "deploy", "narrow", "--image", "hello:v1", "--concurrency", "1", "--max-instances", "1",
+            ])
+            let narrow = try await ChildProcess.run(
+                "/usr/bin/h2load",
+                [
+                    "-c", "1", "-m", "8", "-n", "200", "-H", ":authority: \(Self.authority(server, "narrow"))",
+                    "http://127.0.0.1:\(server.httpPort)/",
+                ])
+            #expect(narrow.stdout.contains("status codes: 200 2xx"), "h2load: \(narrow.combined)")
         }
     }
 
@@ -279,6 +293,15 @@ import Testing
             ])
             let result = try await ProtocolClients.run(
                 ProtocolClients.grpc, [String(server.httpPort), Self.authority(server, "ping")])
+            // A call to a service at zero waits in the activator's queue like any request.
+            _ = try await server.skiffOK([
+                "deploy", "lazyping", "--image", "protocols:v1", "--port-protocol", "h2c", "--command",
+                "/usr/bin/python3", "--args", "/app/grpc_ping.py", "--initial-instances", "0",
+            ])
+            #expect(try await AutoscalingTests.states(server, "lazyping").isEmpty)
+            let woken = try await ProtocolClients.run(
+                ProtocolClients.grpc, [String(server.httpPort), Self.authority(server, "lazyping"), "ping"])
+            #expect(woken["ping"] as? String == "hello - pong", "from zero: \(woken)")
             #expect(result["ping"] as? String == "hello - pong", "unary: \(result)")
             #expect(result["stream"] as? [String] == Array(repeating: "pong", count: 5), "bidi: \(result)")
             #expect(result["count"] as? [String] == ["1", "2", "3", "4", "5"], "server streaming: \(result)")
