@@ -21,6 +21,7 @@ final class HTTP2TestBackend: Sendable {
     let port: Int
     let arrivals: Gate
     private let counts: NIOLockedValueBox<Counts>
+    private let connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
 
     struct Counts {
         /// TCP connections accepted.
@@ -41,22 +42,49 @@ final class HTTP2TestBackend: Sendable {
         self.counts.withLockedValue { $0 }
     }
 
-    private init(name: String, port: Int, arrivals: Gate, counts: NIOLockedValueBox<Counts>) {
+    private init(
+        name: String, port: Int, arrivals: Gate, counts: NIOLockedValueBox<Counts>,
+        connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
+    ) {
         self.name = name
         self.port = port
         self.arrivals = arrivals
         self.counts = counts
+        self.connections = connections
+    }
+
+    /// Announces a graceful close on every connection (GOAWAY, NO_ERROR, no stream refused),
+    /// as a gRPC server does at its maximum connection age, and keeps the connections open.
+    func sendGoAway() {
+        let frame = HTTP2Frame(
+            streamID: .rootStream, payload: .goAway(lastStreamID: .maxID, errorCode: .noError, opaqueData: nil))
+        for channel in self.connections.withLockedValue({ Array($0.values) }) {
+            channel.writeAndFlush(frame, promise: nil)
+        }
+    }
+
+    /// Closes every connection, as an instance that goes away does.
+    func closeConnections() {
+        for channel in self.connections.withLockedValue({ Array($0.values) }) {
+            channel.close(promise: nil)
+        }
     }
 
     static func with<T: Sendable>(name: String, _ body: (HTTP2TestBackend) async throws -> T) async throws -> T {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let counts = NIOLockedValueBox(Counts())
         let arrivals = Gate()
+        let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
         let gathering = try await loop.submit { NIOLoopBound(Gathering(), eventLoop: loop) }.get()
         let server = try await ServerBootstrap(group: loop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 counts.withLockedValue { $0.accepted += 1 }
+                let id = ObjectIdentifier(channel)
+                connections.withLockedValue { $0[id] = channel }
+                channel.closeFuture.whenComplete { _ in
+                    _ = connections.withLockedValue { $0.removeValue(forKey: id) }
+                }
                 return channel.eventLoop.makeCompletedFuture {
                     _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
                         mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()
@@ -73,13 +101,15 @@ final class HTTP2TestBackend: Sendable {
             }
             .bind(host: "127.0.0.1", port: 0).get()
         let backend = HTTP2TestBackend(
-            name: name, port: server.localAddress?.port ?? 0, arrivals: arrivals, counts: counts)
+            name: name, port: server.localAddress?.port ?? 0, arrivals: arrivals, counts: counts,
+            connections: connections)
         let result: Result<T, any Error>
         do {
             result = .success(try await body(backend))
         } catch {
             result = .failure(error)
         }
+        backend.closeConnections()
         try? await server.close()
         return try result.get()
     }

@@ -85,6 +85,19 @@ struct HTTP2TestClient: Sendable {
         body: ByteBuffer? = nil,
         chunk: Int = 16 * 1024
     ) async throws -> HTTP2TestResponse {
+        let stream = try await self.send(method, uri, host: host, headers: headers, body: body, chunk: chunk)
+        return try await stream.response.get()
+    }
+
+    /// Sends one request on a new stream; its response arrives on the returned stream.
+    func send(
+        _ method: HTTPMethod = .GET,
+        _ uri: String = "/",
+        host: String,
+        headers: [(String, String)] = [],
+        body: ByteBuffer? = nil,
+        chunk: Int = 16 * 1024
+    ) async throws -> HTTP2TestStream {
         var head = HTTPRequestHead(version: .http2, method: method, uri: uri)
         head.headers.add(name: "host", value: host)
         for (name, value) in headers { head.headers.add(name: name, value: value) }
@@ -105,8 +118,14 @@ struct HTTP2TestClient: Sendable {
             }
         }
         try await stream.writeAndFlush(HTTPClientRequestPart.end(nil))
-        return try await response.futureResult.get()
+        return HTTP2TestStream(channel: stream, response: response.futureResult)
     }
+}
+
+/// One request's stream: closing its channel resets the stream.
+struct HTTP2TestStream: Sendable {
+    let channel: any Channel
+    let response: EventLoopFuture<HTTP2TestResponse>
 }
 
 /// What one stream's handlers saw; lives on the stream's event loop.
