@@ -382,12 +382,7 @@ struct HTTP2GatewayTests {
     /// The GET right after the instance closed its connection may reach the gateway before
     /// the close does and go out on the dead connection; like a GET on a dead pooled HTTP/1.1
     /// connection, it must be sent again on a new one rather than answered 502.
-    @Test(
-        .disabled(
-            "bug (flaky 502): a bodiless GET whose h2c stream dies with its pooled connection before any response is not retried, as it is on HTTP/1.1"
-        )
-    )
-    func anH2CInstanceClosingItsConnectionIsReconnected() async throws {
+    @Test func anH2CInstanceClosingItsConnectionIsReconnected() async throws {
         try await HTTP2TestBackend.with(name: "grpc") { backend in
             let table = RoutingTable()
             table.route("hello", to: Self.revision, settings: Self.h2c, backends: [backend.backend])

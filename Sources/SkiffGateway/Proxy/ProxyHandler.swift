@@ -49,7 +49,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var clientReadPending = false
     private var upstreamNeedsFlush = false
     /// Parts of pipelined requests waiting for the running exchange to finish.
-    private var pipelined = CircularBuffer<HTTPServerRequestPart>()
+    /// Starts at one slot: it stays empty for nearly every connection, and 10,000 idle
+    /// connections should not hold 16 slots each.
+    private var pipelined = CircularBuffer<HTTPServerRequestPart>(initialCapacity: 1)
     private var isReplaying = false
 
     init(loop: LoopContext, domain: String, observer: GatewayObserver?, logger: Logger, isHTTP2Stream: Bool = false) {
@@ -526,9 +528,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         if slot.revision.settings.upstreamProtocol == .h2c {
-            // A new stream on the loop's connection to the instance (opened if need be).
-            self.loop.pool.openStream(to: slot).assumeIsolated().whenComplete { result in
-                self.connectCompleted(result, slot: slot)
+            // A new stream on the loop's connection to the instance (opened if need be). On a
+            // connection that was already up, a stream the instance refuses (it went away in the
+            // meantime) may be retried like a request on a pooled HTTP/1.1 connection.
+            let reused = !fresh && self.loop.pool.hasHTTP2Connection(to: slot)
+            self.loop.pool.openStream(to: slot, fresh: fresh).assumeIsolated().whenComplete { result in
+                self.connectCompleted(result, slot: slot, reused: reused)
             }
             return
         }
@@ -542,7 +547,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func connectCompleted(_ result: Result<any Channel, any Error>, slot: BackendSlot) {
+    private func connectCompleted(_ result: Result<any Channel, any Error>, slot: BackendSlot, reused: Bool = false) {
         switch result {
         case .success(let channel):
             guard let upstream = try? channel.pipeline.syncOperations.handler(type: UpstreamHandler.self) else {
@@ -550,7 +555,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 self.run(self.stateMachine.upstreamFailed())
                 return
             }
-            let action = self.stateMachine.upstreamReady(reused: false)
+            let action = self.stateMachine.upstreamReady(reused: reused)
             if case .releaseUnusedUpstream = action {
                 self.loop.pool.put(upstream)
                 return

@@ -65,6 +65,10 @@ struct UpstreamConnector: Sendable {
         ) { stream in
             stream.close()
         }
+        try pipeline.addHandler(HTTP2GoAwayObserver())
+        // A connection error closes the connection, so every stream on it ends (and its
+        // request is answered) instead of waiting for a HEADERS frame that was refused.
+        try pipeline.addHandler(HTTP2ConnectionErrorHandler())
     }
 
     /// Installs the HTTP/1-to-HTTP/2 codec and an ``UpstreamHandler`` on a new stream.
@@ -91,5 +95,23 @@ struct UpstreamConnector: Sendable {
                 HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .drop))
         )
         try pipeline.addHandler(UpstreamHandler(slot: slot))
+    }
+}
+
+/// Tells the pool when an instance winds a connection down (GOAWAY, as gRPC servers do at
+/// their maximum connection age): the streams it has finish, new ones go on a new connection.
+final class HTTP2GoAwayObserver: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias InboundOut = HTTP2Frame
+
+    /// Set by the pool once the connection is up; called on the connection's loop.
+    var onGoAway: (() -> Void)?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .goAway = self.unwrapInboundIn(data).payload, let onGoAway = self.onGoAway {
+            self.onGoAway = nil
+            onGoAway()
+        }
+        context.fireChannelRead(data)
     }
 }

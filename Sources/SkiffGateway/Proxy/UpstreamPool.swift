@@ -67,9 +67,14 @@ final class UpstreamPool {
     }
 
     /// A new stream to `slot` on this loop's HTTP/2 connection to it, connecting first if
-    /// there is none (or it closed). The stream's channel carries an ``UpstreamHandler``.
-    func openStream(to slot: BackendSlot) -> EventLoopFuture<any Channel> {
+    /// there is none (or it closed), or if `fresh` (a retry after a stream died with its
+    /// connection). The stream's channel carries an ``UpstreamHandler``.
+    func openStream(to slot: BackendSlot, fresh: Bool = false) -> EventLoopFuture<any Channel> {
         let key = ObjectIdentifier(slot)
+        if fresh {
+            // Left to finish the streams it has; it takes no new ones.
+            self.http2.removeValue(forKey: key)
+        }
         let connection: EventLoopFuture<any Channel>
         if let existing = self.http2[key] {
             connection = existing
@@ -81,6 +86,8 @@ final class UpstreamPool {
                     switch result {
                     case .success(let channel):
                         channel.closeFuture.assumeIsolated().whenComplete { _ in self.forget(key, connection) }
+                        let observer = try? channel.pipeline.syncOperations.handler(type: HTTP2GoAwayObserver.self)
+                        observer?.onGoAway = { self.forget(key, connection) }
                     case .failure:
                         self.forget(key, connection)
                     }
@@ -92,6 +99,11 @@ final class UpstreamPool {
         }.flatMap { multiplexer in
             multiplexer.createStreamChannel(UpstreamConnector.streamInitializer(for: slot))
         }.nonisolated()
+    }
+
+    /// Whether this loop has (or is opening) an HTTP/2 connection to `slot`.
+    func hasHTTP2Connection(to slot: BackendSlot) -> Bool {
+        self.http2[ObjectIdentifier(slot)] != nil
     }
 
     private func forget(_ key: ObjectIdentifier, _ connection: EventLoopFuture<any Channel>) {
