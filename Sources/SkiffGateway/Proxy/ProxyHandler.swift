@@ -567,6 +567,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 "backend connection failed",
                 metadata: ["backend": "\(slot.backend.id)", "error": "\(error)"]
             )
+            if reused, self.stateMachine.isWaitingForUpstream {
+                // No stream could be opened on an HTTP/2 connection that was up: it is closing.
+                // Nothing was sent, so any request may go on a new connection, once.
+                self.acquireUpstream(fresh: true)
+                return
+            }
             self.run(self.stateMachine.upstreamFailed())
         }
     }

@@ -109,7 +109,16 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func write(_ part: HTTPClientRequestPart) {
-        self.context?.write(self.wrapOutboundOut(part), promise: nil)
+        guard let context = self.context else { return }
+        guard self.isStream else {
+            context.write(self.wrapOutboundOut(part), promise: nil)
+            return
+        }
+        // A stream whose frames are refused (the instance sent GOAWAY before its HEADERS went
+        // out) is closed, so the exchange ends or is retried instead of waiting for ever.
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.assumeIsolated().whenFailure { _ in context.close(promise: nil) }
+        context.write(self.wrapOutboundOut(part), promise: promise)
     }
 
     func flush() {

@@ -42,6 +42,11 @@ final class HTTP2TestBackend: Sendable {
         self.counts.withLockedValue { $0 }
     }
 
+    /// Connections open now.
+    var openConnections: Int {
+        self.connections.withLockedValue { $0.count }
+    }
+
     private init(
         name: String, port: Int, arrivals: Gate, counts: NIOLockedValueBox<Counts>,
         connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
