@@ -382,6 +382,30 @@ struct HTTP2GatewayTests {
     /// The GET right after the instance closed its connection may reach the gateway before
     /// the close does and go out on the dead connection; like a GET on a dead pooled HTTP/1.1
     /// connection, it must be sent again on a new one rather than answered 502.
+    /// An h2c hop cannot carry an HTTP/1.1 upgrade: the handshake reaches the instance as a
+    /// plain request, its answer reaches the client, and the connection then closes (NIO's
+    /// parser reads nothing after an upgrade request), instead of hanging on the next request.
+    @Test func anUpgradeToAnH2CInstanceIsAnsweredPlainlyThenTheConnectionCloses() async throws {
+        try await HTTP2TestBackend.with(name: "grpc") { backend in
+            let table = RoutingTable()
+            table.route("hello", to: Self.revision, settings: Self.h2c, backends: [backend.backend])
+            try await withGateway(table: table) { fixture in
+                try await ByteConnection.with(port: fixture.port) { connection in
+                    try await connection.send(
+                        TunnelTests.upgradeRequest(host: fixture.host("hello"))
+                            + "GET /next HTTP/1.1\r\nHost: \(fixture.host("hello"))\r\n\r\n")
+                    let head = try await connection.readHead()
+                    #expect(head.hasPrefix("HTTP/1.1 200"))
+                    let lines = TunnelTests.headerLines(head)
+                    #expect(lines.contains("connection: close"))
+                    #expect(!lines.contains { $0.hasPrefix("upgrade:") })
+                    _ = await connection.readToEnd()
+                }
+            }
+            #expect(backend.current.streamsOpened == 1)
+        }
+    }
+
     @Test func anH2CInstanceClosingItsConnectionIsReconnected() async throws {
         try await HTTP2TestBackend.with(name: "grpc") { backend in
             let table = RoutingTable()

@@ -145,6 +145,48 @@ struct ProxyHeadersTests {
     }
 }
 
+@Suite struct UpgradeForwardingTests {
+    static let client = ClientAddress(try? SocketAddress(ipAddress: "10.0.0.9", port: 5000))
+
+    static func webSocketHandshake() -> HTTPRequestHead {
+        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/chat")
+        head.headers.add(name: "Host", value: "chat.localhost")
+        head.headers.add(name: "Connection", value: "Upgrade")
+        head.headers.add(name: "Upgrade", value: "websocket")
+        return head
+    }
+
+    @Test func anUpgradeToAnHTTP1InstanceIsPassedOn() {
+        var options = ProxyHeaders.UpstreamOptions()
+        options.mayUpgrade = true
+        let result = ProxyHeaders.upstreamRequestHead(
+            from: Self.webSocketHandshake(), host: "chat.localhost", client: Self.client, options: options)
+        #expect(result.upgrade && result.upgradeAsked)
+        #expect(result.head.headers["upgrade"] == ["websocket"])
+        #expect(result.head.headers["connection"] == ["upgrade"])
+    }
+
+    @Test func anUpgradeThisHopCannotPassOnIsAskedButNotForwarded() {
+        let result = ProxyHeaders.upstreamRequestHead(
+            from: Self.webSocketHandshake(), host: "chat.localhost", client: Self.client,
+            options: ProxyHeaders.UpstreamOptions())
+        #expect(!result.upgrade && result.upgradeAsked)
+        #expect(result.head.headers["upgrade"].isEmpty)
+        #expect(result.head.headers["connection"].isEmpty)
+    }
+
+    @Test func anUpgradeHeaderWithoutConnectionUpgradeAsksNothing() {
+        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
+        head.headers.add(name: "Host", value: "chat.localhost")
+        head.headers.add(name: "Upgrade", value: "websocket")
+        var options = ProxyHeaders.UpstreamOptions()
+        options.mayUpgrade = true
+        let result = ProxyHeaders.upstreamRequestHead(
+            from: head, host: "chat.localhost", client: Self.client, options: options)
+        #expect(!result.upgrade && !result.upgradeAsked)
+    }
+}
+
 /// The rewritten head alone, for the tests that look only at it.
 private func upstreamHead(
     from head: HTTPRequestHead, host: String, client: ClientAddress, forwardedElement: String? = nil

@@ -34,6 +34,8 @@ struct ProxyExchange {
     var responseStatus = 0
     /// A gRPC call: the gateway's own answers to it carry a grpc-status.
     var isGRPC = false
+    /// The client connection closes after this exchange whatever its headers say.
+    var closesConnection = false
     /// A gRPC status the instance put in its response head, sent with the trailers instead.
     var statusTrailers: HTTPHeaders?
 

@@ -263,7 +263,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let disposition = self.route(head, bodyFollows: bodyFollows ?? false)
         let action = self.stateMachine.requestHead(
             disposition,
-            clientKeepAlive: bodyFollows != nil || head.isKeepAlive,
+            clientKeepAlive: (bodyFollows != nil || head.isKeepAlive) && !self.exchange.closesConnection,
             hasBody: bodyFollows ?? Self.hasBody(head.headers)
         )
         self.run(action)
@@ -309,8 +309,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .h2c:
             options.keepTrailersTE = true
         }
-        let (upstreamHead, upgrade) = ProxyHeaders.upstreamRequestHead(
+        let (upstreamHead, upgrade, upgradeAsked) = ProxyHeaders.upstreamRequestHead(
             from: head, host: host, client: self.client, forwardedElement: self.lastForwardedElement, options: options)
+        // An upgrade this hop does not pass on (to an h2c instance) is answered as a plain
+        // request, and the connection closes after it: its HTTP/1 framing ended there.
+        if upgradeAsked && !upgrade { self.exchange.closesConnection = true }
         let sendContinue =
             head.version.minor >= 1 && head.headers["expect"].contains { $0.equalsIgnoringASCIICase("100-continue") }
         let retryable = head.method == .GET || head.method == .HEAD || head.method == .OPTIONS

@@ -16,7 +16,9 @@ enum ProxyHeaders {
         var keepTrailersTE = false
     }
 
-    /// The request head to send upstream, and whether it asks to switch protocols.
+    /// The request head to send upstream; whether the client asked to switch protocols
+    /// (`upgradeAsked`: NIO's parser reads nothing more on that connection either way), and
+    /// whether the forwarded head asks it of the instance (`upgrade`).
     ///
     /// Always HTTP/1.1 so the backend connection can be kept alive. `Expect` is dropped
     /// because the proxy answers `100-continue` itself. Framing is set explicitly
@@ -27,18 +29,21 @@ enum ProxyHeaders {
         client: ClientAddress,
         forwardedElement: String? = nil,
         options: UpstreamOptions = UpstreamOptions()
-    ) -> (head: HTTPRequestHead, upgrade: Bool) {
+    ) -> (head: HTTPRequestHead, upgrade: Bool, upgradeAsked: Bool) {
         var headers = clientHead.headers
         // One scan tells which rewrites apply; most requests carry none of these headers.
         var seen = SeenRequestHeaders()
         for (name, _) in headers { seen.note(name) }
 
         var upgrade = false
+        var upgradeAsked = false
         if seen.hopByHop || seen.expect {
             let chunkedBody = !seen.contentLength && seen.transferEncoding
             // Read before the strip: what the client asked to switch to, and whether it
             // accepts trailers.
-            let switchTo = options.mayUpgrade ? self.requestedUpgrade(headers) : nil
+            let requested = clientHead.version == .http1_1 ? self.requestedUpgrade(headers) : nil
+            upgradeAsked = requested != nil
+            let switchTo = options.mayUpgrade ? requested : nil
             let trailersTE = options.keepTrailersTE && headers["te"].contains { $0.contains("trailers") }
             self.removeHopByHop(from: &headers, extra: "expect")
             if chunkedBody {
@@ -76,7 +81,7 @@ enum ProxyHeaders {
         }
         return (
             HTTPRequestHead(version: .http1_1, method: clientHead.method, uri: clientHead.uri, headers: headers),
-            upgrade
+            upgrade, upgradeAsked
         )
     }
 
