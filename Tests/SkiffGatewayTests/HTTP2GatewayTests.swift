@@ -379,9 +379,6 @@ struct HTTP2GatewayTests {
         }
     }
 
-    /// The GET right after the instance closed its connection may reach the gateway before
-    /// the close does and go out on the dead connection; like a GET on a dead pooled HTTP/1.1
-    /// connection, it must be sent again on a new one rather than answered 502.
     /// An h2c hop cannot carry an HTTP/1.1 upgrade: the handshake reaches the instance as a
     /// plain request, its answer reaches the client, and the connection then closes (NIO's
     /// parser reads nothing after an upgrade request), instead of hanging on the next request.
@@ -406,6 +403,9 @@ struct HTTP2GatewayTests {
         }
     }
 
+    /// The GET right after the instance closed its connection may reach the gateway before
+    /// the close does and go out on the dead connection; like a GET on a dead pooled HTTP/1.1
+    /// connection, it must be sent again on a new one rather than answered 502.
     @Test func anH2CInstanceClosingItsConnectionIsReconnected() async throws {
         try await HTTP2TestBackend.with(name: "grpc") { backend in
             let table = RoutingTable()
