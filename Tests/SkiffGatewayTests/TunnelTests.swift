@@ -133,11 +133,11 @@ struct TunnelTests {
         try await RawBackend.with(name: "a", behaviour: .upgradeEcho) { backend in
             let table = RoutingTable()
             table.route(
-                "chat", to: Self.revision, settings: RevisionSettings(idleTimeout: .seconds(1)),
+                "chat", to: Self.revision, settings: RevisionSettings(idleTimeout: .seconds(2)),
                 backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 try await ByteConnection.with(port: fixture.port) { connection in
-                    // (A second is ample for this on a loaded machine; the tunnel works before it.)
+                    // (Two seconds are ample for this on a loaded machine; the tunnel works before it.)
                     _ = try await Self.openTunnel(&connection, host: fixture.host("chat"))
                     // Nothing more is sent: the gateway must close the tunnel by itself.
                     _ = await connection.readToEnd()
@@ -160,8 +160,10 @@ struct TunnelTests {
                 try await ByteConnection.with(port: fixture.port) { connection in
                     try await connection.send(Self.upgradeRequest(host: fixture.host("chat")))
                     #expect(try await connection.readHead().hasPrefix("HTTP/1.1 101"))
-                    // The client keeps the tunnel busy; the timeout ends it anyway.
-                    try await connection.send("ping")
+                    // The client keeps the tunnel busy; the timeout ends it anyway. On a loaded
+                    // machine the second may be over before this send, which then finds the
+                    // connection closed: the outcome the test is after either way.
+                    try? await connection.send("ping")
                     _ = await connection.readToEnd()
                 }
                 try await pollUntil("the timed-out tunnel releases its capacity") {
