@@ -41,11 +41,11 @@ import Testing
         do {
             try await body()
         } catch {
-            FileManager.default.createFile(atPath: flag, contents: nil)
+            _ = FileManager.default.createFile(atPath: flag, contents: nil)
             _ = try? await held
             throw error
         }
-        FileManager.default.createFile(atPath: flag, contents: nil)
+        _ = FileManager.default.createFile(atPath: flag, contents: nil)
         return try await held
     }
 
@@ -128,14 +128,14 @@ import Testing
                         (try await Self.metric(server, queued) ?? 0) >= 1
                     }
                 } catch {
-                    FileManager.default.createFile(atPath: flag, contents: nil)
+                    _ = FileManager.default.createFile(atPath: flag, contents: nil)
                     _ = try? await plain
                     throw error
                 }
-                FileManager.default.createFile(atPath: flag, contents: nil)
+                _ = FileManager.default.createFile(atPath: flag, contents: nil)
                 waited = try await plain
             } catch {
-                FileManager.default.createFile(atPath: flag, contents: nil)
+                _ = FileManager.default.createFile(atPath: flag, contents: nil)
                 _ = try? await held
                 throw error
             }
