@@ -9,8 +9,6 @@ enum GRPC {
     /// gRPC status codes the gateway answers with (the gRPC core's numbering).
     enum Status: Int {
         case deadlineExceeded = 4
-        case notFound = 5
-        case resourceExhausted = 8
         case internalError = 13
         case unavailable = 14
         case unimplemented = 12

@@ -42,12 +42,10 @@ enum HTTP2Server {
         guard head.version == .http1_1, head.headers.contains(name: "http2-settings") else { return false }
         let headers = head.headers
         guard headers["http2-settings"].count == 1 else { return false }
-        func lists(_ name: String, _ token: String) -> Bool {
-            headers[name].contains { value in
-                value.split(separator: ",").contains { $0.trimmingASCIISpaces().lowercased() == token }
-            }
-        }
-        guard lists("upgrade", "h2c"), lists("connection", "upgrade"), lists("connection", "http2-settings") else {
+        guard ProxyHeaders.lists(headers, "upgrade", token: "h2c"),
+            ProxyHeaders.lists(headers, "connection", token: "upgrade"),
+            ProxyHeaders.lists(headers, "connection", token: "http2-settings")
+        else {
             return false
         }
         if headers.contains(name: "transfer-encoding") { return false }
@@ -120,8 +118,7 @@ final class H2CUpgradeInjector: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         let preface = ProtocolDetector.preface
-        let prefix = min(bytes.readableBytes, preface.count)
-        let startsWell = bytes.withUnsafeReadableBytes { zip($0.prefix(prefix), preface).allSatisfy { $0 == $1 } }
+        let startsWell = ProtocolDetector.agreesWithPreface(bytes, upTo: preface.count)
         var firstFrameEnd: Int?
         if startsWell, bytes.readableBytes >= preface.count + 9,
             let length = bytes.getInteger(at: bytes.readerIndex + preface.count, as: UInt32.self)

@@ -34,12 +34,16 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
 
     /// What `bytes` (the connection's first) say, or nil while they are a prefix of the preface.
     static func detect(_ bytes: ByteBuffer) -> ClientProtocol? {
-        let count = min(bytes.readableBytes, Self.decidingPrefix)
-        let matches = bytes.withUnsafeReadableBytes { raw in
+        if !Self.agreesWithPreface(bytes, upTo: Self.decidingPrefix) { return .http1 }
+        return bytes.readableBytes >= Self.decidingPrefix ? .http2 : nil
+    }
+
+    /// Whether the readable bytes, up to `limit` of them, are the start of the preface.
+    static func agreesWithPreface(_ bytes: ByteBuffer, upTo limit: Int) -> Bool {
+        let count = min(bytes.readableBytes, limit)
+        return bytes.withUnsafeReadableBytes { raw in
             zip(raw.prefix(count), Self.preface).allSatisfy { $0 == $1 }
         }
-        if !matches { return .http1 }
-        return count == Self.decidingPrefix ? .http2 : nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -89,10 +89,14 @@ enum ProxyHeaders {
     /// `Connection` names `upgrade` too (as llhttp, which then stops parsing the connection).
     static func requestedUpgrade(_ headers: HTTPHeaders) -> String? {
         guard let protocols = headers.first(name: "upgrade"), !protocols.isEmpty else { return nil }
-        let asks = headers["connection"].contains { value in
-            value.split(separator: ",").contains { $0.trimmingASCIISpaces().lowercased() == "upgrade" }
+        return self.lists(headers, "connection", token: "upgrade") ? protocols : nil
+    }
+
+    /// Whether a comma-separated header (`Connection`, `Upgrade`) lists `token`, in any case.
+    static func lists(_ headers: HTTPHeaders, _ name: String, token: String) -> Bool {
+        headers[name].contains { value in
+            value.split(separator: ",").contains { $0.trimmingASCIISpaces().lowercased() == token }
         }
-        return asks ? protocols : nil
     }
 
     /// The `101 Switching Protocols` head for the client: the instance's headers without the
