@@ -130,7 +130,7 @@ let package = Package(
         .target(
             name: "SkiffGateway",
             dependencies: [
-                "SkiffBalancing", "SkiffErrors",
+                "SkiffBalancing", "SkiffErrors", "SkiffHTTP1",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

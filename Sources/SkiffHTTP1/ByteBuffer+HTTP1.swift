@@ -114,7 +114,7 @@ extension ByteBuffer {
 
 extension HTTP1Headers {
     /// An upper bound of the bytes ``write(into:)`` takes.
-    var estimatedSize: Int {
+    public var estimatedSize: Int {
         self.bytes.readableBytes + 4 * self.count
     }
 }

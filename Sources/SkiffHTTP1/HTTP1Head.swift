@@ -61,6 +61,35 @@ public struct HTTP1Head: Sendable {
         self.lineEnd = UInt32(truncatingIfNeeded: lineEnd)
     }
 
+    /// A request head made from its parts rather than parsed: such as an HTTP/2 request carried on as HTTP/1. The
+    /// target and fields are not checked: the caller vouches for them.
+    public init(
+        method: HTTP1Method, target: String, version: HTTP1Version = .http1_1, headers: HTTP1Headers,
+        keepAlive: Bool = true, framing: HTTP1Framing
+    ) {
+        var headers = headers
+        let lineStart = headers.bytes.readableBytes
+        headers.bytes.writeString(target)
+        self.init(
+            method: method, status: 0, isResponse: false, version: version, headers: headers, keepAlive: keepAlive,
+            isUpgrade: false, framing: framing, lineStart: lineStart, lineEnd: headers.bytes.readableBytes)
+    }
+
+    /// A response head made from its parts rather than parsed: such as an HTTP/2 response carried on as HTTP/1. The
+    /// reason and fields are not checked: the caller vouches for them.
+    public init(
+        status: Int, reason: String = "", version: HTTP1Version = .http1_1, headers: HTTP1Headers,
+        keepAlive: Bool = true, framing: HTTP1Framing, requestMethod: HTTP1Method = .get
+    ) {
+        var headers = headers
+        let lineStart = headers.bytes.readableBytes
+        headers.bytes.writeString(reason)
+        self.init(
+            method: requestMethod, status: status, isResponse: true, version: version, headers: headers,
+            keepAlive: keepAlive, isUpgrade: status == 101, framing: framing, lineStart: lineStart,
+            lineEnd: headers.bytes.readableBytes)
+    }
+
     /// The request target as received (origin form, absolute form, authority form for CONNECT, or `*`); empty for
     /// a response.
     public var target: String {
@@ -75,6 +104,11 @@ public struct HTTP1Head: Sendable {
     /// The reason phrase of a response (possibly empty); empty for a request.
     public var reason: String {
         self.isResponse ? String(decoding: self.lineBytes, as: UTF8.self) : ""
+    }
+
+    /// The reason phrase's bytes, without making a string; empty for a request.
+    public var reasonBytes: ByteBufferView {
+        self.isResponse ? self.lineBytes : ByteBufferView()
     }
 
     private var lineBytes: ByteBufferView {

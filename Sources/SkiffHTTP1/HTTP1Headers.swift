@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Header (or trailer) fields in the order received, names with their original case, values without the leading
 /// whitespace (trailing whitespace kept, as llhttp and NIO keep it).
@@ -68,6 +68,30 @@ public struct HTTP1Headers: Sendable {
         self.fields.removeAll { field in Self.nameBytes(field, in: bytes).equalsCaseInsensitive(name) }
     }
 
+    /// Removes every field whose name (its bytes, as received) `predicate` picks, keeping the order of the others.
+    public mutating func removeAll(where predicate: (_ name: ByteBufferView) -> Bool) {
+        let bytes = self.bytes
+        self.fields.removeAll { predicate(Self.nameBytes($0, in: bytes)) }
+    }
+
+    /// The bytes of the name of the field at `index`, as received, without making a string.
+    public func nameBytes(at index: Int) -> ByteBufferView {
+        self.nameBytes(self.fields[index])
+    }
+
+    /// The bytes of the value of the field at `index`, without making a string.
+    public func valueBytes(at index: Int) -> ByteBufferView {
+        self.valueBytes(self.fields[index])
+    }
+
+    /// The bytes of the value of the first field named `name` (ignoring ASCII case), or nil. Allocates nothing.
+    public func firstValueBytes(name: String) -> ByteBufferView? {
+        for field in self.fields where self.nameBytes(field).equalsCaseInsensitive(name) {
+            return self.valueBytes(field)
+        }
+        return nil
+    }
+
     /// The name of the field at `index`, as received.
     public func name(at index: Int) -> String {
         String(decoding: self.nameBytes(self.fields[index]), as: UTF8.self)
@@ -118,7 +142,7 @@ public struct HTTP1Headers: Sendable {
     }
 
     /// Writes every field as `name: value\r\n`, copying bytes without making strings.
-    func write(into buffer: inout ByteBuffer) {
+    public func write(into buffer: inout ByteBuffer) {
         self.bytes.withUnsafeReadableBytes { bytes in
             for field in self.fields {
                 buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[Int(field.nameStart)..<Int(field.nameEnd)]))
@@ -148,7 +172,7 @@ extension HTTP1Headers: CustomStringConvertible {
 
 extension ByteBufferView {
     /// Whether these bytes equal `string`'s UTF-8, ignoring ASCII case.
-    func equalsCaseInsensitive(_ string: String) -> Bool {
+    public func equalsCaseInsensitive(_ string: String) -> Bool {
         var string = string
         return string.withUTF8 { other in
             guard other.count == self.count else { return false }

@@ -70,8 +70,9 @@ public struct HTTP1Parser: Sendable {
     private var status = 0
     private var isUpgrade = false
     private var chunkLine = ChunkLineParser()
-    /// The methods of requests sent whose responses have not arrived, oldest first.
-    private var pendingMethods = CircularBuffer<HTTP1Method>(initialCapacity: 4)
+    /// The methods of requests sent whose responses have not arrived, oldest first. An array: it holds one method
+    /// nearly always, and an empty one allocates nothing, which matters for a server's idle connections.
+    private var pendingMethods: [HTTP1Method] = []
 
     public init(kind: Kind, limits: Limits = Limits()) {
         self.kind = kind

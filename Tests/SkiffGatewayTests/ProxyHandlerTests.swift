@@ -300,4 +300,88 @@ struct ProxyHandlerTests {
         #expect(harness.upstreams.channels.isEmpty)
         #expect(harness.table.inFlight(backendID: "a") == 0)
     }
+
+    // MARK: Framing
+
+    /// An instance's response without a length ends when it closes its connection: an HTTP/1.1
+    /// client gets it chunked and keeps its connection; an HTTP/1.0 client reads to the close.
+    @Test(arguments: [("1.1", true), ("1.0", false)])
+    func aResponseEndingWithItsConnectionIsReframedForTheClient(version: String, chunked: Bool) throws {
+        let harness = try Harness()
+        try harness.sendFromClient(
+            "GET / HTTP/\(version)\r\nHost: hello.localhost\r\nConnection: keep-alive\r\n\r\n")
+        try harness.sendFromUpstream("HTTP/1.0 200 OK\r\nX-Kept: 1\r\n\r\nhel")
+        try harness.sendFromUpstream("lo")
+        try harness.upstreams.channels[0].close().wait()
+        let received = try harness.clientReceived()
+        #expect(received.hasPrefix("HTTP/\(version) 200 OK\r\n"))
+        #expect(received.contains("X-Kept: 1\r\n"))
+        if chunked {
+            #expect(received.contains("transfer-encoding: chunked\r\n"))
+            #expect(received.hasSuffix("\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n"))
+            #expect(harness.client.isActive)
+        } else {
+            #expect(received.contains("connection: close\r\n"))
+            #expect(received.hasSuffix("\r\n\r\nhello"))
+            #expect(!harness.client.isActive)
+        }
+        #expect(harness.table.inFlight(backendID: "a") == 0)
+    }
+
+    /// A chunked request body reaches the instance chunked again, trailers included, and a
+    /// chunked response reaches the client chunked with its trailers.
+    @Test func chunkedBodiesAndTrailersAreReframedBothWays() throws {
+        let harness = try Harness()
+        try harness.sendFromClient(
+            "POST /up HTTP/1.1\r\nHost: hello.localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nX-Sum: 5\r\n\r\n")
+        let sent = try harness.upstreamReceived()
+        #expect(sent.contains("transfer-encoding: chunked\r\n"))
+        #expect(sent.hasSuffix("\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nX-Sum: 5\r\n\r\n"))
+        try harness.sendFromUpstream(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwxyz\r\n0\r\nX-Done: 1\r\n\r\n")
+        let received = try harness.clientReceived()
+        #expect(received.hasSuffix("\r\n\r\n4\r\nwxyz\r\n0\r\nX-Done: 1\r\n\r\n"))
+        #expect(harness.pool.idleCount == 1)
+    }
+
+    /// Requests a client pipelines wait, unparsed, for the exchange before them: each is
+    /// forwarded only once the previous response is complete, in order.
+    @Test func pipelinedRequestsAreForwardedOneAfterAnother() throws {
+        let harness = try Harness()
+        try harness.sendFromClient(
+            "GET /1 HTTP/1.1\r\nHost: hello.localhost\r\n\r\nGET /2 HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        #expect(try harness.upstreamReceived().hasPrefix("GET /1 HTTP/1.1\r\n"))
+        #expect(try harness.upstreamReceived() == "")
+        try harness.sendFromUpstream("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1")
+        #expect(try harness.upstreamReceived().hasPrefix("GET /2 HTTP/1.1\r\n"))
+        try harness.sendFromUpstream("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2")
+        let answer = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n"
+        #expect(try harness.clientReceived() == answer + "1" + answer + "2")
+        #expect(harness.upstreams.channels.count == 1)
+    }
+
+    /// An informational response from the instance (103 Early Hints) is not the answer: the
+    /// final response behind it is.
+    @Test func anInformationalResponseFromTheInstanceIsSkipped() throws {
+        let harness = try Harness()
+        try harness.sendFromClient("GET / HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        try harness.sendFromUpstream(
+            "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        let received = try harness.clientReceived()
+        #expect(received.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(!received.contains("103"))
+        #expect(harness.pool.idleCount == 1)
+    }
+
+    /// A malformed request (here a request smuggling attempt: two lengths) gets 400 and the
+    /// connection closes; nothing reaches an instance.
+    @Test func aMalformedRequestGets400AndNothingIsForwarded() throws {
+        let harness = try Harness()
+        try harness.sendFromClient(
+            "POST / HTTP/1.1\r\nHost: hello.localhost\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd")
+        #expect(try harness.clientReceived().hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
+        #expect(!harness.client.isActive)
+        #expect(harness.upstreams.channels.isEmpty)
+    }
 }

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import SkiffHTTP1
 import Testing
 
 @testable import SkiffGateway
@@ -8,8 +9,8 @@ import Testing
 struct ProxyHeadersTests {
     let client = ClientAddress(try? SocketAddress(ipAddress: "192.0.2.10", port: 5555))
 
-    private func head(_ headers: [(String, String)], version: HTTPVersion = .http1_1) -> HTTPRequestHead {
-        HTTPRequestHead(version: version, method: .POST, uri: "/x", headers: HTTPHeaders(headers))
+    private func head(_ headers: [(String, String)], version: HTTPVersion = .http1_1) -> HTTP1Head {
+        parsedRequest(HTTPRequestHead(version: version, method: .POST, uri: "/x", headers: HTTPHeaders(headers)))
     }
 
     @Test func addsForwardingHeaders() {
@@ -107,72 +108,71 @@ struct ProxyHeadersTests {
     }
 
     @Test func rewritesResponseHeadForTheClient() {
-        let upstream = HTTPResponseHead(
-            version: .http1_1,
-            status: .ok,
-            headers: HTTPHeaders([
-                ("Connection", "close, X-Hop"), ("X-Hop", "1"), ("Transfer-Encoding", "chunked"), ("X-Kept", "1"),
-            ])
+        let upstream = parsedResponse(
+            "HTTP/1.1 200 Fine\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\nTransfer-Encoding: chunked\r\nX-Kept: 1\r\n\r\n"
         )
-        let keepAlive11 = ProxyHeaders.clientResponseHead(from: upstream, version: .http1_1, keepAlive: true)
-        #expect(keepAlive11.headers.map(\.name) == ["X-Kept"])
+        let keepAlive11 = clientHead(upstream, version: .http1_1, keepAlive: true)
+        #expect(keepAlive11.headers.map(\.name) == ["X-Kept", "transfer-encoding"])
         #expect(keepAlive11.version == .http1_1)
-        let closing = ProxyHeaders.clientResponseHead(from: upstream, version: .http1_1, keepAlive: false)
-        #expect(closing.headers["connection"] == ["close"])
-        let keepAlive10 = ProxyHeaders.clientResponseHead(from: upstream, version: .http1_0, keepAlive: true)
-        #expect(keepAlive10.headers["connection"] == ["keep-alive"])
+        #expect(keepAlive11.reason == "Fine")
+        let closing = clientHead(upstream, version: .http1_1, keepAlive: false)
+        #expect(closing.headers.values(name: "connection") == ["close"])
+        let keepAlive10 = clientHead(upstream, version: .http1_0, keepAlive: true)
+        #expect(keepAlive10.headers.values(name: "connection") == ["keep-alive"])
+        #expect(!keepAlive10.headers.contains(name: "transfer-encoding"))
         #expect(keepAlive10.version == .http1_0)
     }
 
     @Test(
         arguments: [
-            (HTTPMethod.GET, HTTPResponseStatus.ok, [("content-length", "5")], HTTPVersion.http1_0, true),
-            (.GET, .ok, [], .http1_0, false),
-            (.GET, .ok, [], .http1_1, true),
-            (.HEAD, .ok, [], .http1_0, true),
-            (.GET, .noContent, [], .http1_0, true),
-            (.GET, .notModified, [], .http1_0, true),
-        ] as [(HTTPMethod, HTTPResponseStatus, [(String, String)], HTTPVersion, Bool)])
-    func decidesWhetherTheClientCanFindTheEnd(
-        method: HTTPMethod,
-        status: HTTPResponseStatus,
-        headers: [(String, String)],
-        version: HTTPVersion,
-        framed: Bool
+            (HTTP1Method.get, 200, "content-length: 5\r\n", HTTP1Version.http1_0, ProxyHeaders.ClientFraming.asIs),
+            (.get, 200, "", .http1_0, .untilClose),
+            (.get, 200, "", .http1_1, .chunked),
+            (.get, 200, "transfer-encoding: chunked\r\n", .http1_1, .chunked),
+            (.head, 200, "", .http1_0, .asIs),
+            (.get, 204, "", .http1_0, .asIs),
+            (.get, 304, "", .http1_0, .asIs),
+        ] as [(HTTP1Method, Int, String, HTTP1Version, ProxyHeaders.ClientFraming)])
+    func decidesHowTheClientFindsTheEnd(
+        method: HTTP1Method,
+        status: Int,
+        fields: String,
+        version: HTTP1Version,
+        framing: ProxyHeaders.ClientFraming
     ) {
-        let head = HTTPResponseHead(version: .http1_1, status: status, headers: HTTPHeaders(headers))
-        #expect(ProxyHeaders.isFramedForClient(head, requestMethod: method, clientVersion: version) == framed)
+        let head = parsedResponse("HTTP/1.1 \(status) X\r\n\(fields)\r\n", to: method)
+        #expect(ProxyHeaders.clientFraming(head, requestMethod: method, clientVersion: version) == framing)
     }
 }
 
 @Suite struct UpgradeForwardingTests {
     static let client = ClientAddress(try? SocketAddress(ipAddress: "10.0.0.9", port: 5000))
 
-    static func webSocketHandshake() -> HTTPRequestHead {
+    static func webSocketHandshake() -> HTTP1Head {
         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/chat")
         head.headers.add(name: "Host", value: "chat.localhost")
         head.headers.add(name: "Connection", value: "Upgrade")
         head.headers.add(name: "Upgrade", value: "websocket")
-        return head
+        return parsedRequest(head)
     }
 
     @Test func anUpgradeToAnHTTP1InstanceIsPassedOn() {
         var options = ProxyHeaders.UpstreamOptions()
         options.mayUpgrade = true
-        let result = ProxyHeaders.upstreamRequestHead(
+        let result = ProxyHeaders.upstreamRequest(
             from: Self.webSocketHandshake(), host: "chat.localhost", client: Self.client, options: options)
         #expect(result.upgrade && result.upgradeAsked)
-        #expect(result.head.headers["upgrade"] == ["websocket"])
-        #expect(result.head.headers["connection"] == ["upgrade"])
+        #expect(sent(result.request).headers["upgrade"] == ["websocket"])
+        #expect(sent(result.request).headers["connection"] == ["upgrade"])
     }
 
     @Test func anUpgradeThisHopCannotPassOnIsAskedButNotForwarded() {
-        let result = ProxyHeaders.upstreamRequestHead(
+        let result = ProxyHeaders.upstreamRequest(
             from: Self.webSocketHandshake(), host: "chat.localhost", client: Self.client,
             options: ProxyHeaders.UpstreamOptions())
         #expect(!result.upgrade && result.upgradeAsked)
-        #expect(result.head.headers["upgrade"].isEmpty)
-        #expect(result.head.headers["connection"].isEmpty)
+        #expect(sent(result.request).headers["upgrade"].isEmpty)
+        #expect(sent(result.request).headers["connection"].isEmpty)
     }
 
     @Test func anUpgradeHeaderWithoutConnectionUpgradeAsksNothing() {
@@ -181,15 +181,59 @@ struct ProxyHeadersTests {
         head.headers.add(name: "Upgrade", value: "websocket")
         var options = ProxyHeaders.UpstreamOptions()
         options.mayUpgrade = true
-        let result = ProxyHeaders.upstreamRequestHead(
-            from: head, host: "chat.localhost", client: Self.client, options: options)
+        let result = ProxyHeaders.upstreamRequest(
+            from: parsedRequest(head), host: "chat.localhost", client: Self.client, options: options)
         #expect(!result.upgrade && !result.upgradeAsked)
     }
 }
 
-/// The rewritten head alone, for the tests that look only at it.
+/// The rewritten head alone, as the instance reads it, for the tests that look only at it.
 private func upstreamHead(
-    from head: HTTPRequestHead, host: String, client: ClientAddress, forwardedElement: String? = nil
+    from head: HTTP1Head, host: String, client: ClientAddress, forwardedElement: String? = nil
 ) -> HTTPRequestHead {
-    ProxyHeaders.upstreamRequestHead(from: head, host: host, client: client, forwardedElement: forwardedElement).head
+    sent(
+        ProxyHeaders.upstreamRequest(from: head, host: host, client: client, forwardedElement: forwardedElement).request
+    )
+}
+
+/// A request head as the gateway's parser reads it from the bytes NIO would send.
+private func parsedRequest(_ head: HTTPRequestHead) -> HTTP1Head {
+    var text = "\(head.method.rawValue) \(head.uri) HTTP/\(head.version.major).\(head.version.minor)\r\n"
+    for (name, value) in head.headers { text += "\(name): \(value)\r\n" }
+    var bytes = ByteBuffer(string: text + "\r\n")
+    var parser = HTTP1Parser(kind: .request)
+    guard case .head(let parsed) = try? parser.next(from: &bytes) else {
+        preconditionFailure("the test's request does not parse: \(text)")
+    }
+    return parsed
+}
+
+/// What an instance reads of `request`: its bytes, parsed again, as NIO's head.
+private func sent(_ request: UpstreamRequest) -> HTTPRequestHead {
+    var bytes = ByteBuffer()
+    request.write(into: &bytes)
+    var parser = HTTP1Parser(kind: .request)
+    guard case .head(let parsed) = try? parser.next(from: &bytes) else {
+        preconditionFailure("the rewritten request does not parse: \(String(buffer: bytes))")
+    }
+    return parsed.nioRequestHead
+}
+
+private func parsedResponse(_ text: String, to method: HTTP1Method = .get) -> HTTP1Head {
+    var bytes = ByteBuffer(string: text)
+    var parser = HTTP1Parser(kind: .response)
+    parser.expectResponse(to: method)
+    guard case .head(let parsed) = try? parser.next(from: &bytes) else {
+        preconditionFailure("the test's response does not parse: \(text)")
+    }
+    return parsed
+}
+
+/// The head a client reads of `upstream`, framed as the gateway frames it.
+private func clientHead(_ upstream: HTTP1Head, version: HTTP1Version, keepAlive: Bool) -> HTTP1Head {
+    var bytes = ByteBuffer()
+    let framing = ProxyHeaders.clientFraming(upstream, requestMethod: .get, clientVersion: version)
+    ProxyHeaders.writeClientResponseHead(
+        upstream, version: version, keepAlive: keepAlive, framing: framing, into: &bytes)
+    return parsedResponse(String(buffer: bytes))
 }

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHPACK
 import NIOHTTP1
 import NIOHTTP2
+import SkiffHTTP1
 
 /// The gateway's HTTP/2 side towards clients: a connection's handlers, and the upgrade of an
 /// HTTP/1.1 connection to h2c (`Upgrade: h2c`, RFC 7540 §3.2).
@@ -37,11 +38,13 @@ enum HTTP2Server {
     /// lists h2c, `Connection` names both `upgrade` and `HTTP2-Settings`, one `HTTP2-Settings`
     /// header, and no body (a body would have to be read as HTTP/1.1 first; such a request is
     /// answered over HTTP/1.1, which the RFC allows).
-    static func isUpgradeRequest(_ head: HTTPRequestHead) -> Bool {
+    static func isUpgradeRequest(_ head: HTTP1Head) -> Bool {
         // On every HTTP/1 request: one scan without allocating settles the usual case.
-        guard head.version == .http1_1, head.headers.contains(name: "http2-settings") else { return false }
+        guard head.version == .http1_1, head.isUpgrade, head.headers.contains(name: "http2-settings") else {
+            return false
+        }
         let headers = head.headers
-        guard headers["http2-settings"].count == 1 else { return false }
+        guard headers.values(name: "http2-settings").count == 1 else { return false }
         guard ProxyHeaders.lists(headers, "upgrade", token: "h2c"),
             ProxyHeaders.lists(headers, "connection", token: "upgrade"),
             ProxyHeaders.lists(headers, "connection", token: "http2-settings")

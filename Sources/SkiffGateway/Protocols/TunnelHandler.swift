@@ -42,10 +42,16 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.partner = nil
     }
 
-    /// Written and flushed at once, not at the end of the read burst: the bytes an instance
-    /// sent right behind its 101 arrive from its HTTP decoder as it leaves the pipeline, a loop
-    /// tick later and outside any read, and nothing else would flush them. Tunnels carry
-    /// messages, not bulk, so the extra flushes of a busy burst cost little.
+    /// Sends bytes this end received before it joined the pipeline (read by the HTTP side
+    /// behind the switch) on to the partner, as if read here.
+    func forwardToPartner(_ bytes: ByteBuffer) {
+        self.onActivity()
+        self.partner?.context?.writeAndFlush(NIOAny(bytes), promise: nil)
+    }
+
+    /// Written and flushed at once, not at the end of the read burst: tunnels carry messages,
+    /// not bulk, so the extra flushes of a busy burst cost little, and nothing else would
+    /// flush the bytes handed over by ``forwardToPartner(_:)`` outside any read.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.onActivity()
         self.partner?.context?.writeAndFlush(data, promise: nil)

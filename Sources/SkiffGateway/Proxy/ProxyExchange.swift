@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import SkiffBalancing
+import SkiffHTTP1
 
 /// One request/response exchange on a client connection, from its request head to the end of
 /// its response: what it was routed to, the capacity it holds or waits for, its deadlines, and
@@ -11,8 +12,8 @@ import SkiffBalancing
 /// ``ProxyStateMachine`` decides when the exchange is over; ``finish(at:)`` then settles it.
 struct ProxyExchange {
     /// The client's HTTP version and method, which frame the response to it.
-    let requestVersion: HTTPVersion
-    let requestMethod: HTTPMethod
+    let requestVersion: HTTP1Version
+    let requestMethod: HTTP1Method
     /// When the request head arrived; read only when the observer wants it.
     private(set) var startedAt: NIODeadline?
     /// The routing key its `Host` header named.
@@ -38,8 +39,10 @@ struct ProxyExchange {
     var closesConnection = false
     /// A gRPC status the instance put in its response head, sent with the trailers instead.
     var statusTrailers: HTTPHeaders?
+    /// How the response body reaches an HTTP/1 client.
+    var clientFraming = ProxyHeaders.ClientFraming.asIs
 
-    init(version: HTTPVersion = .http1_1, method: HTTPMethod = .GET, startedAt: NIODeadline? = nil) {
+    init(version: HTTP1Version = .http1_1, method: HTTP1Method = .get, startedAt: NIODeadline? = nil) {
         self.requestVersion = version
         self.requestMethod = method
         self.startedAt = startedAt

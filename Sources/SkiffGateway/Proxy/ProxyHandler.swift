@@ -3,28 +3,52 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTP2
 import SkiffBalancing
+import SkiffHTTP1
 
 /// The client-side end of the proxy: routes each request, drives ``ProxyStateMachine`` and
 /// carries out its actions on the client and upstream channels.
 ///
+/// On an HTTP/1.x connection it is the only handler: it parses the client's bytes with the
+/// gateway's own parser (``HTTP1Parser``) and writes responses as bytes, the head copied from
+/// the instance's minus its hop-by-hop fields (``ProxyHeaders``). On an HTTP/2 stream it reads
+/// and writes NIO's HTTP/1 parts through the stream's codec instead; either way the exchange
+/// is carried as the gateway's HTTP/1 types.
+///
 /// Both channels live on the same event loop, so handing data across is a method call.
-/// Pipelined requests (a head arriving while the previous exchange runs) are held, with client
-/// reads paused, and replayed in order; in the common case reads are never paused, so a
-/// keep-alive request costs no epoll re-registration.
+/// A pipelined request (bytes of the next request while the previous exchange runs) stays
+/// unparsed in the read buffer, with client reads paused, until the exchange is over; in the
+/// common case reads are never paused, so a keep-alive request costs no epoll re-registration.
 /// Backpressure: reads from the client are held while the upstream is not writable (or not
 /// connected yet); ``UpstreamHandler`` holds backend reads while the client is not writable.
 /// Writes are flushed once per read burst, not per part.
 final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// What an HTTP/2 stream's request carries beyond its head.
+    struct StreamRequest {
+        /// DATA frames follow the HEADERS.
+        var bodyFollows: Bool
+        var isGRPC: Bool
+        var grpcTimeout: TimeAmount?
+    }
 
     private let loop: LoopContext
-    /// Serves one HTTP/2 stream (one request) rather than an HTTP/1.1 connection.
+    /// Serves one HTTP/2 stream (one request) rather than an HTTP/1.x connection.
     private let isHTTP2Stream: Bool
-    /// An HTTP/2 request head, held until the next part tells whether a body follows; or an
-    /// HTTP/1.1 request asking for h2c, held until its end switches the connection.
-    private var heldHead: HTTPRequestHead?
+    /// An HTTP/2 request head, held until the next part tells whether a body follows.
+    private var heldStreamHead: HTTPRequestHead?
+    /// An HTTP/1.1 request asking for h2c, held until its end switches the connection.
+    private var heldUpgradeHead: HTTP1Head?
+
+    /// HTTP/1.x: the requests' parser and the bytes read but not parsed yet.
+    private var parser = HTTP1Parser(kind: .request)
+    private var inbound: ByteBuffer?
+    /// The next request (or, after an upgrade request, the new protocol's bytes) waits in
+    /// `inbound` for the running exchange to end; reads stop meanwhile.
+    private var holdsNextRequest = false
+    private var isParsing = false
     private let domain: String
     private let observer: GatewayObserver?
     private let logger: Logger
@@ -48,11 +72,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var clientReadPending = false
     private var upstreamNeedsFlush = false
-    /// Parts of pipelined requests waiting for the running exchange to finish.
-    /// Starts at one slot: it stays empty for nearly every connection, and 10,000 idle
-    /// connections should not hold 16 slots each.
-    private var pipelined = CircularBuffer<HTTPServerRequestPart>(initialCapacity: 1)
-    private var isReplaying = false
 
     init(loop: LoopContext, domain: String, observer: GatewayObserver?, logger: Logger, isHTTP2Stream: Bool = false) {
         self.loop = loop
@@ -62,7 +81,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.logger = logger
     }
 
-    /// Installs the HTTP server codec and a proxy handler on a client connection.
+    /// Installs a proxy handler on an HTTP/1.x client connection: the only handler it needs.
     static func configure(
         _ pipeline: ChannelPipeline.SynchronousOperations,
         loop: LoopContext,
@@ -70,15 +89,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         observer: GatewayObserver?,
         logger: Logger
     ) throws {
-        // Response headers come from a backend whose parser already accepted them. Pipelining,
-        // quiescing and malformed requests are handled here: NIO's pipelining handler pauses
-        // reads after every request, which costs two epoll_ctl calls per keep-alive request,
-        // and its error handler is one more hop for every part of every message.
-        try pipeline.configureHTTPServerPipeline(
-            withPipeliningAssistance: false,
-            withErrorHandling: false,
-            withOutboundHeaderValidation: false
-        )
         try pipeline.addHandler(ProxyHandler(loop: loop, domain: domain, observer: observer, logger: logger))
     }
 
@@ -120,62 +130,115 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = self.unwrapInboundIn(data)
-        if !self.pipelined.isEmpty {
-            self.pipelined.append(part)
+        if self.isHTTP2Stream {
+            self.process(StreamParts.server.unwrapInboundIn(data))
             return
         }
-        if case .head = part, !self.stateMachine.isIdle, !self.stateMachine.isClosed {
-            self.pipelined.append(part)
-            return
+        var bytes = self.unwrapInboundIn(data)
+        if var inbound = self.inbound {
+            self.inbound = nil
+            inbound.writeBuffer(&bytes)
+            bytes = inbound
         }
-        self.process(part)
+        self.inbound = bytes
+        self.parseInbound()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent {
-            self.pipelined.removeAll()
             self.run(self.stateMachine.quiesce())
         } else {
             context.fireUserInboundEventTriggered(event)
         }
     }
 
-    private func process(_ part: HTTPServerRequestPart) {
-        switch part {
-        case .head(let head):
-            if self.isHTTP2Stream {
-                // HTTP/2 carries no framing headers: whether a body follows shows only with the
-                // next frame (or its absence in this read).
-                self.heldHead = head
+    /// Parses the bytes read so far into requests, up to the next request that must wait for
+    /// the running exchange.
+    private func parseInbound() {
+        guard !self.isParsing else { return }
+        self.isParsing = true
+        defer { self.isParsing = false }
+        self.holdsNextRequest = false
+        // Until the parser needs more bytes: the end of a message without a body comes with
+        // no bytes of its own.
+        while self.context != nil, !self.stateMachine.isClosed {
+            var bytes = self.inbound ?? Self.noBytes
+            self.inbound = nil
+            if bytes.readableBytes > 0, self.parser.isBetweenMessages || self.parser.isUpgraded,
+                !self.stateMachine.isIdle
+            {
+                self.inbound = bytes
+                self.holdsNextRequest = true
                 return
             }
-            if HTTP2Server.isUpgradeRequest(head), self.stateMachine.isIdle {
-                self.heldHead = head
+            let event: HTTP1Event?
+            do {
+                event = try self.parser.next(from: &bytes)
+            } catch {
+                self.logger.debug("malformed request", metadata: ["error": "\(error)"])
+                self.run(self.stateMachine.clientProtocolError())
                 return
             }
-            self.receivedHead(head, bodyFollows: nil)
-        case .body(let buffer):
-            if let head = self.heldHead {
-                self.heldHead = nil
-                self.receivedHead(head, bodyFollows: self.isHTTP2Stream ? true : nil)
+            if bytes.readableBytes > 0 { self.inbound = bytes }
+            guard let event else { return }
+            switch event {
+            case .head(let head):
+                if self.stateMachine.isIdle, HTTP2Server.isUpgradeRequest(head) {
+                    self.heldUpgradeHead = head
+                } else {
+                    self.receivedHead(head, stream: nil)
+                }
+            case .body(let buffer):
+                self.noteActivity()
+                self.run(self.stateMachine.requestBody(buffer))
+            case .end(let trailers):
+                if let head = self.heldUpgradeHead {
+                    self.heldUpgradeHead = nil
+                    if self.upgradeToHTTP2(head) { return }
+                    self.receivedHead(head, stream: nil)
+                }
+                self.run(self.stateMachine.requestEnd(trailers))
             }
-            self.noteActivity()
-            self.run(self.stateMachine.requestBody(buffer))
-        case .end(let trailers):
-            if let head = self.heldHead {
-                self.heldHead = nil
-                if !self.isHTTP2Stream, self.upgradeToHTTP2(head) { return }
-                self.receivedHead(head, bodyFollows: self.isHTTP2Stream ? false : nil)
-            }
-            self.run(self.stateMachine.requestEnd(trailers))
         }
     }
 
+    /// A part of an HTTP/2 stream's request, from NIO's codec.
+    private func process(_ part: HTTPServerRequestPart) {
+        switch part {
+        case .head(let head):
+            // HTTP/2 carries no framing headers: whether a body follows shows only with the
+            // next frame (or its absence in this read).
+            self.heldStreamHead = head
+        case .body(let buffer):
+            self.receivedHeldStreamHead(bodyFollows: true)
+            self.noteActivity()
+            self.run(self.stateMachine.requestBody(buffer))
+        case .end(let trailers):
+            self.receivedHeldStreamHead(bodyFollows: false)
+            self.run(self.stateMachine.requestEnd(trailers.map(HTTP1Headers.init)))
+        }
+    }
+
+    private func receivedHeldStreamHead(bodyFollows: Bool) {
+        guard let head = self.heldStreamHead else { return }
+        self.heldStreamHead = nil
+        guard let request = HTTP1Head(stream: head, bodyFollows: bodyFollows) else {
+            self.exchange = ProxyExchange()
+            self.run(
+                self.stateMachine.requestHead(
+                    .reject(.notImplemented, "method \(head.method.rawValue) is not supported\n"),
+                    clientKeepAlive: true, hasBody: bodyFollows))
+            return
+        }
+        let isGRPC = GRPC.isRequest(head.headers)
+        let stream = StreamRequest(
+            bodyFollows: bodyFollows, isGRPC: isGRPC, grpcTimeout: isGRPC ? GRPC.timeout(head.headers) : nil)
+        self.receivedHead(request, stream: stream)
+    }
+
     func channelReadComplete(context: ChannelHandlerContext) {
-        if self.isHTTP2Stream, let head = self.heldHead {
-            self.heldHead = nil
-            self.receivedHead(head, bodyFollows: true)
+        if self.isHTTP2Stream {
+            self.receivedHeldStreamHead(bodyFollows: true)
         }
         if self.upstreamNeedsFlush {
             self.upstreamNeedsFlush = false
@@ -196,12 +259,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is HTTPParserError {
-            self.logger.debug("malformed request", metadata: ["error": "\(error)"])
-            self.pipelined.removeAll()
-            self.run(self.stateMachine.clientProtocolError())
-            return
-        }
         self.logger.debug("client connection failed", metadata: ["error": "\(error)"])
         context.close(promise: nil)
     }
@@ -216,14 +273,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Upstream events (from UpstreamHandler)
 
-    func upstreamRead(_ part: HTTPClientResponsePart) {
+    func upstreamRead(_ part: UpstreamHandler.Part) {
         switch part {
         case .head(let head):
-            let framed = ProxyHeaders.isFramedForClient(
-                head,
-                requestMethod: self.exchange.requestMethod,
-                clientVersion: self.exchange.requestVersion
-            )
+            let framed =
+                self.isHTTP2Stream
+                || ProxyHeaders.clientFraming(
+                    head, requestMethod: self.exchange.requestMethod, clientVersion: self.exchange.requestVersion)
+                    != .untilClose
             self.run(self.stateMachine.responseHead(head, framedForClient: framed))
         case .body(let buffer):
             self.noteActivity()
@@ -250,33 +307,39 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Requests
 
-    /// - Parameter bodyFollows: for an HTTP/2 stream, whether DATA follows the head; nil for
-    ///   HTTP/1, whose framing headers say.
-    private func receivedHead(_ head: HTTPRequestHead, bodyFollows: Bool?) {
+    /// - Parameter stream: what an HTTP/2 stream's request carries beyond its head; nil for
+    ///   HTTP/1, whose framing the head says.
+    private func receivedHead(_ head: HTTP1Head, stream: StreamRequest?) {
         // A closing connection proxies nothing more: a request routed now would hold capacity
         // that no exchange gives back.
         guard !self.stateMachine.isClosed else { return }
         // One clock read per request, and only for the observer: it serves the timeouts too.
         self.exchange = ProxyExchange(
             version: head.version, method: head.method, startedAt: self.observer != nil ? self.loop.now : nil)
-        if bodyFollows != nil, GRPC.isRequest(head.headers) { self.exchange.isGRPC = true }
-        let disposition = self.route(head, bodyFollows: bodyFollows ?? false)
+        if stream?.isGRPC == true { self.exchange.isGRPC = true }
+        // The parser reads nothing after an upgrade request (or CONNECT): whatever the answer,
+        // unless the connection becomes a tunnel, it closes after it.
+        if stream == nil, head.isUpgrade { self.exchange.closesConnection = true }
+        let disposition = self.route(head, stream: stream)
         let action = self.stateMachine.requestHead(
             disposition,
-            clientKeepAlive: (bodyFollows != nil || head.isKeepAlive) && !self.exchange.closesConnection,
-            hasBody: bodyFollows ?? Self.hasBody(head.headers)
+            clientKeepAlive: (stream != nil || head.keepAlive) && !self.exchange.closesConnection,
+            hasBody: stream?.bodyFollows ?? (head.framing != .none)
         )
         self.run(action)
     }
 
-    private func route(_ head: HTTPRequestHead, bodyFollows: Bool) -> ProxyStateMachine.Disposition {
-        guard let host = head.headers.first(name: "host"), !host.isEmpty else {
+    private func route(_ head: HTTP1Head, stream: StreamRequest?) -> ProxyStateMachine.Disposition {
+        guard let hostBytes = head.headers.firstValueBytes(name: "host"), !hostBytes.isEmpty else {
             return .reject(.badRequest, "missing Host header\n")
         }
+        let host: String
         let hostRoute: HostRoute
-        if host == self.lastHost, let cached = self.lastHostRoute {
+        if let lastHost = self.lastHost, let cached = self.lastHostRoute, hostBytes.elementsEqual(lastHost.utf8) {
+            host = lastHost
             hostRoute = cached
         } else {
+            host = String(decoding: hostBytes, as: UTF8.self)
             guard let parsed = HostRoute(host: host, domain: self.domain) else {
                 return .reject(.notFound, "no service for host \"\(host)\"\n")
             }
@@ -293,7 +356,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let startedAt = self.exchange.startedAt
         let settings = target.revision.settings
         self.exchange.timeouts.start(settings, at: startedAt ?? self.loop.now)
-        if self.exchange.isGRPC, let deadline = GRPC.timeout(head.headers) {
+        if let deadline = stream?.grpcTimeout {
             self.exchange.timeouts.limitRequest(to: deadline, at: startedAt ?? self.loop.now)
         }
         if let refusal = self.admit(to: target, key: hostRoute.key) {
@@ -304,20 +367,19 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var options = ProxyHeaders.UpstreamOptions()
         switch settings.upstreamProtocol {
         case .http1:
-            options.mayUpgrade = !self.isHTTP2Stream && head.version == .http1_1
-            options.chunkUnframedBody = self.isHTTP2Stream && bodyFollows
+            options.mayUpgrade = stream == nil && head.version == .http1_1
+            options.chunkUnframedBody = stream?.bodyFollows ?? false
         case .h2c:
             options.keepTrailersTE = true
         }
-        let (upstreamHead, upgrade, upgradeAsked) = ProxyHeaders.upstreamRequestHead(
+        let rewrite = ProxyHeaders.upstreamRequest(
             from: head, host: host, client: self.client, forwardedElement: self.lastForwardedElement, options: options)
         // An upgrade this hop does not pass on (to an h2c instance) is answered as a plain
         // request, and the connection closes after it: its HTTP/1 framing ended there.
-        if upgradeAsked && !upgrade { self.exchange.closesConnection = true }
-        let sendContinue =
-            head.version.minor >= 1 && head.headers["expect"].contains { $0.equalsIgnoringASCIICase("100-continue") }
-        let retryable = head.method == .GET || head.method == .HEAD || head.method == .OPTIONS
-        return .forward(upstreamHead, sendContinue: sendContinue, retryable: retryable, upgrade: upgrade)
+        if rewrite.upgradeAsked && !rewrite.upgrade { self.exchange.closesConnection = true }
+        let sendContinue = stream == nil && head.version == .http1_1 && rewrite.expectsContinue
+        let retryable = head.method == .get || head.method == .head || head.method == .options
+        return .forward(rewrite.request, sendContinue: sendContinue, retryable: retryable, upgrade: rewrite.upgrade)
     }
 
     /// Takes capacity on an instance of `target`'s revision, or queues the request for one:
@@ -390,12 +452,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if self.exchange.timeouts.tracksIdle { self.exchange.timeouts.lastActivity = self.loop.now }
     }
 
-    private static func hasBody(_ headers: HTTPHeaders) -> Bool {
-        if headers.contains(name: "transfer-encoding") { return true }
-        guard let length = headers.first(name: "content-length") else { return false }
-        return length != "0"
-    }
-
     // MARK: Actions
 
     private func run(_ action: ProxyStateMachine.Action) {
@@ -406,30 +462,29 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
         case .acquireUpstream(let fresh, let sendContinue):
             if sendContinue {
-                let head = HTTPResponseHead(version: self.exchange.requestVersion, status: .continue)
-                context.writeAndFlush(self.wrapOutboundOut(.head(head)), promise: nil)
+                context.writeAndFlush(self.wrapOutboundOut(Self.continueHead), promise: nil)
             }
             self.acquireUpstream(fresh: fresh)
 
-        case .sendRequest(let head, let body, let end):
+        case .sendRequest(let request, let body, let end):
             guard let upstream = self.exchange.upstream else { return }
-            upstream.write(.head(head))
+            upstream.write(request)
             for part in body {
-                upstream.write(.body(.byteBuffer(part)))
+                upstream.writeBody(part)
             }
             if let end {
-                upstream.write(.end(end.trailers))
+                upstream.writeEnd(end.trailers)
             }
             upstream.flush()
             self.upstreamNeedsFlush = false
             self.resumeClientReading()
 
         case .forwardRequestBody(let buffer):
-            self.exchange.upstream?.write(.body(.byteBuffer(buffer)))
+            self.exchange.upstream?.writeBody(buffer)
             self.upstreamNeedsFlush = true
 
         case .forwardRequestEnd(let trailers):
-            self.exchange.upstream?.write(.end(trailers))
+            self.exchange.upstream?.writeEnd(trailers)
             self.upstreamNeedsFlush = true
 
         case .sendLocalResponse(let status, let message, let closeClient):
@@ -440,34 +495,25 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
         case .forwardResponseHead(let head, let clientKeepAlive):
             self.exchange.timeouts.responseStarted()
-            self.exchange.responseStatus = Int(head.status.code)
-            var clientHead = ProxyHeaders.clientResponseHead(
-                from: head,
-                version: self.exchange.requestVersion,
-                keepAlive: clientKeepAlive
-            )
-            if self.exchange.isGRPC {
-                // A trailers-only answer (status in the head) must reach the client as trailers:
-                // this side cannot end a stream on its head.
-                self.exchange.statusTrailers = GRPC.takeStatus(from: &clientHead.headers)
-            }
-            context.write(self.wrapOutboundOut(.head(clientHead)), promise: nil)
+            self.exchange.responseStatus = head.status
+            self.writeResponseHead(head, keepAlive: clientKeepAlive, context: context)
 
         case .forwardResponseBody(let buffer):
-            context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            self.writeResponseBody(buffer, context: context)
 
         case .forwardSwitchingHead(let head):
             self.exchange.timeouts.responseStarted()
-            self.exchange.responseStatus = Int(head.status.code)
-            let clientHead = ProxyHeaders.switchingHead(from: head, version: self.exchange.requestVersion)
-            context.write(self.wrapOutboundOut(.head(clientHead)), promise: nil)
+            self.exchange.responseStatus = head.status
+            var buffer = context.channel.allocator.buffer(capacity: head.headers.estimatedSize + 96)
+            ProxyHeaders.writeSwitchingHead(head, into: &buffer)
+            context.write(self.wrapOutboundOut(buffer), promise: nil)
 
         case .startTunnel:
             self.startTunnel(context: context)
 
         case .finishResponse(let trailers, let disposition, let closeClient):
-            // Let go of the exchange before writing the end: the server pipeline may hand us
-            // the next pipelined request from inside that write.
+            // Let go of the exchange before writing the end: its capacity is free for the
+            // next request as soon as the client can see the answer.
             if let upstream = self.detachUpstream() {
                 if disposition == .pool {
                     self.loop.pool.put(upstream)
@@ -475,9 +521,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     upstream.close()
                 }
             }
-            let statusTrailers = self.exchange.statusTrailers
+            let exchange = self.exchange
             self.finishExchange()
-            self.writeEnd(GRPC.merge(trailers, statusTrailers), closeClient: closeClient, context: context)
+            self.writeResponseEnd(trailers, of: exchange, closeClient: closeClient, context: context)
 
         case .retry:
             self.detachUpstream()?.close()
@@ -500,27 +546,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 self.run(self.stateMachine.lingerEnded())
             }
         }
-        if !self.pipelined.isEmpty, self.stateMachine.isIdle {
-            self.replayPipelined()
+        if self.holdsNextRequest, self.stateMachine.isIdle {
+            self.parseInbound()
+            if self.upstreamNeedsFlush {
+                self.upstreamNeedsFlush = false
+                self.exchange.upstream?.flush()
+            }
         }
         // Reads held while connecting must resume however the wait ended.
         if self.clientReadPending {
             self.resumeClientReading()
-        }
-    }
-
-    /// Feeds held pipelined parts through, up to the next request head that must wait.
-    private func replayPipelined() {
-        guard !self.isReplaying else { return }
-        self.isReplaying = true
-        defer { self.isReplaying = false }
-        while let next = self.pipelined.first {
-            if case .head = next, !self.stateMachine.isIdle { break }
-            self.process(self.pipelined.removeFirst())
-        }
-        if self.upstreamNeedsFlush {
-            self.upstreamNeedsFlush = false
-            self.exchange.upstream?.flush()
         }
     }
 
@@ -583,30 +618,31 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Answers an `Upgrade: h2c` request with 101 and turns the connection into an HTTP/2 one,
     /// on which the request becomes stream 1. False if the request cannot be carried over
     /// (then it is served over HTTP/1.1, as the RFC allows).
-    private func upgradeToHTTP2(_ head: HTTPRequestHead) -> Bool {
+    private func upgradeToHTTP2(_ head: HTTP1Head) -> Bool {
         guard let context = self.context,
-            let request = HTTP2Server.headersFrame(for: head, allocator: context.channel.allocator)
+            let request = HTTP2Server.headersFrame(for: head.nioRequestHead, allocator: context.channel.allocator)
         else { return false }
-        var headers = HTTPHeaders()
-        headers.add(name: "connection", value: "upgrade")
-        headers.add(name: "upgrade", value: "h2c")
-        context.writeAndFlush(
-            self.wrapOutboundOut(
-                .head(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))),
-            promise: nil)
+        context.writeAndFlush(self.wrapOutboundOut(Self.switchingToH2C), promise: nil)
+        // The client's preface may have come with the request.
+        let early = self.inbound
+        self.inbound = nil
+        let pipeline = context.pipeline
         do {
             // HTTP/1 leaves first: the HTTP/2 handler writes its SETTINGS as soon as it is added.
-            let pipeline = context.pipeline.syncOperations
-            _ = pipeline.removeHandler(try pipeline.handler(type: HTTPResponseEncoder.self))
-            _ = pipeline.removeHandler(try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self))
-            _ = pipeline.removeHandler(self)
-            try pipeline.addHandler(H2CUpgradeInjector(request: request))
+            let operations = pipeline.syncOperations
+            _ = operations.removeHandler(self)
+            try operations.addHandler(H2CUpgradeInjector(request: request))
             try HTTP2Server.configure(
-                pipeline, eventLoop: context.eventLoop, loop: self.loop, domain: self.domain, observer: self.observer,
-                logger: self.logger)
+                operations, eventLoop: context.eventLoop, loop: self.loop, domain: self.domain,
+                observer: self.observer, logger: self.logger)
         } catch {
             self.logger.debug("cannot switch to h2c", metadata: ["error": "\(error)"])
             context.close(promise: nil)
+            return true
+        }
+        if let early {
+            pipeline.syncOperations.fireChannelRead(NIOAny(early))
+            pipeline.syncOperations.fireChannelReadComplete()
         }
         return true
     }
@@ -621,10 +657,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let ends = TunnelHandler.pair { [weak self] in self?.noteActivity() }
         do {
-            let pipeline = context.pipeline.syncOperations
-            try pipeline.addHandler(ends.client, position: .before(self))
-            _ = pipeline.removeHandler(try pipeline.handler(type: HTTPResponseEncoder.self))
-            _ = pipeline.removeHandler(try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self))
+            try context.pipeline.syncOperations.addHandler(ends.client, position: .before(self))
             try upstream.spliceTunnel(ends.upstream)
         } catch {
             self.logger.debug("cannot switch protocols", metadata: ["error": "\(error)"])
@@ -632,7 +665,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         context.flush()
+        // Bytes the client sent behind its request, before the switch, are the new protocol's.
+        if let early = self.inbound {
+            self.inbound = nil
+            ends.client.forwardToPartner(early)
+        }
+        self.holdsNextRequest = false
         upstream.resumeReading()
+        self.resumeClientReading()
     }
 
     private func attach(_ upstream: UpstreamHandler) {
@@ -657,55 +697,154 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Writing to the client
 
+    private static let continueHead = ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n")
+    private static let switchingToH2C = ByteBuffer(
+        string: "HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: h2c\r\n\r\n")
+    private static let crlf = ByteBuffer(string: "\r\n")
+    private static let noBytes = ByteBuffer()
+
+    private func writeResponseHead(_ head: HTTP1Head, keepAlive: Bool, context: ChannelHandlerContext) {
+        guard !self.isHTTP2Stream else {
+            var clientHead = ProxyHeaders.streamResponseHead(head)
+            if self.exchange.isGRPC {
+                // A trailers-only answer (status in the head) must reach the client as trailers:
+                // this side cannot end a stream on its head.
+                self.exchange.statusTrailers = GRPC.takeStatus(from: &clientHead.headers)
+            }
+            context.write(NIOAny(HTTPServerResponsePart.head(clientHead)), promise: nil)
+            return
+        }
+        let framing = ProxyHeaders.clientFraming(
+            head, requestMethod: self.exchange.requestMethod, clientVersion: self.exchange.requestVersion)
+        self.exchange.clientFraming = framing
+        var buffer = context.channel.allocator.buffer(capacity: head.headers.estimatedSize + 96)
+        ProxyHeaders.writeClientResponseHead(
+            head, version: self.exchange.requestVersion, keepAlive: keepAlive, framing: framing, into: &buffer)
+        context.write(self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func writeResponseBody(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
+        if self.isHTTP2Stream {
+            context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
+        } else if self.exchange.clientFraming == .chunked {
+            guard buffer.readableBytes > 0 else { return }  // an empty chunk would end the body
+            var size = context.channel.allocator.buffer(capacity: 18)
+            size.writeHTTP1ChunkHeader(size: buffer.readableBytes)
+            context.write(self.wrapOutboundOut(size), promise: nil)
+            context.write(self.wrapOutboundOut(buffer), promise: nil)
+            context.write(self.wrapOutboundOut(Self.crlf), promise: nil)
+        } else {
+            context.write(self.wrapOutboundOut(buffer), promise: nil)
+        }
+    }
+
+    /// Ends the response of `exchange` (already settled), then closes the client if asked.
+    private func writeResponseEnd(
+        _ trailers: HTTP1Headers?, of exchange: ProxyExchange, closeClient: Bool, context: ChannelHandlerContext
+    ) {
+        let end: NIOAny
+        if self.isHTTP2Stream {
+            let merged = GRPC.merge(trailers.map(HTTPHeaders.init), exchange.statusTrailers)
+            end = NIOAny(HTTPServerResponsePart.end(merged))
+        } else if exchange.clientFraming == .chunked {
+            var last = context.channel.allocator.buffer(capacity: 5 + (trailers?.estimatedSize ?? 0))
+            last.writeHTTP1LastChunk(trailers: trailers)
+            end = self.wrapOutboundOut(last)
+        } else if closeClient {
+            end = self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))
+        } else {
+            context.flush()
+            return
+        }
+        if closeClient {
+            context.writeAndFlush(end).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        } else {
+            context.writeAndFlush(end, promise: nil)
+        }
+    }
+
     private func writeLocalResponse(
         _ status: HTTPResponseStatus,
         _ message: String,
         closeClient: Bool,
         context: ChannelHandlerContext
     ) {
-        if self.exchange.isGRPC {
-            // A gRPC client reads the outcome from grpc-status, not the HTTP status.
-            var headers = HTTPHeaders()
-            headers.add(name: "content-type", value: "application/grpc")
-            let head = HTTPResponseHead(version: self.exchange.requestVersion, status: .ok, headers: headers)
-            context.write(self.wrapOutboundOut(.head(head)), promise: nil)
-            self.writeEnd(GRPC.statusTrailers(for: status, message), closeClient: closeClient, context: context)
+        guard !self.isHTTP2Stream else {
+            self.writeLocalStreamResponse(status, message, closeClient: closeClient, context: context)
             return
         }
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "text/plain; charset=utf-8")
-        headers.add(name: "content-length", value: String(message.utf8.count))
+        var buffer = context.channel.allocator.buffer(capacity: 192 + message.utf8.count)
+        buffer.writeStaticString(self.exchange.requestVersion == .http1_1 ? "HTTP/1.1 " : "HTTP/1.0 ")
+        buffer.writeString(String(status.code))
+        buffer.writeStaticString(" ")
+        buffer.writeString(status.reasonPhrase)
+        buffer.writeStaticString("\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ")
+        buffer.writeString(String(message.utf8.count))
+        buffer.writeStaticString("\r\n")
         if status == .tooManyRequests || status == .serviceUnavailable {
-            headers.add(name: "retry-after", value: "1")
+            buffer.writeStaticString("retry-after: 1\r\n")
         }
         if closeClient {
-            headers.add(name: "connection", value: "close")
-        } else if self.exchange.requestVersion.major == 1 && self.exchange.requestVersion.minor == 0 {
-            headers.add(name: "connection", value: "keep-alive")
+            buffer.writeStaticString("connection: close\r\n")
+        } else if self.exchange.requestVersion == .http1_0 {
+            buffer.writeStaticString("connection: keep-alive\r\n")
         }
-        let head = HTTPResponseHead(version: self.exchange.requestVersion, status: status, headers: headers)
-        context.write(self.wrapOutboundOut(.head(head)), promise: nil)
-        if self.exchange.requestMethod != .HEAD {
-            let body = context.channel.allocator.buffer(string: message)
-            context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        buffer.writeStaticString("\r\n")
+        if self.exchange.requestMethod != .head {
+            buffer.writeString(message)
         }
-        self.writeEnd(nil, closeClient: closeClient, context: context)
-    }
-
-    private func writeEnd(_ trailers: HTTPHeaders?, closeClient: Bool, context: ChannelHandlerContext) {
         if closeClient {
-            context.writeAndFlush(self.wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
+            context.writeAndFlush(self.wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
             }
         } else {
-            context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: nil)
+            context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+        }
+    }
+
+    private func writeLocalStreamResponse(
+        _ status: HTTPResponseStatus,
+        _ message: String,
+        closeClient: Bool,
+        context: ChannelHandlerContext
+    ) {
+        var headers = HTTPHeaders()
+        let trailers: HTTPHeaders?
+        if self.exchange.isGRPC {
+            // A gRPC client reads the outcome from grpc-status, not the HTTP status.
+            headers.add(name: "content-type", value: "application/grpc")
+            context.write(
+                NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http2, status: .ok, headers: headers))),
+                promise: nil)
+            trailers = GRPC.statusTrailers(for: status, message)
+        } else {
+            headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+            headers.add(name: "content-length", value: String(message.utf8.count))
+            if status == .tooManyRequests || status == .serviceUnavailable {
+                headers.add(name: "retry-after", value: "1")
+            }
+            let head = HTTPResponseHead(version: .http2, status: status, headers: headers)
+            context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+            if self.exchange.requestMethod != .head {
+                let body = context.channel.allocator.buffer(string: message)
+                context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
+            }
+            trailers = nil
+        }
+        let end = NIOAny(HTTPServerResponsePart.end(trailers))
+        if closeClient {
+            context.writeAndFlush(end).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        } else {
+            context.writeAndFlush(end, promise: nil)
         }
     }
 
     // MARK: Backpressure
 
     private var mayReadFromClient: Bool {
-        if self.stateMachine.isWaitingForUpstream || !self.pipelined.isEmpty { return false }
+        if self.stateMachine.isWaitingForUpstream || self.holdsNextRequest { return false }
         if let upstream = self.exchange.upstream, !upstream.isWritable { return false }
         return true
     }

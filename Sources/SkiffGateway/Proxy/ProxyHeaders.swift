@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import SkiffHTTP1
 
 /// Header rewriting between client and backend: hop-by-hop stripping, forwarding headers,
 /// and message framing for the other side.
@@ -16,98 +17,112 @@ enum ProxyHeaders {
         var keepTrailersTE = false
     }
 
-    /// The request head to send upstream; whether the client asked to switch protocols
-    /// (`upgradeAsked`: NIO's parser reads nothing more on that connection either way), and
-    /// whether the forwarded head asks it of the instance (`upgrade`).
+    /// A client's request as rewritten for the instance, and what the rewrite found.
+    struct UpstreamRewrite {
+        var request: UpstreamRequest
+        /// The forwarded head asks the instance to switch protocols.
+        var upgrade = false
+        /// The client asked to switch protocols (the parser reads nothing more on that
+        /// connection either way).
+        var upgradeAsked = false
+        /// The client sent `Expect: 100-continue`.
+        var expectsContinue = false
+    }
+
+    /// The request to send upstream.
     ///
     /// Always HTTP/1.1 so the backend connection can be kept alive. `Expect` is dropped
     /// because the proxy answers `100-continue` itself. Framing is set explicitly
     /// (`content-length` kept, otherwise `transfer-encoding: chunked` if the client sent a body).
-    static func upstreamRequestHead(
-        from clientHead: HTTPRequestHead,
+    static func upstreamRequest(
+        from clientHead: HTTP1Head,
         host: String,
         client: ClientAddress,
         forwardedElement: String? = nil,
         options: UpstreamOptions = UpstreamOptions()
-    ) -> (head: HTTPRequestHead, upgrade: Bool, upgradeAsked: Bool) {
-        var headers = clientHead.headers
+    ) -> UpstreamRewrite {
+        var head = clientHead
         // One scan tells which rewrites apply; most requests carry none of these headers.
         var seen = SeenRequestHeaders()
-        for (name, _) in headers { seen.note(name) }
+        for index in head.headers.indices { seen.note(head.headers.nameBytes(at: index)) }
 
+        var added = UpstreamRequest.AddedFields(
+            xForwardedFor: client.ip, xForwardedHost: host,
+            forwarded: forwardedElement ?? self.forwardedElement(host: host, client: client))
         var upgrade = false
         var upgradeAsked = false
+        var expectsContinue = false
         if seen.hopByHop || seen.expect {
-            let chunkedBody = !seen.contentLength && seen.transferEncoding
-            // Read before the strip: what the client asked to switch to, and whether it
-            // accepts trailers.
-            let requested = clientHead.version == .http1_1 ? self.requestedUpgrade(headers) : nil
+            // Read before the strip: what the client asked to switch to, whether it accepts
+            // trailers, and whether it waits for 100 Continue.
+            let requested = clientHead.version == .http1_1 ? self.requestedUpgrade(head.headers) : nil
             upgradeAsked = requested != nil
-            let switchTo = options.mayUpgrade ? requested : nil
-            let trailersTE = options.keepTrailersTE && headers["te"].contains { $0.contains("trailers") }
-            self.removeHopByHop(from: &headers, extra: "expect")
-            if chunkedBody {
-                headers.add(name: "transfer-encoding", value: "chunked")
-            }
-            if let switchTo {
-                headers.add(name: "connection", value: "upgrade")
-                headers.add(name: "upgrade", value: switchTo)
+            if options.mayUpgrade, let requested {
+                added.upgrade = requested
                 upgrade = true
             }
-            if trailersTE {
-                headers.add(name: "te", value: "trailers")
-            }
+            expectsContinue =
+                seen.expect
+                && head.headers.values(name: "expect").contains { $0.equalsIgnoringASCIICase("100-continue") }
+            added.chunked = !seen.contentLength && seen.transferEncoding
+            added.trailersTE =
+                options.keepTrailersTE && head.headers.values(name: "te").contains { $0.contains("trailers") }
+            self.removeHopByHop(from: &head.headers, extra: "expect")
         }
         if options.chunkUnframedBody, !seen.contentLength, !seen.transferEncoding {
-            headers.add(name: "transfer-encoding", value: "chunked")
+            added.chunked = true
         }
         // (A `Connection` header may have named one of these, so look again before joining.)
-        if seen.xForwardedFor, case let existing = headers["x-forwarded-for"], !existing.isEmpty {
-            headers.remove(name: "x-forwarded-for")
-            headers.add(name: "x-forwarded-for", value: existing.joined(separator: ", ") + ", " + client.ip)
-        } else {
-            headers.add(name: "x-forwarded-for", value: client.ip)
+        if seen.xForwardedFor {
+            let existing = head.headers.values(name: "x-forwarded-for")
+            if !existing.isEmpty {
+                head.headers.removeAll(name: "x-forwarded-for")
+                added.xForwardedFor = existing.joined(separator: ", ") + ", " + client.ip
+            }
         }
-        if seen.xForwardedProto { headers.remove(name: "x-forwarded-proto") }
-        headers.add(name: "x-forwarded-proto", value: "http")
-        if seen.xForwardedHost { headers.remove(name: "x-forwarded-host") }
-        headers.add(name: "x-forwarded-host", value: host)
-        let element = forwardedElement ?? self.forwardedElement(host: host, client: client)
-        if seen.forwarded, case let existing = headers["forwarded"], !existing.isEmpty {
-            headers.remove(name: "forwarded")
-            headers.add(name: "forwarded", value: existing.joined(separator: ", ") + ", " + element)
-        } else {
-            headers.add(name: "forwarded", value: element)
+        if seen.xForwardedProto { head.headers.removeAll(name: "x-forwarded-proto") }
+        if seen.xForwardedHost { head.headers.removeAll(name: "x-forwarded-host") }
+        if seen.forwarded {
+            let existing = head.headers.values(name: "forwarded")
+            if !existing.isEmpty {
+                head.headers.removeAll(name: "forwarded")
+                added.forwarded = existing.joined(separator: ", ") + ", " + added.forwarded
+            }
         }
-        return (
-            HTTPRequestHead(version: .http1_1, method: clientHead.method, uri: clientHead.uri, headers: headers),
-            upgrade, upgradeAsked
-        )
+        return UpstreamRewrite(
+            request: UpstreamRequest(head: head, added: added), upgrade: upgrade, upgradeAsked: upgradeAsked,
+            expectsContinue: expectsContinue)
     }
 
     /// The protocols an HTTP/1.1 request asks to switch to: its `Upgrade` value when
     /// `Connection` names `upgrade` too (as llhttp, which then stops parsing the connection).
-    static func requestedUpgrade(_ headers: HTTPHeaders) -> String? {
+    static func requestedUpgrade(_ headers: HTTP1Headers) -> String? {
         guard let protocols = headers.first(name: "upgrade"), !protocols.isEmpty else { return nil }
         return self.lists(headers, "connection", token: "upgrade") ? protocols : nil
     }
 
     /// Whether a comma-separated header (`Connection`, `Upgrade`) lists `token`, in any case.
-    static func lists(_ headers: HTTPHeaders, _ name: String, token: String) -> Bool {
-        headers[name].contains { value in
+    static func lists(_ headers: HTTP1Headers, _ name: String, token: String) -> Bool {
+        headers.values(name: name).contains { value in
             value.split(separator: ",").contains { $0.trimmingASCIISpaces().lowercased() == token }
         }
     }
 
-    /// The `101 Switching Protocols` head for the client: the instance's headers without the
-    /// other hop-by-hop ones, announcing the protocol it switched to.
-    static func switchingHead(from upstreamHead: HTTPResponseHead, version: HTTPVersion) -> HTTPResponseHead {
+    /// Writes the `101 Switching Protocols` head for an HTTP/1.1 client: the instance's fields
+    /// without the other hop-by-hop ones, announcing the protocol it switched to.
+    static func writeSwitchingHead(_ upstreamHead: HTTP1Head, into buffer: inout ByteBuffer) {
         var headers = upstreamHead.headers
         let switchedTo = headers.first(name: "upgrade")
         self.removeHopByHop(from: &headers, extra: nil)
-        headers.add(name: "connection", value: "upgrade")
-        if let switchedTo { headers.add(name: "upgrade", value: switchedTo) }
-        return HTTPResponseHead(version: version, status: .switchingProtocols, headers: headers)
+        buffer.writeStaticString("HTTP/1.1 101 Switching Protocols\r\n")
+        headers.write(into: &buffer)
+        buffer.writeStaticString("connection: upgrade\r\n")
+        if let switchedTo {
+            buffer.writeStaticString("upgrade: ")
+            buffer.writeString(switchedTo)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("\r\n")
     }
 
     /// This hop's `Forwarded` element (RFC 7239); the same for every request a connection
@@ -127,25 +142,25 @@ enum ProxyHeaders {
         var xForwardedHost = false
         var forwarded = false
 
-        mutating func note(_ name: String) {
+        mutating func note(_ name: ByteBufferView) {
             // Cheap length filter first: most header names match none of these lengths.
-            switch name.utf8.count {
+            switch name.count {
             case 6:
-                if name.equalsIgnoringASCIICase("expect") { self.expect = true }
+                if name.equalsCaseInsensitive("expect") { self.expect = true }
             case 9:
-                if name.equalsIgnoringASCIICase("forwarded") { self.forwarded = true }
+                if name.equalsCaseInsensitive("forwarded") { self.forwarded = true }
             case 14:
-                if name.equalsIgnoringASCIICase("content-length") { self.contentLength = true }
+                if name.equalsCaseInsensitive("content-length") { self.contentLength = true }
             case 15:
-                if name.equalsIgnoringASCIICase("x-forwarded-for") { self.xForwardedFor = true }
+                if name.equalsCaseInsensitive("x-forwarded-for") { self.xForwardedFor = true }
             case 16:
-                if name.equalsIgnoringASCIICase("x-forwarded-host") { self.xForwardedHost = true }
+                if name.equalsCaseInsensitive("x-forwarded-host") { self.xForwardedHost = true }
             case 17:
-                if name.equalsIgnoringASCIICase("x-forwarded-proto") {
+                if name.equalsCaseInsensitive("x-forwarded-proto") {
                     self.xForwardedProto = true
                     return
                 }
-                if name.equalsIgnoringASCIICase("transfer-encoding") { self.transferEncoding = true }
+                if name.equalsCaseInsensitive("transfer-encoding") { self.transferEncoding = true }
             default:
                 break
             }
@@ -153,63 +168,94 @@ enum ProxyHeaders {
         }
     }
 
-    /// The response head to send to the client: hop-by-hop headers stripped, the client's
-    /// HTTP version, and `Connection` saying what happens to the client connection.
-    static func clientResponseHead(
-        from upstreamHead: HTTPResponseHead,
-        version: HTTPVersion,
-        keepAlive: Bool
-    ) -> HTTPResponseHead {
-        var headers = upstreamHead.headers
-        self.removeHopByHop(from: &headers, extra: nil)
-        if !keepAlive {
-            headers.add(name: "connection", value: "close")
-        } else if version.major == 1 && version.minor == 0 {
-            headers.add(name: "connection", value: "keep-alive")
-        }
-        return HTTPResponseHead(version: version, status: upstreamHead.status, headers: headers)
+    /// How the body of a response reaches an HTTP/1 client.
+    enum ClientFraming: Equatable {
+        /// As the instance framed it: no body, or its `content-length`.
+        case asIs
+        /// Chunked by the gateway (the instance chunked it, or its end is its connection's close).
+        case chunked
+        /// Without framing: its end is the client connection's close (an HTTP/1.0 client).
+        case untilClose
     }
 
-    /// Whether the client will find the end of this response without the connection closing.
-    static func isFramedForClient(
-        _ head: HTTPResponseHead,
-        requestMethod: HTTPMethod,
-        clientVersion: HTTPVersion
-    ) -> Bool {
-        let code = head.status.code
-        if requestMethod == .HEAD || code < 200 || code == 204 || code == 304 {
-            return true
+    /// How the response to a `requestMethod` request reaches a client speaking `clientVersion`.
+    static func clientFraming(
+        _ head: HTTP1Head, requestMethod: HTTP1Method, clientVersion: HTTP1Version
+    ) -> ClientFraming {
+        let code = head.status
+        if requestMethod == .head || code < 200 || code == 204 || code == 304 {
+            return .asIs
         }
-        if head.headers.contains(name: "content-length") {
-            return true
+        switch head.framing {
+        case .none, .contentLength:
+            return .asIs
+        case .chunked, .untilClose:
+            return clientVersion == .http1_1 ? .chunked : .untilClose
         }
-        return clientVersion.major > 1 || (clientVersion.major == 1 && clientVersion.minor >= 1)
+    }
+
+    /// Writes the response head for an HTTP/1 client: hop-by-hop fields stripped, the
+    /// client's HTTP version, its framing, and `Connection` saying what happens to the client
+    /// connection.
+    static func writeClientResponseHead(
+        _ upstreamHead: HTTP1Head,
+        version: HTTP1Version,
+        keepAlive: Bool,
+        framing: ClientFraming,
+        into buffer: inout ByteBuffer
+    ) {
+        var headers = upstreamHead.headers
+        self.removeHopByHop(from: &headers, extra: nil)
+        let status = upstreamHead.status
+        buffer.writeStaticString(version == .http1_1 ? "HTTP/1.1 " : "HTTP/1.0 ")
+        buffer.writeInteger(UInt8(48 + status / 100 % 10))
+        buffer.writeInteger(UInt8(48 + status / 10 % 10))
+        buffer.writeInteger(UInt8(48 + status % 10))
+        buffer.writeStaticString(" ")
+        buffer.writeBytes(upstreamHead.reasonBytes)
+        buffer.writeStaticString("\r\n")
+        headers.write(into: &buffer)
+        if framing == .chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
+        if !keepAlive {
+            buffer.writeStaticString("connection: close\r\n")
+        } else if version == .http1_0 {
+            buffer.writeStaticString("connection: keep-alive\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+    }
+
+    /// The response head for an HTTP/2 client (through NIO's codec): hop-by-hop fields stripped.
+    static func streamResponseHead(_ upstreamHead: HTTP1Head) -> HTTPResponseHead {
+        var headers = upstreamHead.headers
+        self.removeHopByHop(from: &headers, extra: nil)
+        let status = HTTPResponseStatus(
+            statusCode: upstreamHead.status, reasonPhrase: String(decoding: upstreamHead.reasonBytes, as: UTF8.self))
+        return HTTPResponseHead(version: .http2, status: status, headers: HTTPHeaders(headers))
     }
 
     /// Removes the headers that describe one connection rather than the message (RFC 9110
     /// §7.6.1): `Connection` and the names it lists, plus the fixed hop-by-hop set.
     /// Scans once and does nothing more in the common case where none are present.
-    static func removeHopByHop(from headers: inout HTTPHeaders, extra: String?) {
-        var present: [String] = []
-        for (name, value) in headers {
-            switch self.hopByHopKind(name, extra: extra) {
+    static func removeHopByHop(from headers: inout HTTP1Headers, extra: String?) {
+        var listed: [String] = []
+        var present = false
+        for index in headers.indices {
+            switch self.hopByHopKind(headers.nameBytes(at: index), extra: extra) {
             case .none:
                 continue
             case .connection:
-                present.append(name)
-                for token in value.split(separator: ",") {
+                present = true
+                for token in headers.value(at: index).split(separator: ",") {
                     let trimmed = token.trimmingASCIISpaces()
-                    if !trimmed.isEmpty { present.append(String(trimmed)) }
+                    if !trimmed.isEmpty { listed.append(trimmed.lowercased()) }
                 }
             case .other:
-                present.append(name)
+                present = true
             }
         }
-        // Each remove is a scan, so only names actually present are removed (usually one:
-        // `Connection: keep-alive`); `remove` ignores case and takes every occurrence.
-        for (index, name) in present.enumerated()
-        where !present[..<index].contains(where: { $0.equalsIgnoringASCIICase(name.lowercased()) }) {
-            headers.remove(name: name)
+        guard present else { return }
+        headers.removeAll { name in
+            self.hopByHopKind(name, extra: extra) != .none || listed.contains { name.equalsCaseInsensitive($0) }
         }
     }
 
@@ -223,8 +269,8 @@ enum ProxyHeaders {
         case other
     }
 
-    fileprivate static func hopByHopKind(_ name: String, extra: String?) -> HopByHopKind {
-        let count = name.utf8.count
+    fileprivate static func hopByHopKind(_ name: ByteBufferView, extra: String?) -> HopByHopKind {
+        let count = name.count
         // Cheap length filter before any comparison: most headers are none of these.
         switch count {
         case 2, 6, 7, 10, 16, 17:
@@ -232,11 +278,11 @@ enum ProxyHeaders {
         default:
             return .none
         }
-        if name.equalsIgnoringASCIICase("connection") { return .connection }
+        if name.equalsCaseInsensitive("connection") { return .connection }
         for candidate in self.hopByHopNames where candidate.utf8.count == count {
-            if name.equalsIgnoringASCIICase(candidate) { return .other }
+            if name.equalsCaseInsensitive(candidate) { return .other }
         }
-        if let extra, extra.utf8.count == count, name.equalsIgnoringASCIICase(extra) { return .other }
+        if let extra, extra.utf8.count == count, name.equalsCaseInsensitive(extra) { return .other }
         return .none
     }
 

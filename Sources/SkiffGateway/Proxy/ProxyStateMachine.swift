@@ -1,8 +1,9 @@
 import NIOCore
 import NIOHTTP1
+import SkiffHTTP1
 
 /// The life of one client connection as the proxy sees it: requests arrive one at a time
-/// (the server pipeline holds pipelined ones back), each is forwarded on an upstream
+/// (the handler holds pipelined ones back), each is forwarded on an upstream
 /// connection, and its response is streamed back.
 ///
 /// Pure logic: events in, one action out; the handler performs the action. The handler does
@@ -33,7 +34,7 @@ struct ProxyStateMachine {
         /// - retryable: the request has no body and an idempotent method, so it may be sent
         ///   again on a fresh connection if a pooled one turns out to be dead.
         /// - upgrade: the request asks to switch protocols (a WebSocket handshake).
-        case forward(HTTPRequestHead, sendContinue: Bool, retryable: Bool, upgrade: Bool = false)
+        case forward(UpstreamRequest, sendContinue: Bool, retryable: Bool, upgrade: Bool = false)
         /// Answer locally (400, 404, 503).
         case reject(HTTPResponseStatus, String)
     }
@@ -51,16 +52,16 @@ struct ProxyStateMachine {
         case acquireUpstream(fresh: Bool, sendContinue: Bool)
         /// Write the request head, the body parts buffered while connecting, and the end if
         /// it already arrived; flush.
-        case sendRequest(HTTPRequestHead, body: CircularBuffer<ByteBuffer>, end: RequestEnd?)
+        case sendRequest(UpstreamRequest, body: CircularBuffer<ByteBuffer>, end: RequestEnd?)
         case forwardRequestBody(ByteBuffer)
-        case forwardRequestEnd(HTTPHeaders?)
+        case forwardRequestEnd(HTTP1Headers?)
         /// Answer locally. The exchange is over: release any upstream (closing it) and the
         /// in-flight count; close the client connection after the response if `closeClient`.
         case sendLocalResponse(HTTPResponseStatus, String, closeClient: Bool)
         /// Forward the response head; `clientKeepAlive` says which `Connection` to announce.
-        case forwardResponseHead(HTTPResponseHead, clientKeepAlive: Bool)
+        case forwardResponseHead(HTTP1Head, clientKeepAlive: Bool)
         /// Forward a `101 Switching Protocols` head, with its `Upgrade` and `Connection`.
-        case forwardSwitchingHead(HTTPResponseHead)
+        case forwardSwitchingHead(HTTP1Head)
         /// The switch is complete on both sides: splice the two connections' bytes. The
         /// exchange keeps its capacity until ``clientClosed()``, ``upstreamClosed()`` or a
         /// timeout aborts it.
@@ -68,7 +69,7 @@ struct ProxyStateMachine {
         case forwardResponseBody(ByteBuffer)
         /// Forward the response end. The exchange is over: put the upstream back or close it,
         /// release the in-flight count, then close the client connection if `closeClient`.
-        case finishResponse(HTTPHeaders?, upstream: UpstreamDisposition, closeClient: Bool)
+        case finishResponse(HTTP1Headers?, upstream: UpstreamDisposition, closeClient: Bool)
         /// Send the request again on a fresh connection (the pooled one died before answering).
         case retry
         /// Tear everything down: the exchange failed after the response started, or the
@@ -85,11 +86,11 @@ struct ProxyStateMachine {
 
     /// The request end, if it arrived while the upstream was being connected.
     struct RequestEnd {
-        var trailers: HTTPHeaders?
+        var trailers: HTTP1Headers?
     }
 
     private struct Pending {
-        var head: HTTPRequestHead
+        var head: UpstreamRequest
         var body: CircularBuffer<ByteBuffer>
         var end: RequestEnd?
         var clientKeepAlive: Bool
@@ -103,7 +104,7 @@ struct ProxyStateMachine {
         var clientKeepAlive: Bool
         /// Kept only while a resend is allowed: no body, idempotent, sent on a reused
         /// connection, no response byte yet, not retried yet.
-        var retryHead: HTTPRequestHead?
+        var retryHead: UpstreamRequest?
         var upgrade: Bool
     }
 
@@ -195,7 +196,7 @@ struct ProxyStateMachine {
         }
     }
 
-    mutating func requestEnd(_ trailers: HTTPHeaders?) -> Action {
+    mutating func requestEnd(_ trailers: HTTP1Headers?) -> Action {
         switch self.state {
         case .connecting(var pending):
             pending.end = RequestEnd(trailers: trailers)
@@ -332,13 +333,13 @@ struct ProxyStateMachine {
 
     /// The response head arrived. `framedForClient` says whether the client can find the end
     /// of this response without the connection closing (length, no body, or chunking).
-    mutating func responseHead(_ head: HTTPResponseHead, framedForClient: Bool) -> Action {
+    mutating func responseHead(_ head: HTTP1Head, framedForClient: Bool) -> Action {
         guard case .forwarding(var exchange) = self.state, !exchange.responseStarted else {
             return self.protocolViolation()
         }
         exchange.responseStarted = true
         exchange.retryHead = nil
-        if head.status == .switchingProtocols {
+        if head.status == 101 {
             // Only a requested switch, after the whole request: anything else leaves the
             // connection's framing unknown.
             guard exchange.upgrade, exchange.requestEnded else {
@@ -361,7 +362,7 @@ struct ProxyStateMachine {
     }
 
     /// The response ended; `upstreamKeepAlive` says whether the backend allows reuse.
-    mutating func responseEnd(_ trailers: HTTPHeaders?, upstreamKeepAlive: Bool) -> Action {
+    mutating func responseEnd(_ trailers: HTTP1Headers?, upstreamKeepAlive: Bool) -> Action {
         if case .switching = self.state {
             self.state = .tunnel
             return .startTunnel

@@ -82,18 +82,8 @@ struct UpstreamConnector: Sendable {
         }
     }
 
-    /// Installs the backend-side handlers. Framing headers are set by the proxy, so the
-    /// encoder leaves them alone; 1xx responses are dropped (the proxy answers
-    /// `100-continue` to the client itself).
+    /// Installs the backend-side handler of an HTTP/1.1 connection: the only one it needs.
     static func configure(_ pipeline: ChannelPipeline.SynchronousOperations, for slot: BackendSlot) throws {
-        var encoderConfiguration = HTTPRequestEncoder.Configuration()
-        encoderConfiguration.automaticallySetFramingHeaders = false
-        try pipeline.addHandler(HTTPRequestEncoder(configuration: encoderConfiguration))
-        try pipeline.addHandler(
-            ByteToMessageHandler(
-                // After a 101, bytes the instance sent behind it belong to the new protocol.
-                HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .drop))
-        )
         try pipeline.addHandler(UpstreamHandler(slot: slot))
     }
 }

@@ -1,15 +1,28 @@
 import NIOCore
 import NIOHTTP1
+import SkiffHTTP1
 
 /// The tail of a backend connection's pipeline: hands response parts to the proxy handler
 /// that currently owns the connection, and holds reads while that client can't keep up.
 ///
+/// On an HTTP/1.1 connection it is the only handler: it writes request heads as bytes
+/// (``UpstreamRequest/write(into:)``), frames bodies itself, and reads responses with the
+/// gateway's own parser. On an HTTP/2 stream (an h2c instance) it speaks NIO's HTTP/1 parts
+/// to the stream's codec instead.
+///
 /// Owned by exactly one of: a ``ProxyHandler`` (while an exchange runs on it) or the loop's
 /// ``UpstreamPool`` (while idle). Both live on the same event loop as this handler.
 final class UpstreamHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// What a response brings, whichever way the instance speaks.
+    enum Part {
+        case head(HTTP1Head)
+        case body(ByteBuffer)
+        case end(HTTP1Headers?)
+    }
 
     let slot: BackendSlot
     /// An HTTP/2 stream carries one exchange; an HTTP/1.1 connection may carry many.
@@ -22,6 +35,17 @@ final class UpstreamHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     private var readPending = false
     private var responseKeepAlive = true
+
+    /// HTTP/1.1: the responses' parser, the bytes read but not parsed yet, and how the running
+    /// request's body is framed.
+    private var parser = HTTP1Parser(kind: .response)
+    private var inbound: ByteBuffer?
+    private var requestChunked = false
+    /// An informational response (100, 103) is being skipped: the proxy answers
+    /// `100-continue` to the client itself.
+    private var skippingInformational = false
+    /// The method of the running request, which frames an h2c instance's response.
+    private var requestMethod = HTTP1Method.get
 
     init(slot: BackendSlot, isStream: Bool = false) {
         self.slot = slot
@@ -36,10 +60,11 @@ final class UpstreamHandler: ChannelDuplexHandler {
         self.context?.channel.isWritable ?? false
     }
 
-    /// The connection may carry another request: the last response allowed keep-alive and
-    /// the backend has not closed it.
+    /// The connection may carry another request: the last response allowed keep-alive, the
+    /// backend has not closed it and sent nothing beyond that response.
     var isReusable: Bool {
-        !self.isStream && self.responseKeepAlive && self.isActive
+        !self.isStream && self.responseKeepAlive && self.isActive && self.inbound == nil
+            && self.parser.isBetweenMessages
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -53,16 +78,76 @@ final class UpstreamHandler: ChannelDuplexHandler {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = self.unwrapInboundIn(data)
-        if case .head(let head) = part {
-            self.responseKeepAlive = head.isKeepAlive
+        if self.isStream {
+            self.readStreamPart(StreamParts.client.unwrapInboundIn(data), context: context)
+            return
         }
+        var bytes = self.unwrapInboundIn(data)
+        if var inbound = self.inbound {
+            self.inbound = nil
+            inbound.writeBuffer(&bytes)
+            bytes = inbound
+        }
+        self.parse(&bytes, context: context)
+    }
+
+    private func parse(_ bytes: inout ByteBuffer, context: ChannelHandlerContext) {
+        while self.context != nil {
+            guard let proxy = self.proxy else {
+                // Nothing was asked: a backend talking out of turn can't be trusted with reuse.
+                if bytes.readableBytes > 0 { context.close(promise: nil) }
+                return
+            }
+            let event: HTTP1Event?
+            do {
+                event = try self.parser.next(from: &bytes)
+            } catch {
+                context.close(promise: nil)
+                return
+            }
+            guard let event else { break }
+            switch event {
+            case .head(let head):
+                if head.status / 100 == 1 && head.status != 101 {
+                    self.skippingInformational = true
+                    continue
+                }
+                self.responseKeepAlive = head.keepAlive
+                proxy.upstreamRead(.head(head))
+            case .body(let buffer):
+                proxy.upstreamRead(.body(buffer))
+            case .end(let trailers):
+                if self.skippingInformational {
+                    self.skippingInformational = false
+                    continue
+                }
+                if self.parser.isUpgraded {
+                    // After a 101 the bytes that follow are the new protocol's: the tunnel
+                    // takes them (``spliceTunnel(_:)``) when the proxy switches.
+                    self.inbound = bytes.readableBytes > 0 ? bytes : nil
+                    proxy.upstreamRead(.end(trailers))
+                    return
+                }
+                proxy.upstreamRead(.end(trailers))
+            }
+        }
+        self.inbound = bytes.readableBytes > 0 ? bytes : nil
+    }
+
+    private func readStreamPart(_ part: HTTPClientResponsePart, context: ChannelHandlerContext) {
         guard let proxy = self.proxy else {
-            // Nothing was asked: a backend talking out of turn can't be trusted with reuse.
             context.close(promise: nil)
             return
         }
-        proxy.upstreamRead(part)
+        switch part {
+        case .head(let head):
+            guard head.status.code / 100 != 1 else { return }
+            proxy.upstreamRead(.head(HTTP1Head(stream: head, requestMethod: self.requestMethod)))
+        case .body(let buffer):
+            proxy.upstreamRead(.body(buffer))
+        case .end(let trailers):
+            proxy.upstreamRead(.end(trailers.map(HTTP1Headers.init)))
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -76,6 +161,12 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // A response without a length ends with its connection.
+        if !self.isStream, let proxy = self.proxy, !self.parser.isUpgraded,
+            case .end(let trailers)? = try? self.parser.finish()
+        {
+            proxy.upstreamRead(.end(trailers))
+        }
         if let proxy = self.proxy {
             self.proxy = nil
             proxy.upstreamClosed(self)
@@ -108,17 +199,59 @@ final class UpstreamHandler: ChannelDuplexHandler {
         self.responseKeepAlive = true
     }
 
-    func write(_ part: HTTPClientRequestPart) {
+    /// Writes a request head; its body and end follow with ``writeBody(_:)`` and ``writeEnd(_:)``.
+    func write(_ request: UpstreamRequest) {
         guard let context = self.context else { return }
+        self.requestMethod = request.method
         guard self.isStream else {
-            context.write(self.wrapOutboundOut(part), promise: nil)
+            self.parser.expectResponse(to: request.method)
+            self.requestChunked = request.isChunked
+            var buffer = context.channel.allocator.buffer(capacity: request.estimatedSize)
+            request.write(into: &buffer)
+            context.write(self.wrapOutboundOut(buffer), promise: nil)
             return
         }
+        self.writeStreamPart(.head(request.nioHead), context: context)
+    }
+
+    func writeBody(_ buffer: ByteBuffer) {
+        guard let context = self.context else { return }
+        guard self.isStream else {
+            guard self.requestChunked else {
+                context.write(self.wrapOutboundOut(buffer), promise: nil)
+                return
+            }
+            guard buffer.readableBytes > 0 else { return }  // an empty chunk would end the body
+            var size = context.channel.allocator.buffer(capacity: 18)
+            size.writeHTTP1ChunkHeader(size: buffer.readableBytes)
+            context.write(self.wrapOutboundOut(size), promise: nil)
+            context.write(self.wrapOutboundOut(buffer), promise: nil)
+            context.write(self.wrapOutboundOut(Self.crlf), promise: nil)
+            return
+        }
+        self.writeStreamPart(.body(.byteBuffer(buffer)), context: context)
+    }
+
+    func writeEnd(_ trailers: HTTP1Headers?) {
+        guard let context = self.context else { return }
+        guard self.isStream else {
+            guard self.requestChunked else { return }
+            var last = context.channel.allocator.buffer(capacity: 5 + (trailers?.estimatedSize ?? 0))
+            last.writeHTTP1LastChunk(trailers: trailers)
+            context.write(self.wrapOutboundOut(last), promise: nil)
+            return
+        }
+        self.writeStreamPart(.end(trailers.map(HTTPHeaders.init)), context: context)
+    }
+
+    private static let crlf = ByteBuffer(string: "\r\n")
+
+    private func writeStreamPart(_ part: HTTPClientRequestPart, context: ChannelHandlerContext) {
         // A stream whose frames are refused (the instance sent GOAWAY before its HEADERS went
         // out) is closed, so the exchange ends or is retried instead of waiting for ever.
         let promise = context.eventLoop.makePromise(of: Void.self)
         promise.futureResult.assumeIsolated().whenFailure { _ in context.close(promise: nil) }
-        context.write(self.wrapOutboundOut(part), promise: promise)
+        context.write(NIOAny(part), promise: promise)
     }
 
     func flush() {
@@ -137,13 +270,30 @@ final class UpstreamHandler: ChannelDuplexHandler {
         self.context?.close(promise: nil)
     }
 
-    /// Replaces this connection's HTTP codec with `tunnel`, after a `101 Switching Protocols`
-    /// whose end was just read. Bytes the instance sent after the 101 go to the tunnel.
+    /// Puts `tunnel` in front of this handler, after a `101 Switching Protocols` whose end was
+    /// just read: from here on the connection's bytes are the tunnel's, starting with any the
+    /// instance sent right behind the 101.
     func spliceTunnel(_ tunnel: TunnelHandler) throws {
         guard let context = self.context else { throw ChannelError.ioOnClosedChannel }
-        let pipeline = context.pipeline.syncOperations
-        try pipeline.addHandler(tunnel, position: .before(self))
-        _ = pipeline.removeHandler(try pipeline.handler(type: HTTPRequestEncoder.self))
-        _ = pipeline.removeHandler(try pipeline.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self))
+        try context.pipeline.syncOperations.addHandler(tunnel, position: .before(self))
+        if let early = self.inbound {
+            self.inbound = nil
+            tunnel.forwardToPartner(early)
+        }
     }
+}
+
+/// Reads NIO's HTTP/1 parts out of a channel read, for the handlers that take bytes on an
+/// HTTP/1 connection and parts on an HTTP/2 stream (a handler declares one inbound type).
+enum StreamParts {
+    final class Server: ChannelInboundHandler, Sendable {
+        typealias InboundIn = HTTPServerRequestPart
+    }
+
+    final class Client: ChannelInboundHandler, Sendable {
+        typealias InboundIn = HTTPClientResponsePart
+    }
+
+    static let server = Server()
+    static let client = Client()
 }
