@@ -46,6 +46,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
     private var skippingInformational = false
     /// The method of the running request, which frames an h2c instance's response.
     private var requestMethod = HTTP1Method.get
+    /// The response's end was read: on a stream whose request had ended too, that closed it.
+    private var responseEnded = false
 
     init(slot: BackendSlot, isStream: Bool = false) {
         self.slot = slot
@@ -146,6 +148,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
         case .body(let buffer):
             proxy.upstreamRead(.body(buffer))
         case .end(let trailers):
+            self.responseEnded = true
             proxy.upstreamRead(.end(trailers.map(HTTP1Headers.init)))
         }
     }
@@ -267,7 +270,18 @@ final class UpstreamHandler: ChannelDuplexHandler {
     func close() {
         self.proxy = nil
         self.pool = nil
-        self.context?.close(promise: nil)
+        guard let context = self.context else { return }
+        if self.isStream, self.responseEnded {
+            // A stream that ended both ways is closed, and NIO closes its channel right after
+            // handing over the frame that ended it; a RST_STREAM now would go out on a closed
+            // stream. An instance that sent GOAWAY takes that as a connection error and reads
+            // no further, so the next stream's HEADERS would be neither answered nor refused.
+            // A stream still open by then (its request not all sent) is reset.
+            let channel = context.channel
+            context.eventLoop.assumeIsolated().execute { channel.close(promise: nil) }
+            return
+        }
+        context.close(promise: nil)
     }
 
     /// Puts `tunnel` in front of this handler, after a `101 Switching Protocols` whose end was
