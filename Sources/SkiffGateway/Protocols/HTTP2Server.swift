@@ -14,6 +14,7 @@ enum HTTP2Server {
         _ pipeline: ChannelPipeline.SynchronousOperations, eventLoop: any EventLoop, loop: LoopContext,
         domain: String, observer: GatewayObserver?, logger: Logger
     ) throws {
+        let connection = NIOLoopBound(ClientConnection(), eventLoop: eventLoop)
         let manager = NIOHTTP2ServerConnectionManagementHandler(
             eventLoop: eventLoop,
             configuration: .init(maxIdleTime: nil, maxAge: nil, maxGraceTime: nil, keepalive: nil))
@@ -24,8 +25,8 @@ enum HTTP2Server {
             // Streams live on their connection's loop, with its pool.
             stream.eventLoop.makeCompletedFuture {
                 try ProxyHandler.configureStream(
-                    stream.pipeline.syncOperations, loop: loop.value, domain: domain, observer: observer,
-                    logger: logger)
+                    stream.pipeline.syncOperations, connection: connection.value, loop: loop.value, domain: domain,
+                    observer: observer, logger: logger)
             }
         }
         try pipeline.addHandler(manager)

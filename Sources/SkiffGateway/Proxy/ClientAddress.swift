@@ -21,3 +21,23 @@ struct ClientAddress {
         }
     }
 }
+
+/// What the requests of one client connection share, HTTP/1 requests and HTTP/2 streams
+/// alike: the client's address and the routing of the host it used last (clients reuse one
+/// host per connection), so that a connection's requests after its first parse neither.
+///
+/// Touched only on the connection's event loop.
+final class ClientConnection {
+    var address = ClientAddress(nil)
+    private(set) var hasAddress = false
+    var lastHost: String?
+    var lastHostRoute: HostRoute?
+    var lastForwardedElement: String?
+
+    /// Takes the client's address from a channel of this connection, once it has one.
+    func noteAddress(of channel: any Channel) {
+        guard !self.hasAddress, let remote = channel.remoteAddress else { return }
+        self.address = ClientAddress(remote)
+        self.hasAddress = true
+    }
+}

@@ -54,12 +54,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let logger: Logger
     private var stateMachine = ProxyStateMachine()
     private var context: ChannelHandlerContext?
-    private var client = ClientAddress(nil)
-
-    /// Host header → route of the previous request: clients reuse one host per connection.
-    private var lastHost: String?
-    private var lastHostRoute: HostRoute?
-    private var lastForwardedElement: String?
+    /// Shared by the streams of an HTTP/2 connection; this handler's own on HTTP/1.
+    private let connection: ClientConnection
 
     /// The running exchange, or the last one until the next request head.
     private var exchange = ProxyExchange()
@@ -73,9 +69,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var clientReadPending = false
     private var upstreamNeedsFlush = false
 
-    init(loop: LoopContext, domain: String, observer: GatewayObserver?, logger: Logger, isHTTP2Stream: Bool = false) {
+    /// - Parameter http2Connection: for the handler of an HTTP/2 stream, what the streams of
+    ///   its connection share; nil on an HTTP/1.x connection.
+    init(
+        loop: LoopContext, domain: String, observer: GatewayObserver?, logger: Logger,
+        http2Connection: ClientConnection? = nil
+    ) {
         self.loop = loop
-        self.isHTTP2Stream = isHTTP2Stream
+        self.isHTTP2Stream = http2Connection != nil
+        self.connection = http2Connection ?? ClientConnection()
         self.domain = domain
         self.observer = observer
         self.logger = logger
@@ -96,6 +98,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// stream is a request, routed, queued and counted like one on an HTTP/1.1 connection.
     static func configureStream(
         _ pipeline: ChannelPipeline.SynchronousOperations,
+        connection: ClientConnection,
         loop: LoopContext,
         domain: String,
         observer: GatewayObserver?,
@@ -103,7 +106,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     ) throws {
         try pipeline.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
         try pipeline.addHandler(
-            ProxyHandler(loop: loop, domain: domain, observer: observer, logger: logger, isHTTP2Stream: true))
+            ProxyHandler(loop: loop, domain: domain, observer: observer, logger: logger, http2Connection: connection))
     }
 
     var isClientWritable: Bool {
@@ -114,7 +117,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        self.client = ClientAddress(context.channel.remoteAddress)
+        self.connection.noteAddress(of: context.channel)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -125,7 +128,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        self.client = ClientAddress(context.channel.remoteAddress)
+        self.connection.noteAddress(of: context.channel)
         context.fireChannelActive()
     }
 
@@ -335,7 +338,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let host: String
         let hostRoute: HostRoute
-        if let lastHost = self.lastHost, let cached = self.lastHostRoute, hostBytes.elementsEqual(lastHost.utf8) {
+        let connection = self.connection
+        if let lastHost = connection.lastHost, let cached = connection.lastHostRoute,
+            hostBytes.elementsEqual(lastHost.utf8)
+        {
             host = lastHost
             hostRoute = cached
         } else {
@@ -343,9 +349,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             guard let parsed = HostRoute(host: host, domain: self.domain) else {
                 return .reject(.notFound, "no service for host \"\(host)\"\n")
             }
-            self.lastHost = host
-            self.lastHostRoute = parsed
-            self.lastForwardedElement = ProxyHeaders.forwardedElement(host: host, client: self.client)
+            connection.lastHost = host
+            connection.lastHostRoute = parsed
+            connection.lastForwardedElement = ProxyHeaders.forwardedElement(host: host, client: connection.address)
             hostRoute = parsed
         }
         self.exchange.hostRoute = hostRoute
@@ -373,7 +379,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             options.keepTrailersTE = true
         }
         let rewrite = ProxyHeaders.upstreamRequest(
-            from: head, host: host, client: self.client, forwardedElement: self.lastForwardedElement, options: options)
+            from: head, host: host, client: connection.address, forwardedElement: connection.lastForwardedElement,
+            options: options)
         // An upgrade this hop does not pass on (to an h2c instance) is answered as a plain
         // request, and the connection closes after it: its HTTP/1 framing ended there.
         if rewrite.upgradeAsked && !rewrite.upgrade { self.exchange.closesConnection = true }

@@ -237,6 +237,8 @@ enum ProxyHeaders {
     /// §7.6.1): `Connection` and the names it lists, plus the fixed hop-by-hop set.
     /// Scans once and does nothing more in the common case where none are present.
     static func removeHopByHop(from headers: inout HTTP1Headers, extra: String?) {
+        // Names `Connection` lists beyond the fixed set: nearly always none (`keep-alive`,
+        // `close`, `upgrade`), so the usual response allocates nothing here.
         var listed: [String] = []
         var present = false
         for index in headers.indices {
@@ -245,9 +247,11 @@ enum ProxyHeaders {
                 continue
             case .connection:
                 present = true
-                for token in headers.value(at: index).split(separator: ",") {
-                    let trimmed = token.trimmingASCIISpaces()
-                    if !trimmed.isEmpty { listed.append(trimmed.lowercased()) }
+                self.forEachToken(in: headers.valueBytes(at: index)) { token in
+                    guard !token.equalsCaseInsensitive("close"), self.hopByHopKind(token, extra: extra) == .none else {
+                        return
+                    }
+                    listed.append(String(decoding: token, as: UTF8.self).lowercased())
                 }
             case .other:
                 present = true
@@ -256,6 +260,22 @@ enum ProxyHeaders {
         guard present else { return }
         headers.removeAll { name in
             self.hopByHopKind(name, extra: extra) != .none || listed.contains { name.equalsCaseInsensitive($0) }
+        }
+    }
+
+    /// Calls `body` with each element of a comma-separated list, without its surrounding
+    /// spaces and tabs, skipping empty ones.
+    private static func forEachToken(in value: ByteBufferView, _ body: (ByteBufferView) -> Void) {
+        func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        var start = value.startIndex
+        while start < value.endIndex {
+            let end = value[start...].firstIndex(of: UInt8(ascii: ",")) ?? value.endIndex
+            var low = start
+            var high = end
+            while low < high, isSpace(value[low]) { low += 1 }
+            while high > low, isSpace(value[high - 1]) { high -= 1 }
+            if low < high { body(value[low..<high]) }
+            start = end + 1
         }
     }
 

@@ -52,7 +52,7 @@ struct ProxyStateMachine {
         case acquireUpstream(fresh: Bool, sendContinue: Bool)
         /// Write the request head, the body parts buffered while connecting, and the end if
         /// it already arrived; flush.
-        case sendRequest(UpstreamRequest, body: CircularBuffer<ByteBuffer>, end: RequestEnd?)
+        case sendRequest(UpstreamRequest, body: [ByteBuffer], end: RequestEnd?)
         case forwardRequestBody(ByteBuffer)
         case forwardRequestEnd(HTTP1Headers?)
         /// Answer locally. The exchange is over: release any upstream (closing it) and the
@@ -91,7 +91,8 @@ struct ProxyStateMachine {
 
     private struct Pending {
         var head: UpstreamRequest
-        var body: CircularBuffer<ByteBuffer>
+        /// Body parts read while connecting: an array, which allocates nothing until one comes.
+        var body: [ByteBuffer]
         var end: RequestEnd?
         var clientKeepAlive: Bool
         var retryable: Bool
@@ -161,7 +162,7 @@ struct ProxyStateMachine {
             self.state = .connecting(
                 Pending(
                     head: head,
-                    body: CircularBuffer(initialCapacity: 4),
+                    body: [],
                     end: nil,
                     clientKeepAlive: clientKeepAlive,
                     retryable: retryable && !hasBody,
@@ -400,7 +401,7 @@ struct ProxyStateMachine {
             self.state = .connecting(
                 Pending(
                     head: head,
-                    body: CircularBuffer(),
+                    body: [],
                     end: exchange.requestEnded ? RequestEnd(trailers: nil) : nil,
                     clientKeepAlive: exchange.clientKeepAlive,
                     retryable: false,
