@@ -5,6 +5,7 @@ Each line of the file is one measurement (ROUND is 1-based; NAME a path such as 
     h1   NAME ROUND rps p50_ms p99_ms errors      wrk, HTTP/1.1 keep-alive
     h2   NAME ROUND rps mean_ms errors            h2load, h2c with prior knowledge
     h2   NAME ROUND n/a WHY...                    that path could not be measured
+    cpu  NAME ROUND user_us system_us             CPU of the proxy per request of its h1 run
     lat  NAME ROUND p50_us p90_us p99_us count    one request at a time (latency.py)
     mem  NAME before_kib held_kib after_kib open  idle connections (idleconns.py)
     meta KEY VALUE...                             settings and single figures
@@ -20,7 +21,7 @@ PEERS = ["nginx", "haproxy"]  # the ones the goal is set against
 
 
 def load(path):
-    h1, h2, lat, mem, meta = {}, {}, {}, {}, {}
+    h1, h2, lat, mem, meta, cpu = {}, {}, {}, {}, {}, {}
     with open(path) as results:
         for line in results:
             kind, *words = line.split()
@@ -31,9 +32,9 @@ def load(path):
             elif kind == "h2" and words[2] == "n/a":
                 h2.setdefault(words[0], []).append(" ".join(words[3:]))
             else:
-                table = {"h1": h1, "h2": h2, "lat": lat}[kind]
+                table = {"h1": h1, "h2": h2, "lat": lat, "cpu": cpu}[kind]
                 table.setdefault(words[0], []).append([float(w) for w in words[2:]])
-    return h1, h2, lat, mem, meta
+    return h1, h2, lat, mem, meta, cpu
 
 
 def medians(rows):
@@ -55,8 +56,9 @@ def best_peer(figures):
 
 
 def main():
-    h1, h2, lat, mem, meta = load(sys.argv[1])
+    h1, h2, lat, mem, meta, cpu = load(sys.argv[1])
     h1 = {name: medians(rows) for name, rows in h1.items()}
+    cpu = {name: medians(rows) for name, rows in cpu.items()}
     h2 = {name: medians(rows) for name, rows in h2.items()}
     lat = {name: medians(rows) for name, rows in lat.items()}
     rounds = meta.get("rounds", "?")
@@ -84,6 +86,20 @@ def main():
                   f"p99 {ratio(skiff[2], other[2])} (goal: req/s >= 1.00x with p99 <= 1.00x: "
                   f"{'met' if met else 'not met'})")
     print()
+
+    if cpu:
+        print(f"### CPU per proxied request in the HTTP/1.1 runs (from /proc), medians of {rounds} rounds")
+        print()
+        print("| proxy | user µs | system µs | total µs | skiff/this |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        skiff_cpu = sum(cpu["skiff"]) if "skiff" in cpu else None
+        for name in PROXIES:
+            if name in cpu:
+                user, system = cpu[name]
+                total = user + system
+                share = ratio(skiff_cpu, total) if skiff_cpu is not None else "n/a"
+                print(f"| {name} | {user:.1f} | {system:.1f} | {total:.1f} | {share} |")
+        print()
 
     print(f"### h2c, prior knowledge, HTTP/1.1 keep-alive upstream: {meta.get('h2_tool', 'h2load')}, "
           f"medians of {rounds} rounds")

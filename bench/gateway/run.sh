@@ -9,6 +9,8 @@
 #      does not speak it
 #   3. light load: µs per request on one keep-alive connection, one request at a time, paced
 #      (latency.py), and what each proxy adds over direct
+#   1a. the CPU each proxy spent per request in those runs (user and system µs, from /proc: a
+#      figure that scheduling noise on a shared machine moves less than req/s)
 #   4. memory: the RSS that IDLE_CONNECTIONS idle keep-alive client connections cost each proxy
 #      (idleconns.py; the skiff server is one process, gateway and control plane)
 # plus `skiff deploy` to first 200 and the server's idle RSS. Figures are medians of ROUNDS
@@ -202,7 +204,7 @@ rotated() {
     for i in $(seq 0 $(($# - 1))); do echo "${items[$(((i + shift) % $#))]}"; done
 }
 
-# One wrk run: prints "requests_per_s p50_ms p99_ms errors".
+# One wrk run: prints "requests_per_s p50_ms p99_ms errors requests".
 measure_h1() {
     local url=$1 duration=$2
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency -H "Host: bench.localhost" "$url" | python3 -c '
@@ -217,8 +219,22 @@ errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)",
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 errors += int(non2xx.group(1)) if non2xx else 0
 p50, p99 = ms("50%"), ms("99%")
-print(f"{rps:.0f} {p50:.3f} {p99:.3f} {errors}")'
+requests = int(re.search(r"(\d+) requests in", text).group(1))
+print(f"{rps:.0f} {p50:.3f} {p99:.3f} {errors} {requests}")'
 }
+
+# CPU clock ticks "user system" spent so far by a proxy: its process, and for nginx its
+# workers too (the skiff server's children would be instances, not the gateway).
+cpu_ticks() {
+    local user=0 system=0 pid fields children=""
+    [ "$2" = nginx ] && children=$(pgrep -P "$1" || true)
+    for pid in "$1" $children; do
+        read -r -a fields < <(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+        user=$((user + fields[11])) system=$((system + fields[12]))
+    done
+    echo "$user $system"
+}
+clock_ticks=$(getconf CLK_TCK)
 
 # One h2load run: prints "requests_per_s mean_ms errors", or "n/a WHY" if no request succeeded.
 measure_h2() {
@@ -259,9 +275,18 @@ done
 
 for round in $(seq 1 "$ROUNDS"); do
     for name in $(rotated $((round - 1)) "${h1_paths[@]}"); do
-        figures=$(measure_h1 "${h1_url[$name]}" "$DURATION")
+        pid=${pid_of[$name]:-}
+        [ -z "$pid" ] || before=$(cpu_ticks "$pid" "$name")
+        read -r rps p50 p99 errors requests < <(measure_h1 "${h1_url[$name]}" "$DURATION")
+        figures="$rps $p50 $p99 $errors"
         progress "round $round/$ROUNDS: HTTP/1.1 $name: $figures (req/s, p50 ms, p99 ms, errors)"
         echo "h1 $name $round $figures" >>"$results"
+        if [ -n "$pid" ]; then
+            read -r user system < <(echo "$before $(cpu_ticks "$pid" "$name")" |
+                awk -v n="$requests" -v hz="$clock_ticks" '{ printf "%.2f %.2f", ($3 - $1) * 1e6 / hz / n, ($4 - $2) * 1e6 / hz / n }')
+            progress "round $round/$ROUNDS: CPU per request $name: $user $system (user µs, system µs)"
+            echo "cpu $name $round $user $system" >>"$results"
+        fi
     done
     for name in $(rotated $((round - 1)) "${proxies[@]}"); do
         if [ "$name" = skiff ] && [ $skiff_h2c = no ]; then

@@ -58,20 +58,21 @@ final class PlatformMetrics: Sendable {
     func record(_ request: GatewayRequestRecord) {
         let service = request.revision == nil ? "" : request.service ?? ""
         let revision = request.revision ?? ""
+        // The labels only when a metric is made: this runs for every request.
+        func labels() -> [(String, String)] { [("service", service), ("revision", revision)] }
         let (counter, latency, coldStart) = state.withLockedValue { state in
-            let labels = [("service", service), ("revision", revision)]
             let counter = Self.cached(
                 &state.requests, RequestKey(service: service, revision: revision, code: request.status)
             ) {
                 registry.makeCounter(
                     descriptor: Self.name("requests", "total", "Requests the gateway answered, by status code."),
-                    labels: labels + [("code", String(request.status))])
+                    labels: labels() + [("code", String(request.status))])
             }
             let latency = Self.cached(&state.latency, RevisionKey(service: service, revision: revision)) {
                 registry.makeDurationHistogram(
                     descriptor: Self.name(
                         "request_duration", "seconds", "Time from a request's head to the end of its response."),
-                    labels: labels, buckets: Self.latencyBuckets)
+                    labels: labels(), buckets: Self.latencyBuckets)
             }
             var coldStart: DurationHistogram?
             if request.thawed || request.queued != nil {
@@ -82,7 +83,7 @@ final class PlatformMetrics: Sendable {
                             "cold_start_duration", "seconds",
                             "Delay a request had because no running instance could take it: waiting for a new instance (kind=new) or thawing a frozen one (kind=frozen)."
                         ),
-                        labels: labels + [("kind", kind)], buckets: Self.coldStartBuckets)
+                        labels: labels() + [("kind", kind)], buckets: Self.coldStartBuckets)
                 }
             }
             return (counter, latency, coldStart)
