@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHPACK
 import NIOHTTP1
 import Testing
 
@@ -140,7 +141,7 @@ struct ExchangeTimeoutsLimitRequestTests {
 @Suite("GRPC status in a response head")
 struct GRPCStatusMoveTests {
     @Test func aTrailersOnlyHeadGivesUpItsStatusFieldsForTheTrailers() {
-        var head: HTTPHeaders = [
+        var head: HPACKHeaders = [
             "content-type": "application/grpc", "grpc-status": "5", "grpc-message": "not%20here",
         ]
         let status = GRPC.takeStatus(from: &head)
@@ -153,10 +154,10 @@ struct GRPCStatusMoveTests {
     }
 
     @Test func aHeadWithoutStatusKeepsEverything() {
-        var head: HTTPHeaders = ["content-type": "application/grpc"]
+        var head: HPACKHeaders = ["content-type": "application/grpc"]
         #expect(GRPC.takeStatus(from: &head) == nil)
         #expect(head.count == 1)
-        let trailers: HTTPHeaders = ["grpc-status": "0"]
+        let trailers: HPACKHeaders = ["grpc-status": "0"]
         #expect(GRPC.merge(trailers, nil) == trailers)
     }
 }

@@ -283,7 +283,7 @@ for round in $(seq 1 "$ROUNDS"); do
         echo "h1 $name $round $figures" >>"$results"
         if [ -n "$pid" ]; then
             read -r user system < <(echo "$before $(cpu_ticks "$pid" "$name")" |
-                awk -v n="$requests" -v hz="$clock_ticks" '{ printf "%.2f %.2f", ($3 - $1) * 1e6 / hz / n, ($4 - $2) * 1e6 / hz / n }')
+                awk -v n="$requests" -v hz="$clock_ticks" '{ printf "%.2f %.2f\n", ($3 - $1) * 1e6 / hz / n, ($4 - $2) * 1e6 / hz / n }')
             progress "round $round/$ROUNDS: CPU per request $name: $user $system (user µs, system µs)"
             echo "cpu $name $round $user $system" >>"$results"
         fi

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHPACK
 import NIOHTTP1
 
 /// What the gateway knows of gRPC: how to tell a call, read its deadline, and answer it
@@ -15,7 +16,7 @@ enum GRPC {
     }
 
     /// A gRPC call: `content-type: application/grpc`, alone or with a `+codec` suffix.
-    static func isRequest(_ headers: HTTPHeaders) -> Bool {
+    static func isRequest(_ headers: HPACKHeaders) -> Bool {
         guard let type = headers.first(name: "content-type"), type.utf8.count >= 16 else { return false }
         let prefix = type.utf8.prefix(16)
         guard String(decoding: prefix, as: UTF8.self).lowercased() == "application/grpc" else { return false }
@@ -24,7 +25,7 @@ enum GRPC {
     }
 
     /// The call's `grpc-timeout` (at most 8 digits and a unit: H, M, S, m, u, n), if valid.
-    static func timeout(_ headers: HTTPHeaders) -> TimeAmount? {
+    static func timeout(_ headers: HPACKHeaders) -> TimeAmount? {
         guard let value = headers.first(name: "grpc-timeout") else { return nil }
         return Self.parseTimeout(value)
     }
@@ -62,19 +63,19 @@ enum GRPC {
     /// The trailers of the gateway's own answer to a call: `grpc-status` and `grpc-message`.
     ///
     /// Sent as trailers after a head with only a content type, not as a trailers-only head:
-    /// the HTTP/1-shaped stream codec cannot end a stream on its head, and gRPC clients read
-    /// a status in a head that does not end the stream as no status at all.
-    static func statusTrailers(for http: HTTPResponseStatus, _ message: String) -> HTTPHeaders {
-        var headers = HTTPHeaders()
+    /// the proxy carries every answer as an HTTP/1-shaped head, body and end, and gRPC
+    /// clients read a status in a head that does not end the stream as no status at all.
+    static func statusTrailers(for http: HTTPResponseStatus, _ message: String) -> HPACKHeaders {
+        var headers = HPACKHeaders()
         headers.add(name: "grpc-status", value: String(Self.status(for: http).rawValue))
         headers.add(name: "grpc-message", value: Self.percentEncoded(message.trimmingSuffix("\n")))
         return headers
     }
 
     /// The status fields of a trailers-only answer, moved out of `headers`; nil if it has none.
-    static func takeStatus(from headers: inout HTTPHeaders) -> HTTPHeaders? {
+    static func takeStatus(from headers: inout HPACKHeaders) -> HPACKHeaders? {
         guard headers.contains(name: "grpc-status") else { return nil }
-        var status = HTTPHeaders()
+        var status = HPACKHeaders()
         for name in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
             for value in headers[name] { status.add(name: name, value: value) }
             headers.remove(name: name)
@@ -83,7 +84,7 @@ enum GRPC {
     }
 
     /// Trailers with `extra` added; `extra` alone when there were none.
-    static func merge(_ trailers: HTTPHeaders?, _ extra: HTTPHeaders?) -> HTTPHeaders? {
+    static func merge(_ trailers: HPACKHeaders?, _ extra: HPACKHeaders?) -> HPACKHeaders? {
         guard let extra else { return trailers }
         guard var merged = trailers else { return extra }
         merged.add(contentsOf: extra)

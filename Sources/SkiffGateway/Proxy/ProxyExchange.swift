@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHPACK
 import NIOHTTP1
 import SkiffBalancing
 import SkiffHTTP1
@@ -38,7 +39,7 @@ struct ProxyExchange {
     /// The client connection closes after this exchange whatever its headers say.
     var closesConnection = false
     /// A gRPC status the instance put in its response head, sent with the trailers instead.
-    var statusTrailers: HTTPHeaders?
+    var statusTrailers: HPACKHeaders?
     /// How the response body reaches an HTTP/1 client.
     var clientFraming = ProxyHeaders.ClientFraming.asIs
 

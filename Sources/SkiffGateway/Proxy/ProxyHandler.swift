@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOHPACK
 import NIOHTTP1
 import NIOHTTP2
 import SkiffBalancing
@@ -11,8 +12,8 @@ import SkiffHTTP1
 /// On an HTTP/1.x connection it is the only handler: it parses the client's bytes with the
 /// gateway's own parser (``HTTP1Parser``) and writes responses as bytes, the head copied from
 /// the instance's minus its hop-by-hop fields (``ProxyHeaders``). On an HTTP/2 stream it reads
-/// and writes NIO's HTTP/1 parts through the stream's codec instead; either way the exchange
-/// is carried as the gateway's HTTP/1 types.
+/// and writes the stream's frames (HEADERS, DATA) instead; either way the exchange is carried
+/// as the gateway's HTTP/1 types.
 ///
 /// Both channels live on the same event loop, so handing data across is a method call.
 /// A pipelined request (bytes of the next request while the previous exchange runs) stays
@@ -37,8 +38,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let loop: LoopContext
     /// Serves one HTTP/2 stream (one request) rather than an HTTP/1.x connection.
     private let isHTTP2Stream: Bool
-    /// An HTTP/2 request head, held until the next part tells whether a body follows.
-    private var heldStreamHead: HTTPRequestHead?
+    /// An HTTP/2 stream's request head has arrived: a HEADERS frame after it is its trailers.
+    private var streamHeadSeen = false
     /// An HTTP/1.1 request asking for h2c, held until its end switches the connection.
     private var heldUpgradeHead: HTTP1Head?
 
@@ -94,7 +95,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         try pipeline.addHandler(ProxyHandler(loop: loop, domain: domain, observer: observer, logger: logger))
     }
 
-    /// Installs the HTTP/2-to-HTTP/1 codec and a proxy handler on one HTTP/2 stream: each
+    /// Installs a proxy handler on one HTTP/2 stream, reading and writing its frames: each
     /// stream is a request, routed, queued and counted like one on an HTTP/1.1 connection.
     static func configureStream(
         _ pipeline: ChannelPipeline.SynchronousOperations,
@@ -104,7 +105,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         observer: GatewayObserver?,
         logger: Logger
     ) throws {
-        try pipeline.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
         try pipeline.addHandler(
             ProxyHandler(loop: loop, domain: domain, observer: observer, logger: logger, http2Connection: connection))
     }
@@ -134,7 +134,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if self.isHTTP2Stream {
-            self.process(StreamParts.server.unwrapInboundIn(data))
+            self.process(StreamFrames.reader.unwrapInboundIn(data))
             return
         }
         var bytes = self.unwrapInboundIn(data)
@@ -205,44 +205,49 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// A part of an HTTP/2 stream's request, from NIO's codec.
-    private func process(_ part: HTTPServerRequestPart) {
-        switch part {
-        case .head(let head):
-            // HTTP/2 carries no framing headers: whether a body follows shows only with the
-            // next frame (or its absence in this read).
-            self.heldStreamHead = head
-        case .body(let buffer):
-            self.receivedHeldStreamHead(bodyFollows: true)
-            self.noteActivity()
-            self.run(self.stateMachine.requestBody(buffer))
-        case .end(let trailers):
-            self.receivedHeldStreamHead(bodyFollows: false)
-            self.run(self.stateMachine.requestEnd(trailers.map(HTTP1Headers.init)))
+    /// A frame of an HTTP/2 stream's request.
+    private func process(_ payload: HTTP2Frame.FramePayload) {
+        switch payload {
+        case .headers(let frame):
+            if self.streamHeadSeen {
+                self.run(self.stateMachine.requestEnd(HTTP1Headers(frame.headers)))
+                return
+            }
+            self.streamHeadSeen = true
+            self.receivedStreamHead(frame.headers, endStream: frame.endStream)
+            if frame.endStream { self.run(self.stateMachine.requestEnd(nil)) }
+        case .data(let frame):
+            if case .byteBuffer(let buffer) = frame.data, buffer.readableBytes > 0 {
+                self.noteActivity()
+                self.run(self.stateMachine.requestBody(buffer))
+            }
+            if frame.endStream { self.run(self.stateMachine.requestEnd(nil)) }
+        default:
+            // Flow control, priorities and resets are the HTTP/2 handler's: a reset closes this
+            // stream's channel.
+            break
         }
     }
 
-    private func receivedHeldStreamHead(bodyFollows: Bool) {
-        guard let head = self.heldStreamHead else { return }
-        self.heldStreamHead = nil
-        guard let request = HTTP1Head(stream: head, bodyFollows: bodyFollows) else {
+    private func receivedStreamHead(_ headers: HPACKHeaders, endStream: Bool) {
+        let request: HTTP1Head
+        switch HTTP1Head.stream(headers, bodyFollows: !endStream) {
+        case .success(let head):
+            request = head
+        case .failure(let refusal):
             self.exchange = ProxyExchange()
             self.run(
                 self.stateMachine.requestHead(
-                    .reject(.notImplemented, "method \(head.method.rawValue) is not supported\n"),
-                    clientKeepAlive: true, hasBody: bodyFollows))
+                    .reject(refusal.status, refusal.message), clientKeepAlive: true, hasBody: !endStream))
             return
         }
-        let isGRPC = GRPC.isRequest(head.headers)
+        let isGRPC = GRPC.isRequest(headers)
         let stream = StreamRequest(
-            bodyFollows: bodyFollows, isGRPC: isGRPC, grpcTimeout: isGRPC ? GRPC.timeout(head.headers) : nil)
+            bodyFollows: !endStream, isGRPC: isGRPC, grpcTimeout: isGRPC ? GRPC.timeout(headers) : nil)
         self.receivedHead(request, stream: stream)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if self.isHTTP2Stream {
-            self.receivedHeldStreamHead(bodyFollows: true)
-        }
         if self.upstreamNeedsFlush {
             self.upstreamNeedsFlush = false
             self.exchange.upstream?.flush()
@@ -712,13 +717,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func writeResponseHead(_ head: HTTP1Head, keepAlive: Bool, context: ChannelHandlerContext) {
         guard !self.isHTTP2Stream else {
-            var clientHead = ProxyHeaders.streamResponseHead(head)
+            var block = ProxyHeaders.streamResponseHeaders(head)
             if self.exchange.isGRPC {
                 // A trailers-only answer (status in the head) must reach the client as trailers:
-                // this side cannot end a stream on its head.
-                self.exchange.statusTrailers = GRPC.takeStatus(from: &clientHead.headers)
+                // the head was taken as one that a body may follow.
+                self.exchange.statusTrailers = GRPC.takeStatus(from: &block)
             }
-            context.write(NIOAny(HTTPServerResponsePart.head(clientHead)), promise: nil)
+            context.write(NIOAny(HTTP2Frame.FramePayload.headers(.init(headers: block))), promise: nil)
             return
         }
         let framing = ProxyHeaders.clientFraming(
@@ -732,7 +737,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func writeResponseBody(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
         if self.isHTTP2Stream {
-            context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
+            context.write(NIOAny(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(buffer)))), promise: nil)
         } else if self.exchange.clientFraming == .chunked {
             guard buffer.readableBytes > 0 else { return }  // an empty chunk would end the body
             var size = context.channel.allocator.buffer(capacity: 18)
@@ -751,8 +756,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     ) {
         let end: NIOAny
         if self.isHTTP2Stream {
-            let merged = GRPC.merge(trailers.map(HTTPHeaders.init), exchange.statusTrailers)
-            end = NIOAny(HTTPServerResponsePart.end(merged))
+            let merged = GRPC.merge(trailers.map(ProxyHeaders.streamTrailers), exchange.statusTrailers)
+            end = NIOAny(Self.streamEnd(merged, allocator: context.channel.allocator))
         } else if exchange.clientFraming == .chunked {
             var last = context.channel.allocator.buffer(capacity: 5 + (trailers?.estimatedSize ?? 0))
             last.writeHTTP1LastChunk(trailers: trailers)
@@ -817,35 +822,44 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         closeClient: Bool,
         context: ChannelHandlerContext
     ) {
-        var headers = HTTPHeaders()
-        let trailers: HTTPHeaders?
+        var block = HPACKHeaders()
+        let trailers: HPACKHeaders?
         if self.exchange.isGRPC {
             // A gRPC client reads the outcome from grpc-status, not the HTTP status.
-            headers.add(name: "content-type", value: "application/grpc")
-            context.write(
-                NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http2, status: .ok, headers: headers))),
-                promise: nil)
+            block.add(name: ":status", value: "200")
+            block.add(name: "content-type", value: "application/grpc")
+            context.write(NIOAny(HTTP2Frame.FramePayload.headers(.init(headers: block))), promise: nil)
             trailers = GRPC.statusTrailers(for: status, message)
         } else {
-            headers.add(name: "content-type", value: "text/plain; charset=utf-8")
-            headers.add(name: "content-length", value: String(message.utf8.count))
+            block.add(name: ":status", value: String(status.code))
+            block.add(name: "content-type", value: "text/plain; charset=utf-8")
+            block.add(name: "content-length", value: String(message.utf8.count))
             if status == .tooManyRequests || status == .serviceUnavailable {
-                headers.add(name: "retry-after", value: "1")
+                block.add(name: "retry-after", value: "1")
             }
-            let head = HTTPResponseHead(version: .http2, status: status, headers: headers)
-            context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+            context.write(NIOAny(HTTP2Frame.FramePayload.headers(.init(headers: block))), promise: nil)
             if self.exchange.requestMethod != .head {
                 let body = context.channel.allocator.buffer(string: message)
-                context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
+                context.write(NIOAny(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(body)))), promise: nil)
             }
             trailers = nil
         }
-        let end = NIOAny(HTTPServerResponsePart.end(trailers))
+        let end = NIOAny(Self.streamEnd(trailers, allocator: context.channel.allocator))
         if closeClient {
+            // The stream closes (reset, if the client still sends a body it has no use for).
             context.writeAndFlush(end).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         } else {
             context.writeAndFlush(end, promise: nil)
         }
+    }
+
+    /// The frame that ends a response on an HTTP/2 stream: its trailers, or an empty DATA.
+    private static func streamEnd(_ trailers: HPACKHeaders?, allocator: ByteBufferAllocator) -> HTTP2Frame.FramePayload
+    {
+        if let trailers {
+            return .headers(.init(headers: trailers, endStream: true))
+        }
+        return .data(.init(data: .byteBuffer(allocator.buffer(capacity: 0)), endStream: true))
     }
 
     // MARK: Backpressure

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHPACK
 import NIOHTTP1
 import SkiffHTTP1
 
@@ -224,13 +225,34 @@ enum ProxyHeaders {
         buffer.writeStaticString("\r\n")
     }
 
-    /// The response head for an HTTP/2 client (through NIO's codec): hop-by-hop fields stripped.
-    static func streamResponseHead(_ upstreamHead: HTTP1Head) -> HTTPResponseHead {
+    /// The response head for an HTTP/2 client, as a HEADERS block: `:status`, then the
+    /// instance's fields without the hop-by-hop ones (which HTTP/2 forbids), names in lower
+    /// case as HTTP/2 requires.
+    static func streamResponseHeaders(_ upstreamHead: HTTP1Head) -> HPACKHeaders {
         var headers = upstreamHead.headers
         self.removeHopByHop(from: &headers, extra: nil)
-        let status = HTTPResponseStatus(
-            statusCode: upstreamHead.status, reasonPhrase: String(decoding: upstreamHead.reasonBytes, as: UTF8.self))
-        return HTTPResponseHead(version: .http2, status: status, headers: HTTPHeaders(headers))
+        var block = HPACKHeaders()
+        block.reserveCapacity(headers.count + 1)
+        block.add(name: ":status", value: String(upstreamHead.status))
+        self.addLowercased(headers, to: &block)
+        return block
+    }
+
+    /// Trailers for an HTTP/2 client.
+    static func streamTrailers(_ trailers: HTTP1Headers) -> HPACKHeaders {
+        var block = HPACKHeaders()
+        block.reserveCapacity(trailers.count)
+        self.addLowercased(trailers, to: &block)
+        return block
+    }
+
+    private static func addLowercased(_ headers: HTTP1Headers, to block: inout HPACKHeaders) {
+        for index in headers.indices {
+            let name = headers.nameBytes(at: index)
+            let isLowercase = !name.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
+            let text = String(decoding: name, as: UTF8.self)
+            block.add(name: isLowercase ? text : text.lowercased(), value: headers.value(at: index))
+        }
     }
 
     /// Removes the headers that describe one connection rather than the message (RFC 9110

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import SkiffHTTP1
 
 /// The tail of a backend connection's pipeline: hands response parts to the proxy handler
@@ -81,7 +82,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if self.isStream {
-            self.readStreamPart(StreamParts.client.unwrapInboundIn(data), context: context)
+            self.readStreamPart(StreamFrames.clientParts.unwrapInboundIn(data), context: context)
             return
         }
         var bytes = self.unwrapInboundIn(data)
@@ -297,17 +298,18 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 }
 
-/// Reads NIO's HTTP/1 parts out of a channel read, for the handlers that take bytes on an
-/// HTTP/1 connection and parts on an HTTP/2 stream (a handler declares one inbound type).
-enum StreamParts {
-    final class Server: ChannelInboundHandler, Sendable {
-        typealias InboundIn = HTTPServerRequestPart
+/// Reads what a handler gets on an HTTP/2 stream out of a channel read, for the handlers that
+/// take bytes on an HTTP/1 connection (a handler declares one inbound type): frames on a
+/// client's stream, NIO's HTTP/1 parts from the codec on an h2c instance's.
+enum StreamFrames {
+    final class Reader: ChannelInboundHandler, Sendable {
+        typealias InboundIn = HTTP2Frame.FramePayload
     }
 
-    final class Client: ChannelInboundHandler, Sendable {
+    final class ClientPartReader: ChannelInboundHandler, Sendable {
         typealias InboundIn = HTTPClientResponsePart
     }
 
-    static let server = Server()
-    static let client = Client()
+    static let reader = Reader()
+    static let clientParts = ClientPartReader()
 }

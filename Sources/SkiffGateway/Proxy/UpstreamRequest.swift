@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHPACK
 import NIOHTTP1
 import SkiffHTTP1
 
@@ -84,9 +85,9 @@ struct UpstreamRequest {
 
 // MARK: - Between NIO's HTTP types and the gateway's
 
-// HTTP/2 streams arrive through NIO's HTTP/2-to-HTTP/1 codecs; the proxy carries every
-// message as the gateway's own HTTP/1 types, so these conversions are the HTTP/2 paths' only
-// extra cost.
+// A client's HTTP/2 stream arrives as frames, an h2c instance's through NIO's HTTP/2-to-HTTP/1
+// codec; the proxy carries every message as the gateway's own HTTP/1 types, so these
+// conversions are the HTTP/2 paths' only extra cost.
 
 extension HTTPMethod {
     init(_ method: HTTP1Method) {
@@ -104,18 +105,17 @@ extension HTTPMethod {
 }
 
 extension HTTP1Method {
-    /// The method NIO parsed, or nil for one the gateway's HTTP/1 parser does not take either.
-    init?(_ method: HTTPMethod) {
-        switch method {
-        case .GET: self = .get
-        case .POST: self = .post
-        case .HEAD: self = .head
-        case .PUT: self = .put
-        case .DELETE: self = .delete
-        case .OPTIONS: self = .options
-        case .PATCH: self = .patch
+    /// The method named so, or nil for one the gateway's HTTP/1 parser does not take either.
+    init?(name: String) {
+        switch name {
+        case "GET": self = .get
+        case "POST": self = .post
+        case "HEAD": self = .head
+        case "PUT": self = .put
+        case "DELETE": self = .delete
+        case "OPTIONS": self = .options
+        case "PATCH": self = .patch
         default:
-            let name = method.rawValue
             guard let found = HTTP1Method.allCases.first(where: { $0.description == name }) else { return nil }
             self = found
         }
@@ -128,6 +128,12 @@ extension HTTP1Headers {
     }
 }
 
+extension HTTP1Headers {
+    init(_ block: HPACKHeaders) {
+        self.init(block.map { ($0.name, $0.value) })
+    }
+}
+
 extension HTTPHeaders {
     init(_ headers: HTTP1Headers) {
         self.init(headers.map { ($0.name, $0.value) })
@@ -135,20 +141,53 @@ extension HTTPHeaders {
 }
 
 extension HTTP1Head {
-    /// An HTTP/2 stream's request (from NIO's codec) as the proxy carries it; nil for a method
-    /// the gateway does not take. `bodyFollows` is the stream's framing: DATA frames follow.
-    init?(stream head: HTTPRequestHead, bodyFollows: Bool) {
-        guard let method = HTTP1Method(head.method) else { return nil }
-        let headers = HTTP1Headers(head.headers)
+    /// Why an HTTP/2 stream's request cannot be carried on.
+    struct StreamRefusal: Error {
+        var status: HTTPResponseStatus
+        var message: String
+    }
+
+    /// An HTTP/2 stream's request (its HEADERS block) as the proxy carries it: the method,
+    /// path and authority from the pseudo-header fields (the authority as `host` unless one
+    /// is there), the other fields as they came. `bodyFollows` is the stream's framing: DATA
+    /// frames follow. The HTTP/2 handler has checked the block's form already.
+    static func stream(_ block: HPACKHeaders, bodyFollows: Bool) -> Result<HTTP1Head, StreamRefusal> {
+        var method: String?
+        var path: String?
+        var authority: String?
+        var headers = HTTP1Headers()
+        var hasHost = false
+        var contentLength: UInt64?
+        for (name, value, _) in block {
+            if name.utf8.first == UInt8(ascii: ":") {
+                switch name {
+                case ":method": method = value
+                case ":path": path = value
+                case ":authority": authority = value
+                default: break
+                }
+                continue
+            }
+            if name == "host" { hasHost = true }
+            if name == "content-length" { contentLength = UInt64(value) }
+            headers.append(name: name, value: value)
+        }
+        guard let method, let path, !path.isEmpty else {
+            return .failure(StreamRefusal(status: .badRequest, message: "malformed HTTP/2 request\n"))
+        }
+        guard let known = HTTP1Method(name: method) else {
+            return .failure(StreamRefusal(status: .notImplemented, message: "method \(method) is not supported\n"))
+        }
+        if !hasHost, let authority { headers.append(name: "host", value: authority) }
         let framing: HTTP1Framing
         if !bodyFollows {
             framing = .none
-        } else if let length = head.headers.first(name: "content-length").flatMap(UInt64.init) {
-            framing = .contentLength(length)
+        } else if let contentLength {
+            framing = .contentLength(contentLength)
         } else {
             framing = .chunked
         }
-        self.init(method: method, target: head.uri, headers: headers, framing: framing)
+        return .success(HTTP1Head(method: known, target: path, headers: headers, framing: framing))
     }
 
     /// An h2c instance's response (from NIO's codec) as the proxy carries it.
