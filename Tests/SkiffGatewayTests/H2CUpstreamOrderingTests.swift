@@ -158,11 +158,7 @@ struct H2CUpstreamOrderingTests {
         }
 
         func clientReceived() throws -> String {
-            var text = ""
-            while let buffer = try self.client.readOutbound(as: ByteBuffer.self) {
-                text += String(buffer: buffer)
-            }
-            return text
+            try self.client.outboundText()
         }
     }
 

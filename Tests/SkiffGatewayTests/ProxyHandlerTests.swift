@@ -84,11 +84,7 @@ struct ProxyHandlerTests {
         }
 
         func upstreamReceived(index: Int = 0) throws -> String {
-            var text = ""
-            while let buffer = try self.upstreams.channels[index].readOutbound(as: ByteBuffer.self) {
-                text += String(buffer: buffer)
-            }
-            return text
+            try self.upstreams.channels[index].outboundText()
         }
 
         /// Requests waiting in `revision`'s activator queue.
@@ -97,11 +93,7 @@ struct ProxyHandlerTests {
         }
 
         func clientReceived() throws -> String {
-            var text = ""
-            while let buffer = try self.client.readOutbound(as: ByteBuffer.self) {
-                text += String(buffer: buffer)
-            }
-            return text
+            try self.client.outboundText()
         }
     }
 

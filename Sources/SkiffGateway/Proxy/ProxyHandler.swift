@@ -137,13 +137,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             self.process(StreamFrames.reader.unwrapInboundIn(data))
             return
         }
-        var bytes = self.unwrapInboundIn(data)
-        if var inbound = self.inbound {
-            self.inbound = nil
-            inbound.writeBuffer(&bytes)
-            bytes = inbound
-        }
-        self.inbound = bytes
+        self.inbound = self.inbound.take(appending: self.unwrapInboundIn(data))
         self.parseInbound()
     }
 
@@ -712,7 +706,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private static let continueHead = ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n")
     private static let switchingToH2C = ByteBuffer(
         string: "HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: h2c\r\n\r\n")
-    private static let crlf = ByteBuffer(string: "\r\n")
     private static let noBytes = ByteBuffer()
 
     private func writeResponseHead(_ head: HTTP1Head, keepAlive: Bool, context: ChannelHandlerContext) {
@@ -739,12 +732,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if self.isHTTP2Stream {
             context.write(NIOAny(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(buffer)))), promise: nil)
         } else if self.exchange.clientFraming == .chunked {
-            guard buffer.readableBytes > 0 else { return }  // an empty chunk would end the body
-            var size = context.channel.allocator.buffer(capacity: 18)
-            size.writeHTTP1ChunkHeader(size: buffer.readableBytes)
-            context.write(self.wrapOutboundOut(size), promise: nil)
-            context.write(self.wrapOutboundOut(buffer), promise: nil)
-            context.write(self.wrapOutboundOut(Self.crlf), promise: nil)
+            context.writeHTTP1Chunk(buffer)
         } else {
             context.write(self.wrapOutboundOut(buffer), promise: nil)
         }
@@ -759,9 +747,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let merged = GRPC.merge(trailers.map(ProxyHeaders.streamTrailers), exchange.statusTrailers)
             end = NIOAny(Self.streamEnd(merged, allocator: context.channel.allocator))
         } else if exchange.clientFraming == .chunked {
-            var last = context.channel.allocator.buffer(capacity: 5 + (trailers?.estimatedSize ?? 0))
-            last.writeHTTP1LastChunk(trailers: trailers)
-            end = self.wrapOutboundOut(last)
+            end = self.wrapOutboundOut(context.lastHTTP1Chunk(trailers))
         } else if closeClient {
             end = self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))
         } else {

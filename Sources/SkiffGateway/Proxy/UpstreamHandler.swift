@@ -85,12 +85,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
             self.readStreamPart(StreamFrames.clientParts.unwrapInboundIn(data), context: context)
             return
         }
-        var bytes = self.unwrapInboundIn(data)
-        if var inbound = self.inbound {
-            self.inbound = nil
-            inbound.writeBuffer(&bytes)
-            bytes = inbound
-        }
+        var bytes = self.inbound.take(appending: self.unwrapInboundIn(data))
         self.parse(&bytes, context: context)
     }
 
@@ -225,12 +220,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
                 context.write(self.wrapOutboundOut(buffer), promise: nil)
                 return
             }
-            guard buffer.readableBytes > 0 else { return }  // an empty chunk would end the body
-            var size = context.channel.allocator.buffer(capacity: 18)
-            size.writeHTTP1ChunkHeader(size: buffer.readableBytes)
-            context.write(self.wrapOutboundOut(size), promise: nil)
-            context.write(self.wrapOutboundOut(buffer), promise: nil)
-            context.write(self.wrapOutboundOut(Self.crlf), promise: nil)
+            context.writeHTTP1Chunk(buffer)
             return
         }
         self.writeStreamPart(.body(.byteBuffer(buffer)), context: context)
@@ -240,15 +230,11 @@ final class UpstreamHandler: ChannelDuplexHandler {
         guard let context = self.context else { return }
         guard self.isStream else {
             guard self.requestChunked else { return }
-            var last = context.channel.allocator.buffer(capacity: 5 + (trailers?.estimatedSize ?? 0))
-            last.writeHTTP1LastChunk(trailers: trailers)
-            context.write(self.wrapOutboundOut(last), promise: nil)
+            context.write(self.wrapOutboundOut(context.lastHTTP1Chunk(trailers)), promise: nil)
             return
         }
         self.writeStreamPart(.end(trailers.map(HTTPHeaders.init)), context: context)
     }
-
-    private static let crlf = ByteBuffer(string: "\r\n")
 
     private func writeStreamPart(_ part: HTTPClientRequestPart, context: ChannelHandlerContext) {
         // A stream whose frames are refused (the instance sent GOAWAY before its HEADERS went
