@@ -69,6 +69,50 @@ struct HTTP2GatewayTests {
         }
     }
 
+    /// A body far larger than the instance's socket holds: the gateway stops reading the
+    /// stream whenever the instance's connection is full and resumes it, many times, and the
+    /// client's flow-control window must keep being replenished until the whole body is in.
+    @Test(.timeLimit(.minutes(1)))
+    func aBodyThatFillsTheInstancesConnectionManyTimesReachesItWhole() async throws {
+        try await TestBackend.with(name: "a") { backend in
+            let table = RoutingTable()
+            table.route("hello", to: Self.revision, backends: [backend.backend])
+            try await withGateway(table: table) { fixture in
+                try await HTTP2TestClient.with(port: fixture.port) { client in
+                    let size = 32 << 20
+                    let response = try await client.request(
+                        .POST, "/upload", host: fixture.host("hello"), headers: [("content-length", String(size))],
+                        body: Pattern.buffer(offset: 0, count: size), chunk: 1 << 20)
+                    #expect(response.status == .ok)
+                    #expect(response.text == "bytes=\(size)")
+                }
+            }
+        }
+    }
+
+    /// An instance that answers before it has read the body (here 413): the answer reaches the
+    /// client whole and the connection carries the next request. (The gateway then resets the
+    /// stream with NO_ERROR so that the client stops sending, RFC 9113 §8.1.)
+    @Test(.timeLimit(.minutes(1)))
+    func anAnswerBeforeTheWholeBodyEndsTheStreamAndTheConnectionGoesOn() async throws {
+        try await TestBackend.with(name: "a") { backend in
+            let table = RoutingTable()
+            table.route("hello", to: Self.revision, backends: [backend.backend])
+            try await withGateway(table: table) { fixture in
+                try await HTTP2TestClient.with(port: fixture.port) { client in
+                    let size = 8 << 20
+                    let refused = try await client.request(
+                        .POST, "/reject", host: fixture.host("hello"), headers: [("content-length", String(size))],
+                        body: Pattern.buffer(offset: 0, count: size), chunk: 1 << 20)
+                    #expect(refused.status == .payloadTooLarge)
+                    #expect(refused.text == "too large")
+                    let next = try await client.request(.GET, "/after", host: fixture.host("hello"))
+                    #expect(next.status == .ok)
+                }
+            }
+        }
+    }
+
     @Test func fiftyConcurrentStreamsOnOneConnectionAreAllAnswered() async throws {
         try await TestBackend.with(name: "a") { backend in
             let table = RoutingTable()

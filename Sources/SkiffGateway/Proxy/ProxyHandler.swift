@@ -529,7 +529,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             let exchange = self.exchange
             self.finishExchange()
-            self.writeResponseEnd(trailers, of: exchange, closeClient: closeClient, context: context)
+            // On an HTTP/2 stream an answer complete before the request's body ends the stream
+            // (RFC 9113 §8.1): RST_STREAM with NO_ERROR asks the client to stop sending a body
+            // nobody reads.
+            let stopsRequest = self.isHTTP2Stream && !closeClient && !self.stateMachine.isIdle
+            self.writeResponseEnd(
+                trailers, of: exchange, closeClient: closeClient, stopRequest: stopsRequest, context: context)
 
         case .retry:
             self.detachUpstream()?.close()
@@ -738,9 +743,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Ends the response of `exchange` (already settled), then closes the client if asked.
+    /// Ends the response of `exchange` (already settled), then closes the client if asked, or
+    /// on an HTTP/2 stream resets it with NO_ERROR if `stopRequest`.
     private func writeResponseEnd(
-        _ trailers: HTTP1Headers?, of exchange: ProxyExchange, closeClient: Bool, context: ChannelHandlerContext
+        _ trailers: HTTP1Headers?, of exchange: ProxyExchange, closeClient: Bool, stopRequest: Bool = false,
+        context: ChannelHandlerContext
     ) {
         let end: NIOAny
         if self.isHTTP2Stream {
@@ -757,6 +764,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if closeClient {
             context.writeAndFlush(end).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
+            }
+        } else if stopRequest {
+            // After the end is out: a reset written before it could overtake it.
+            context.writeAndFlush(end).assumeIsolated().whenSuccess {
+                context.writeAndFlush(NIOAny(HTTP2Frame.FramePayload.rstStream(.noError)), promise: nil)
             }
         } else {
             context.writeAndFlush(end, promise: nil)
@@ -860,6 +872,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard self.clientReadPending, self.mayReadFromClient, let context = self.context else { return }
         self.clientReadPending = false
         context.read()
+        if self.isHTTP2Stream {
+            // The DATA this read delivers earns the client a WINDOW_UPDATE, which the HTTP/2
+            // handler sends at its connection's next read or flush. Resumed from the instance's
+            // side, no connection read may come: a client whose window is spent waits for that
+            // update, and would wait for ever.
+            context.flush()
+        }
     }
 }
 

@@ -16,6 +16,7 @@ import NIOPosix
 /// - `/head-test`: `content-length: 100`, 100 bytes (none for HEAD).
 /// - `/no-content`: 204.
 /// - `/close-after`: answers keep-alive-looking, then closes the connection.
+/// - `/reject`: answers 413 at once, without reading the body, and closes the connection.
 /// - anything else: echoes method, URI and headers as text, plus `body-bytes=N`.
 final class TestBackend: Sendable {
     let name: String
@@ -158,6 +159,11 @@ final class TestBackend: Sendable {
                     try? await Task.sleep(for: .milliseconds(ms))
                     self.concurrency.withLockedValue { $0.now -= 1 }
                     try await Self.respond(.ok, body: "worked", outbound)
+                case "/reject":
+                    var headers = HTTPHeaders()
+                    headers.add(name: "connection", value: "close")
+                    try await Self.respond(.payloadTooLarge, headers: headers, body: "too large", outbound)
+                    return
                 case "/close-after":
                     _ = try await Self.countBody(&parts)
                     try await Self.respond(.ok, body: "closing", outbound)
