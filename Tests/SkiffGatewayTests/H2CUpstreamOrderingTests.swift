@@ -138,15 +138,7 @@ struct H2CUpstreamOrderingTests {
                 backends: [Backend(id: "a", host: "10.0.0.1", port: 8080)])
             table.setTraffic(service: "hello", routes: ["hello": [TrafficWeight(revision: "hello-00001", weight: 1)]])
             let pool = UpstreamPool(eventLoop: loop, maxIdlePerBackend: 4, connector: connector)
-            let client = EmbeddedChannel(loop: loop)
-            try ProxyHandler.configure(
-                client.pipeline.syncOperations,
-                loop: LoopContext(table: table, pool: pool),
-                domain: "localhost",
-                observer: nil,
-                logger: quietLogger
-            )
-            try client.connect(to: SocketAddress(ipAddress: "192.0.2.1", port: 40000)).wait()
+            let client = try EmbeddedChannel.proxyClient(loop: loop, table: table, pool: pool)
             self.loop = loop
             self.client = client
             self.links = links

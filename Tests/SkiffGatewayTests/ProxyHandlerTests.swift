@@ -56,17 +56,8 @@ struct ProxyHandlerTests {
             table.setRevision("hello-00001", settings: settings, backends: backends)
             table.setTraffic(service: "hello", routes: ["hello": [TrafficWeight(revision: "hello-00001", weight: 1)]])
             let pool = UpstreamPool(eventLoop: loop, maxIdlePerBackend: 4, connector: connector)
-            let client = EmbeddedChannel(loop: loop)
             let clientReads = ReadCounter()
-            try client.pipeline.syncOperations.addHandler(clientReads)
-            try ProxyHandler.configure(
-                client.pipeline.syncOperations,
-                loop: LoopContext(table: table, pool: pool),
-                domain: "localhost",
-                observer: nil,
-                logger: quietLogger
-            )
-            try client.connect(to: SocketAddress(ipAddress: "192.0.2.1", port: 40000)).wait()
+            let client = try EmbeddedChannel.proxyClient(loop: loop, table: table, pool: pool, first: [clientReads])
             self.loop = loop
             self.client = client
             self.clientReads = clientReads
