@@ -89,6 +89,10 @@ public actor Controller: ServiceLifecycle.Service {
     /// Reconcile passes so far: a diagnostic, and how tests tell a quiet loop from a spinning one.
     public private(set) var reconcilePasses = 0
     private let launches = Inbox<Launch>()
+    /// Whether the instances a previous run left were taken back (or found gone), and who waits
+    /// for that.
+    private var adoptionDone = false
+    private var adoptionWaiters: [CheckedContinuation<Void, Never>] = []
     private let wakeups = Inbox<Void>(bufferingPolicy: .bufferingNewest(1))
     /// Revision names the gateway's activator reports when a request waits for capacity.
     let demands: AsyncStream<String>
@@ -123,6 +127,9 @@ public actor Controller: ServiceLifecycle.Service {
     public func run() async throws {
         await restore()
         let discarded = await adoptLeftovers()
+        self.adoptionDone = true
+        for waiter in self.adoptionWaiters { waiter.resume() }
+        self.adoptionWaiters = []
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 if !discarded.isEmpty { group.addTask { await self.cleanUp(discarded) } }
@@ -142,6 +149,13 @@ public actor Controller: ServiceLifecycle.Service {
             self.shutdown.request()
             self.wakeups.post(())
         }
+    }
+
+    /// Returns once the instances a previous server process left running are adopted (or found
+    /// gone), so that what the API lists from its first answer is what runs.
+    public func waitUntilAdopted() async {
+        if self.adoptionDone { return }
+        await withCheckedContinuation { self.adoptionWaiters.append($0) }
     }
 
     /// Makes the coming graceful shutdown stop every instance, whatever

@@ -150,7 +150,10 @@ public struct Server: Sendable {
                 services: [
                     .init(service: afterPredecessor(runtime.networkPool())),
                     .init(service: afterPredecessor(controller)),
-                    .init(service: gateway), .init(service: prefetcher), .init(service: afterPredecessor(application)),
+                    .init(service: gateway), .init(service: prefetcher),
+                    // The API answers once the instances left running are adopted: from its first
+                    // answer, what it lists is what runs.
+                    .init(service: AfterAdoption(service: afterPredecessor(application), controller: controller)),
                 ],
                 gracefulShutdownSignals: [.sigterm],
                 logger: logger))
