@@ -29,7 +29,7 @@ struct ClientAddress {
 /// Touched only on the connection's event loop.
 final class ClientConnection {
     var address = ClientAddress(nil)
-    private(set) var hasAddress = false
+    private var hasAddress = false
     var lastHost: String?
     var lastHostRoute: HostRoute?
     var lastForwardedElement: String?

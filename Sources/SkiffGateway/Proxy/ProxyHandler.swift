@@ -278,11 +278,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func upstreamRead(_ part: UpstreamHandler.Part) {
         switch part {
         case .head(let head):
-            let framed =
-                self.isHTTP2Stream
-                || ProxyHeaders.clientFraming(
+            if !self.isHTTP2Stream {
+                // Decided once: it says whether the client connection can stay open, and how
+                // the head and body are written.
+                self.exchange.clientFraming = ProxyHeaders.clientFraming(
                     head, requestMethod: self.exchange.requestMethod, clientVersion: self.exchange.requestVersion)
-                    != .untilClose
+            }
+            let framed = self.exchange.clientFraming != .untilClose
             self.run(self.stateMachine.responseHead(head, framedForClient: framed))
         case .body(let buffer):
             self.noteActivity()
@@ -724,12 +726,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(NIOAny(HTTP2Frame.FramePayload.headers(.init(headers: block))), promise: nil)
             return
         }
-        let framing = ProxyHeaders.clientFraming(
-            head, requestMethod: self.exchange.requestMethod, clientVersion: self.exchange.requestVersion)
-        self.exchange.clientFraming = framing
         var buffer = context.channel.allocator.buffer(capacity: head.headers.estimatedSize + 96)
         ProxyHeaders.writeClientResponseHead(
-            head, version: self.exchange.requestVersion, keepAlive: keepAlive, framing: framing, into: &buffer)
+            head, version: self.exchange.requestVersion, keepAlive: keepAlive, framing: self.exchange.clientFraming,
+            into: &buffer)
         context.write(self.wrapOutboundOut(buffer), promise: nil)
     }
 
