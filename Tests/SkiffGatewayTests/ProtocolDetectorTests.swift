@@ -12,11 +12,18 @@ struct ProtocolDetectorTests {
         typealias InboundIn = ByteBuffer
         var bytes = ByteBuffer()
         var reads = 0
+        /// "quiesce" and "read", in the order they arrived.
+        var events: [String] = []
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var buffer = self.unwrapInboundIn(data)
             self.bytes.writeBuffer(&buffer)
             self.reads += 1
+            self.events.append("read")
+        }
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if event is ChannelShouldQuiesceEvent { self.events.append("quiesce") }
         }
     }
 
@@ -88,6 +95,35 @@ struct ProtocolDetectorTests {
         #expect(found == [.http1])
         #expect(String(buffer: received.bytes) == "PROPFIND / HTTP/1.1\r\n")
         _ = try channel.finish()
+    }
+
+    /// A gateway that shuts down while a new connection's first request is on its way
+    /// answers that request (the proxy, told first, announces `Connection: close`) instead of
+    /// serving the connection with keep-alive until the grace period cuts it.
+    @Test func shutdownBeforeTheFirstBytesReachesTheInstalledHandlersFirst() throws {
+        let channel = EmbeddedChannel()
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        let received = Received()
+        try channel.pipeline.syncOperations.addHandler(
+            ProtocolDetector { _, pipeline in try pipeline.addHandler(received) })
+        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        try channel.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\n"))
+        #expect(received.events == ["quiesce", "read"])
+        // The linger of the undecided connection ended with the detector: it stays open.
+        channel.embeddedEventLoop.advanceTime(by: ProxyHandler.shutdownLinger * 2)
+        #expect(channel.isActive)
+        _ = try channel.finish()
+    }
+
+    @Test func aConnectionThatSendsNothingClosesAfterTheShutdownLinger() throws {
+        let channel = EmbeddedChannel()
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try channel.pipeline.syncOperations.addHandler(ProtocolDetector { _, _ in })
+        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        try channel.writeInbound(ByteBuffer(string: "PRI"))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: ProxyHandler.shutdownLinger)
+        #expect(!channel.isActive)
     }
 
     @Test func aFailingConfigurationClosesTheConnection() throws {

@@ -83,7 +83,7 @@ struct ProxyStateMachineTests {
         }
         #expect(part.readableBytes == 2)
         guard
-            case .finishResponse(nil, upstream: .pool, closeClient: false) =
+            case .finishResponse(nil, upstream: .pool, client: .keepOpen) =
                 machine.responseEnd(nil, upstreamKeepAlive: true)
         else {
             Issue.record("expected finishResponse")
@@ -281,7 +281,7 @@ struct ProxyStateMachineTests {
             return
         }
         guard
-            case .finishResponse(_, upstream: .close, closeClient: true) = machine.responseEnd(
+            case .finishResponse(_, upstream: .close, client: .close) = machine.responseEnd(
                 nil, upstreamKeepAlive: false)
         else {
             Issue.record("expected close")
@@ -296,7 +296,7 @@ struct ProxyStateMachineTests {
         _ = machine.responseHead(
             HTTP1Head(status: 413, headers: HTTP1Headers(), framing: .none), framedForClient: true)
         guard
-            case .finishResponse(_, upstream: .close, closeClient: false) = machine.responseEnd(
+            case .finishResponse(_, upstream: .close, client: .keepOpen) = machine.responseEnd(
                 nil, upstreamKeepAlive: true)
         else {
             Issue.record("expected early finish")
@@ -377,6 +377,49 @@ struct ProxyStateMachineTests {
         expectServedWithConnectionClose(&machine)
     }
 
+    @Test func quiescingAfterAKeepAliveHeadLingersAfterTheEnd() {
+        var machine = Machine()
+        _ = machine.requestHead(Self.forward, clientKeepAlive: true, hasBody: false)
+        _ = machine.requestEnd(nil)
+        _ = machine.upstreamReady(reused: false)
+        _ = machine.responseHead(Self.okHead, framedForClient: true)
+        // The head went out without `Connection: close`: the client may send its next
+        // request the moment the end arrives, so closing right after the end would lose it.
+        _ = machine.quiesce()
+        guard
+            case .finishResponse(_, upstream: .pool, client: .lingerThenClose) = machine.responseEnd(
+                nil, upstreamKeepAlive: true)
+        else {
+            Issue.record("expected a linger after the end")
+            return
+        }
+        #expect(machine.isIdle)
+        _ = machine.requestHead(Self.forward, clientKeepAlive: true, hasBody: false)
+        _ = machine.requestEnd(nil)
+        expectServedWithConnectionClose(&machine)
+    }
+
+    @Test func quiescingWhileSwallowingABodyLingersAfterIt() {
+        var machine = Machine()
+        _ = machine.requestHead(Self.forwardPOST, clientKeepAlive: true, hasBody: true)
+        _ = machine.upstreamReady(reused: false)
+        _ = machine.responseHead(
+            HTTP1Head(status: 413, headers: HTTP1Headers(), framing: .none), framedForClient: true)
+        _ = machine.responseEnd(nil, upstreamKeepAlive: true)
+        guard case .none = machine.quiesce() else {
+            Issue.record("the body is still coming")
+            return
+        }
+        guard case .lingerBeforeClose = machine.requestEnd(nil) else {
+            Issue.record("expected a linger after the body")
+            return
+        }
+        guard case .closeClient = machine.lingerEnded() else {
+            Issue.record("expected close")
+            return
+        }
+    }
+
     /// The running exchange's response announces `Connection: close`, and the connection
     /// closes after it.
     private func expectServedWithConnectionClose(_ machine: inout Machine) {
@@ -389,7 +432,7 @@ struct ProxyStateMachineTests {
             return
         }
         guard
-            case .finishResponse(_, upstream: .pool, closeClient: true) = machine.responseEnd(
+            case .finishResponse(_, upstream: .pool, client: .close) = machine.responseEnd(
                 nil, upstreamKeepAlive: true)
         else {
             Issue.record("expected close after response")
@@ -579,7 +622,7 @@ struct ProxyStateMachineTests {
         }
         #expect(head.status == 200)
         guard
-            case .finishResponse(nil, upstream: .pool, closeClient: true) = machine.responseEnd(
+            case .finishResponse(nil, upstream: .pool, client: .close) = machine.responseEnd(
                 nil, upstreamKeepAlive: true)
         else {
             Issue.record("the client's framing ended with the upgrade request: close after the answer")

@@ -21,6 +21,11 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
 
     private let configure: (ClientProtocol, ChannelPipeline.SynchronousOperations) throws -> Void
     private var buffered: ByteBuffer?
+    /// Graceful shutdown began before the protocol was known: the handlers installed later
+    /// learn it before the first bytes, so a request already sent is answered and the
+    /// connection closes after it.
+    private var quiescing = false
+    private var linger: Scheduled<Void>?
 
     /// - Parameter configure: installs the handlers of the protocol found, after this one.
     init(configure: @escaping (ClientProtocol, ChannelPipeline.SynchronousOperations) throws -> Void) {
@@ -64,8 +69,31 @@ final class ProtocolDetector: ChannelInboundHandler, RemovableChannelHandler {
             context.close(promise: nil)
             return
         }
+        if self.quiescing {
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
         context.fireChannelRead(self.wrapInboundOut(bytes))
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    /// A connection with nothing decided yet may have its first request on the way: like an
+    /// idle keep-alive connection it lingers, and closes if nothing came.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        guard !self.quiescing else { return }
+        self.quiescing = true
+        // Cancelled when a protocol is found and this handler leaves.
+        self.linger = context.eventLoop.assumeIsolated().scheduleTask(in: ProxyHandler.shutdownLinger) {
+            context.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.linger?.cancel()
+        self.linger = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -60,10 +60,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The running exchange, or the last one until the next request head.
     private var exchange = ProxyExchange()
-    /// One timer per connection, re-armed lazily: most requests finish long before it fires.
     /// How long an idle connection stays open at graceful shutdown for a request the
     /// client may have sent already (see ``ProxyStateMachine/quiesce()``).
     static let shutdownLinger: TimeAmount = .milliseconds(250)
+    /// One timer per connection, re-armed lazily: most requests finish long before it fires.
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline = .distantFuture
 
@@ -519,7 +519,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .startTunnel:
             self.startTunnel(context: context)
 
-        case .finishResponse(let trailers, let disposition, let closeClient):
+        case .finishResponse(let trailers, let disposition, let client):
+            let closeClient = client == .close
             // Let go of the exchange before writing the end: its capacity is free for the
             // next request as soon as the client can see the answer.
             if let upstream = self.detachUpstream() {
@@ -537,6 +538,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let stopsRequest = self.isHTTP2Stream && !closeClient && !self.stateMachine.isIdle
             self.writeResponseEnd(
                 trailers, of: exchange, closeClient: closeClient, stopRequest: stopsRequest, context: context)
+            if client == .lingerThenClose {
+                self.lingerBeforeClose(context)
+            }
 
         case .retry:
             self.detachUpstream()?.close()
@@ -554,10 +558,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.close(promise: nil)
 
         case .lingerBeforeClose:
-            context.eventLoop.assumeIsolated().scheduleTask(in: Self.shutdownLinger) { [weak self] in
-                guard let self else { return }
-                self.run(self.stateMachine.lingerEnded())
-            }
+            self.lingerBeforeClose(context)
         }
         if self.holdsNextRequest, self.stateMachine.isIdle {
             self.parseInbound()
@@ -740,6 +741,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.writeHTTP1Chunk(buffer)
         } else {
             context.write(self.wrapOutboundOut(buffer), promise: nil)
+        }
+    }
+
+    private func lingerBeforeClose(_ context: ChannelHandlerContext) {
+        context.eventLoop.assumeIsolated().scheduleTask(in: Self.shutdownLinger) { [weak self] in
+            guard let self else { return }
+            self.run(self.stateMachine.lingerEnded())
         }
     }
 

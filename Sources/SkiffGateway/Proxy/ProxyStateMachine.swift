@@ -45,6 +45,16 @@ struct ProxyStateMachine {
         case close
     }
 
+    /// What becomes of the client connection once a response is complete.
+    enum ClientDisposition: Equatable {
+        case keepOpen
+        case close
+        /// Graceful shutdown began after the head went out promising keep-alive: the client
+        /// may send its next request at any moment, so the connection lingers like an idle
+        /// one (``lingerEnded()``) instead of closing under that request.
+        case lingerThenClose
+    }
+
     enum Action {
         case none
         /// Get an upstream connection: from the pool unless `fresh`, then report
@@ -68,8 +78,8 @@ struct ProxyStateMachine {
         case startTunnel
         case forwardResponseBody(ByteBuffer)
         /// Forward the response end. The exchange is over: put the upstream back or close it,
-        /// release the in-flight count, then close the client connection if `closeClient`.
-        case finishResponse(HTTP1Headers?, upstream: UpstreamDisposition, closeClient: Bool)
+        /// release the in-flight count, then keep, close or linger on the client connection.
+        case finishResponse(HTTP1Headers?, upstream: UpstreamDisposition, client: ClientDisposition)
         /// Send the request again on a fresh connection (the pooled one died before answering).
         case retry
         /// Tear everything down: the exchange failed after the response started, or the
@@ -214,7 +224,8 @@ struct ProxyStateMachine {
                 return .closeClient
             }
             self.state = .idle
-            return .none
+            // The answer promised keep-alive: the next request may be on its way.
+            return self.quiescing ? .lingerBeforeClose : .none
         case .closed, .switching, .tunnel:
             return .none
         case .idle:
@@ -244,11 +255,10 @@ struct ProxyStateMachine {
         switch self.state {
         case .idle:
             return .lingerBeforeClose
-        case .draining:
-            self.state = .draining(closeAfter: true)
-            return .none
-        case .connecting, .forwarding, .closed, .switching, .tunnel:
-            // A tunnel runs until it ends or the gateway's grace period closes it.
+        case .connecting, .forwarding, .draining, .closed, .switching, .tunnel:
+            // A response still to come announces the close; one already out lingers after
+            // its end (``ClientDisposition/lingerThenClose``). A tunnel runs until it ends or
+            // the gateway's grace period closes it.
             return .none
         }
     }
@@ -372,14 +382,16 @@ struct ProxyStateMachine {
             return self.protocolViolation()
         }
         if exchange.requestEnded {
-            let closeClient = !exchange.clientKeepAlive || self.quiescing
-            self.state = closeClient ? .closed : .idle
-            return .finishResponse(trailers, upstream: upstreamKeepAlive ? .pool : .close, closeClient: closeClient)
+            // `clientKeepAlive` is what the head announced; quiescing since then lingers.
+            let client: ClientDisposition =
+                !exchange.clientKeepAlive ? .close : self.quiescing ? .lingerThenClose : .keepOpen
+            self.state = client == .close ? .closed : .idle
+            return .finishResponse(trailers, upstream: upstreamKeepAlive ? .pool : .close, client: client)
         }
         // The backend answered before reading the whole body: that connection's framing is
         // unknown now, so close it; the client's remaining body is swallowed.
-        self.state = .draining(closeAfter: !exchange.clientKeepAlive || self.quiescing)
-        return .finishResponse(trailers, upstream: .close, closeClient: false)
+        self.state = .draining(closeAfter: !exchange.clientKeepAlive)
+        return .finishResponse(trailers, upstream: .close, client: .keepOpen)
     }
 
     /// The upstream connection closed or failed while attached to this exchange.
