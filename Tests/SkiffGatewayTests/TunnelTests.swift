@@ -137,8 +137,11 @@ struct TunnelTests {
                 backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 try await ByteConnection.with(port: fixture.port) { connection in
-                    // (Two seconds are ample for this on a loaded machine; the tunnel works before it.)
-                    _ = try await Self.openTunnel(&connection, host: fixture.host("chat"))
+                    // The client sends nothing after its request, so however slowly a loaded
+                    // machine runs this, the timeout can only find a tunnel that has opened:
+                    // the 101 and the instance's greeting arrive before it closes.
+                    let head = try await Self.openTunnel(&connection, host: fixture.host("chat"), speakFirst: false)
+                    #expect(head.hasPrefix("HTTP/1.1 101"))
                     // Nothing more is sent: the gateway must close the tunnel by itself.
                     _ = await connection.readToEnd()
                 }
@@ -154,15 +157,16 @@ struct TunnelTests {
         try await RawBackend.with(name: "a", behaviour: .upgradeEcho) { backend in
             let table = RoutingTable()
             table.route(
-                "chat", to: Self.revision, settings: RevisionSettings(requestTimeout: .seconds(1)),
+                "chat", to: Self.revision, settings: RevisionSettings(requestTimeout: .seconds(3)),
                 backends: [backend.backend])
             try await withGateway(table: table) { fixture in
                 try await ByteConnection.with(port: fixture.port) { connection in
                     try await connection.send(Self.upgradeRequest(host: fixture.host("chat")))
                     #expect(try await connection.readHead().hasPrefix("HTTP/1.1 101"))
-                    // The client keeps the tunnel busy; the timeout ends it anyway. On a loaded
-                    // machine the second may be over before this send, which then finds the
-                    // connection closed: the outcome the test is after either way.
+                    // The client keeps the tunnel busy; the timeout ends it anyway (three
+                    // seconds leave a loaded machine time to answer the 101). It may be over
+                    // before this send, which then finds the connection closed: the outcome
+                    // the test is after either way.
                     try? await connection.send("ping")
                     _ = await connection.readToEnd()
                 }
