@@ -143,13 +143,40 @@ public struct HTTP1Headers: Sendable {
 
     /// Writes every field as `name: value\r\n`, copying bytes without making strings.
     public func write(into buffer: inout ByteBuffer) {
+        self.write(into: &buffer, omitting: { _ in false })
+    }
+
+    /// Writes the fields `omit` does not pick (by their names' bytes), as `name: value\r\n`.
+    ///
+    /// A received field is copied as the line it came in (the parser vouched for it: a token, a
+    /// colon, optional whitespace, a valid value, CRLF), and adjacent received lines are copied
+    /// together, so a head forwarded whole is one copy rather than four per field.
+    public func write(into buffer: inout ByteBuffer, omitting omit: (_ name: ByteBufferView) -> Bool) {
         self.bytes.withUnsafeReadableBytes { bytes in
-            for field in self.fields {
-                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[Int(field.nameStart)..<Int(field.nameEnd)]))
-                buffer.writeStaticString(": ")
-                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[Int(field.valueStart)..<Int(field.valueEnd)]))
-                buffer.writeStaticString("\r\n")
+            var run = 0..<0
+            for field in self.fields where !omit(self.nameBytes(field)) {
+                // An appended field has its value right behind its name; a received one has
+                // at least the colon between them, and its line ends with CRLF at `valueEnd`.
+                guard field.valueStart > field.nameEnd else {
+                    if !run.isEmpty { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[run])) }
+                    run = 0..<0
+                    buffer.writeBytes(
+                        UnsafeRawBufferPointer(rebasing: bytes[Int(field.nameStart)..<Int(field.nameEnd)]))
+                    buffer.writeStaticString(": ")
+                    buffer.writeBytes(
+                        UnsafeRawBufferPointer(rebasing: bytes[Int(field.valueStart)..<Int(field.valueEnd)]))
+                    buffer.writeStaticString("\r\n")
+                    continue
+                }
+                let line = Int(field.nameStart)..<(Int(field.valueEnd) + 2)
+                if !run.isEmpty, run.upperBound == line.lowerBound {
+                    run = run.lowerBound..<line.upperBound
+                } else {
+                    if !run.isEmpty { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[run])) }
+                    run = line
+                }
             }
+            if !run.isEmpty { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[run])) }
         }
     }
 }

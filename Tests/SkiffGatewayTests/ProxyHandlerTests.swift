@@ -113,6 +113,29 @@ struct ProxyHandlerTests {
         #expect(harness.pool.idleCount == 0)
     }
 
+    @Test func aSmallResponseLeavesInOneBufferAndAHeadNeverWaitsForALaterRead() throws {
+        let harness = try Harness()
+        try harness.sendFromClient("GET /a HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        _ = try harness.upstreamReceived()
+        try harness.sendFromUpstream("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        let whole = try harness.client.readOutbound(as: ByteBuffer.self).map { String(buffer: $0) }
+        #expect(whole?.hasPrefix("HTTP/1.1 200 OK\r\n") == true)
+        #expect(whole?.hasSuffix("\r\n\r\nok") == true)
+        #expect(try harness.client.readOutbound(as: ByteBuffer.self) == nil)
+
+        // The body comes in later reads: the head does not wait for it, nor part for part.
+        try harness.sendFromClient("GET /b HTTP/1.1\r\nHost: hello.localhost\r\n\r\n")
+        _ = try harness.upstreamReceived()
+        try harness.sendFromUpstream("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
+        let head = try harness.clientReceived()
+        #expect(head.hasPrefix("HTTP/1.1 200 OK\r\n") && head.hasSuffix("\r\n\r\n"))
+        try harness.sendFromUpstream("01234")
+        #expect(try harness.clientReceived() == "01234")
+        try harness.sendFromUpstream("56789")
+        #expect(try harness.clientReceived() == "56789")
+        #expect(harness.table.inFlight(backendID: "a") == 0)
+    }
+
     @Test func holdsClientReadsWhileUpstreamIsNotWritable() throws {
         let harness = try Harness()
         try harness.sendFromClient("POST /up HTTP/1.1\r\nHost: hello.localhost\r\nContent-Length: 10\r\n\r\nabc")

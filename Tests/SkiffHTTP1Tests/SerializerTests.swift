@@ -41,6 +41,33 @@ import Testing
         #expect(NIORun.parse([Array(wire.readableBytesView)], kind: .request) == outcome)
     }
 
+    /// A forwarded head keeps each received line as it came (its spacing included), around
+    /// the fields left out, with appended fields written in the usual form.
+    @Test func writesReceivedLinesAsTheyCameAroundOmittedFields() throws {
+        let fields = "A:1\r\nConnection:  keep-alive\r\nB: two words \r\nC:\r\nX-Drop: 1\r\nD: 4\r\n"
+        var parser = HTTP1Parser(kind: .request)
+        var buffer = ByteBuffer(string: "GET / HTTP/1.1\r\n" + fields + "\r\n")
+        guard case .head(let head) = try parser.next(from: &buffer) else {
+            Issue.record("expected a head")
+            return
+        }
+        var all = ByteBuffer()
+        head.headers.write(into: &all)
+        #expect(String(buffer: all) == fields)
+
+        var headers = head.headers
+        headers.append(name: "Added", value: ":v")
+        var some = ByteBuffer()
+        headers.write(into: &some) { $0.equalsCaseInsensitive("connection") || $0.equalsCaseInsensitive("x-drop") }
+        #expect(String(buffer: some) == "A:1\r\nB: two words \r\nC:\r\nD: 4\r\nAdded: :v\r\n")
+
+        headers.removeAll(name: "b")
+        var removed = ByteBuffer()
+        headers.write(into: &removed)
+        #expect(
+            String(buffer: removed) == "A:1\r\nConnection:  keep-alive\r\nC:\r\nX-Drop: 1\r\nD: 4\r\nAdded: :v\r\n")
+    }
+
     @Test func roundTripsAParsedResponseHead() throws {
         let input = "HTTP/1.1 200 Fine\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n\r\n"
         var parser = HTTP1Parser(kind: .response)

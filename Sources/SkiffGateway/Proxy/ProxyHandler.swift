@@ -69,6 +69,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var clientReadPending = false
     private var upstreamNeedsFlush = false
+    /// An HTTP/1 response head held back until its body, so that a small response leaves in
+    /// one buffer and one `write(2)` rather than a `writev(2)` of two (``writeResponseHead``).
+    private var heldHead: ByteBuffer?
 
     /// - Parameter http2Connection: for the handler of an HTTP/2 stream, what the streams of
     ///   its connection share; nil on an HTTP/1.x connection.
@@ -296,7 +299,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func upstreamReadComplete() {
-        self.context?.flush()
+        guard let context = self.context else { return }
+        // The rest of the body comes in a later read: what there is goes now.
+        self.writeHeldHead(context)
+        context.flush()
     }
 
     func upstreamBecameWritable() {
@@ -547,6 +553,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             self.acquireUpstream(fresh: true)
 
         case .abort:
+            self.heldHead = nil
             self.detachUpstream()?.close()
             self.finishExchange()
             context.close(promise: nil)
@@ -727,14 +734,46 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(NIOAny(HTTP2Frame.FramePayload.headers(.init(headers: block))), promise: nil)
             return
         }
-        var buffer = context.channel.allocator.buffer(capacity: head.headers.estimatedSize + 96)
+        // A small body of known length is copied behind the head: one buffer for the kernel.
+        var bodyRoom = 0
+        if self.exchange.clientFraming == .asIs, case .contentLength(let length) = head.framing,
+            length <= Self.coalescedBodyLimit
+        {
+            bodyRoom = Int(length)
+        }
+        var buffer = context.channel.allocator.buffer(capacity: head.headers.estimatedSize + 96 + bodyRoom)
         ProxyHeaders.writeClientResponseHead(
             head, version: self.exchange.requestVersion, keepAlive: keepAlive, framing: self.exchange.clientFraming,
             into: &buffer)
-        context.write(self.wrapOutboundOut(buffer), promise: nil)
+        if bodyRoom > 0 {
+            self.heldHead = buffer
+        } else {
+            context.write(self.wrapOutboundOut(buffer), promise: nil)
+        }
+    }
+
+    /// The largest body copied behind its head: a copy this small costs less than a second
+    /// buffer on the write path.
+    static let coalescedBodyLimit: UInt64 = 8192
+
+    /// Writes the held head (and what was copied behind it), if any.
+    private func writeHeldHead(_ context: ChannelHandlerContext) {
+        guard let held = self.heldHead else { return }
+        self.heldHead = nil
+        context.write(self.wrapOutboundOut(held), promise: nil)
     }
 
     private func writeResponseBody(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
+        if var held = self.heldHead {
+            self.heldHead = nil  // the buffer's only reference: written to in place
+            // The room was reserved for the whole body, so its parts fit unless it lied.
+            if held.writableBytes >= buffer.readableBytes {
+                held.writeImmutableBuffer(buffer)
+                self.heldHead = held
+                return
+            }
+            context.write(self.wrapOutboundOut(held), promise: nil)
+        }
         if self.isHTTP2Stream {
             context.write(NIOAny(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(buffer)))), promise: nil)
         } else if self.exchange.clientFraming == .chunked {
@@ -763,6 +802,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             end = NIOAny(Self.streamEnd(merged, allocator: context.channel.allocator))
         } else if exchange.clientFraming == .chunked {
             end = self.wrapOutboundOut(context.lastHTTP1Chunk(trailers))
+        } else if let held = self.heldHead {
+            self.heldHead = nil
+            end = self.wrapOutboundOut(held)
         } else if closeClient {
             end = self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))
         } else {

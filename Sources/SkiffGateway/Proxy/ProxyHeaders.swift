@@ -205,8 +205,7 @@ enum ProxyHeaders {
         framing: ClientFraming,
         into buffer: inout ByteBuffer
     ) {
-        var headers = upstreamHead.headers
-        self.removeHopByHop(from: &headers, extra: nil)
+        let headers = upstreamHead.headers
         let status = upstreamHead.status
         buffer.writeStaticString(version == .http1_1 ? "HTTP/1.1 " : "HTTP/1.0 ")
         buffer.writeInteger(UInt8(48 + status / 100 % 10))
@@ -215,7 +214,13 @@ enum ProxyHeaders {
         buffer.writeStaticString(" ")
         buffer.writeBytes(upstreamHead.reasonBytes)
         buffer.writeStaticString("\r\n")
-        headers.write(into: &buffer)
+        // Nearly every response names `Connection`: the fields are written around the
+        // hop-by-hop ones rather than copied without them first.
+        if let hopByHop = HopByHop(headers, extra: nil) {
+            headers.write(into: &buffer, omitting: hopByHop.matches)
+        } else {
+            headers.write(into: &buffer)
+        }
         if framing == .chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
         if !keepAlive {
             buffer.writeStaticString("connection: close\r\n")
@@ -259,35 +264,52 @@ enum ProxyHeaders {
     /// §7.6.1): `Connection` and the names it lists, plus the fixed hop-by-hop set.
     /// Scans once and does nothing more in the common case where none are present.
     static func removeHopByHop(from headers: inout HTTP1Headers, extra: String?) {
-        // Names `Connection` lists beyond the fixed set: nearly always none (`keep-alive`,
-        // `close`, `upgrade`), so the usual response allocates nothing here.
-        var listed: [String] = []
-        var present = false
-        for index in headers.indices {
-            switch self.hopByHopKind(headers.nameBytes(at: index), extra: extra) {
-            case .none:
-                continue
-            case .connection:
-                present = true
-                self.forEachToken(in: headers.valueBytes(at: index)) { token in
-                    guard !token.equalsCaseInsensitive("close"), self.hopByHopKind(token, extra: extra) == .none else {
-                        return
+        guard let hopByHop = HopByHop(headers, extra: extra) else { return }
+        headers.removeAll(where: hopByHop.matches)
+    }
+
+    /// The hop-by-hop fields of one head, picked by name: the fixed set, `extra`, and the
+    /// names its `Connection` fields list.
+    struct HopByHop {
+        /// Names `Connection` lists beyond the fixed set: nearly always none (`keep-alive`,
+        /// `close`, `upgrade`), so the usual head allocates nothing here.
+        private var listed: [String] = []
+        private let extra: String?
+
+        /// Nil when `headers` has none.
+        init?(_ headers: HTTP1Headers, extra: String?) {
+            self.extra = extra
+            var present = false
+            for index in headers.indices {
+                switch ProxyHeaders.hopByHopKind(headers.nameBytes(at: index), extra: extra) {
+                case .none:
+                    continue
+                case .connection:
+                    present = true
+                    ProxyHeaders.forEachToken(in: headers.valueBytes(at: index)) { token in
+                        guard !token.equalsCaseInsensitive("close"),
+                            ProxyHeaders.hopByHopKind(token, extra: extra) == .none
+                        else {
+                            return
+                        }
+                        self.listed.append(String(decoding: token, as: UTF8.self).lowercased())
                     }
-                    listed.append(String(decoding: token, as: UTF8.self).lowercased())
+                case .other:
+                    present = true
                 }
-            case .other:
-                present = true
             }
+            guard present else { return nil }
         }
-        guard present else { return }
-        headers.removeAll { name in
-            self.hopByHopKind(name, extra: extra) != .none || listed.contains { name.equalsCaseInsensitive($0) }
+
+        func matches(_ name: ByteBufferView) -> Bool {
+            ProxyHeaders.hopByHopKind(name, extra: self.extra) != .none
+                || self.listed.contains { name.equalsCaseInsensitive($0) }
         }
     }
 
     /// Calls `body` with each element of a comma-separated list, without its surrounding
     /// spaces and tabs, skipping empty ones.
-    private static func forEachToken(in value: ByteBufferView, _ body: (ByteBufferView) -> Void) {
+    fileprivate static func forEachToken(in value: ByteBufferView, _ body: (ByteBufferView) -> Void) {
         func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
         var start = value.startIndex
         while start < value.endIndex {
